@@ -1,0 +1,98 @@
+//! Errors a caller of the job client sees. Each says what happened and what the caller
+//! can still do (a timed-out job keeps its handle; a dead-lettered job can be replayed).
+
+use std::time::Duration;
+
+use crate::record::{JobFailure, ResponseRecord};
+use crate::validate::Violation;
+
+/// Failure to submit a job or to get its result. `E` is the operation's typed error.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError<E = JobFailure> {
+    /// The request broke the schema; nothing was published.
+    #[error("invalid request: {}", format_violations(.0))]
+    InvalidRequest(Vec<Violation>),
+    /// No NATS server could be reached (or the connection dropped and did not come back in time).
+    #[error("NATS server unavailable: {0}")]
+    ServerUnavailable(String),
+    /// The jobs stream is full and discards new messages; nothing was accepted.
+    #[error("jobs stream '{stream}' is full: {message}")]
+    StreamFull { stream: String, message: String },
+    /// The job was accepted but no terminal response arrived in time. The job goes on;
+    /// wait again or `get` it later with the request id.
+    #[error("job {request_id} did not finish within {waited:?}; it is still pending")]
+    TimedOut { request_id: String, waited: Duration },
+    /// The worker reported a typed error from the spec.
+    #[error("job {request_id} failed: {error}")]
+    Failed { request_id: String, error: E },
+    /// The job failed outside the spec's typed errors (invalid payload seen by the
+    /// worker, internal error, unknown operation).
+    #[error("job {request_id} failed ({}): {}", .failure.code, .failure.message)]
+    Rejected {
+        request_id: String,
+        failure: JobFailure,
+    },
+    /// All delivery attempts were used up; the message is in the dead-letter stream.
+    #[error("job {request_id} was dead-lettered after {attempts} delivery attempts")]
+    DeadLettered { request_id: String, attempts: u64 },
+    /// The stored record or reply does not decode into the expected type.
+    #[error("job {request_id}: cannot decode response: {message}")]
+    Decode { request_id: String, message: String },
+    /// Anything else NATS reported.
+    #[error("NATS error: {0}")]
+    Nats(String),
+}
+
+fn format_violations(v: &[Violation]) -> String {
+    v.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+impl<E> JobError<E> {
+    /// The request id, when the job got as far as being published.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            JobError::TimedOut { request_id, .. }
+            | JobError::Failed { request_id, .. }
+            | JobError::Rejected { request_id, .. }
+            | JobError::DeadLettered { request_id, .. }
+            | JobError::Decode { request_id, .. } => Some(request_id),
+            _ => None,
+        }
+    }
+}
+
+/// Turns a terminal record into the untyped result: `Ok(result)` on success.
+pub fn record_outcome(record: &ResponseRecord) -> Option<Result<serde_json::Value, JobError>> {
+    use crate::record::{FailureKind, JobStatus};
+    match record.status {
+        JobStatus::Succeeded => Some(Ok(record
+            .result
+            .clone()
+            .unwrap_or(serde_json::Value::Null))),
+        JobStatus::DeadLettered => Some(Err(JobError::DeadLettered {
+            request_id: record.request_id.clone(),
+            attempts: record.attempt,
+        })),
+        JobStatus::Failed => {
+            let failure = record.error.clone().unwrap_or(JobFailure {
+                kind: FailureKind::Internal,
+                code: "internal".into(),
+                message: "failed without an error".into(),
+                retryable: false,
+                details: None,
+                violations: vec![],
+            });
+            Some(Err(match failure.kind {
+                FailureKind::Handler => JobError::Failed {
+                    request_id: record.request_id.clone(),
+                    error: failure,
+                },
+                _ => JobError::Rejected {
+                    request_id: record.request_id.clone(),
+                    failure,
+                },
+            }))
+        }
+        JobStatus::Accepted | JobStatus::Running => None,
+    }
+}
