@@ -9,13 +9,19 @@
 //! 3. the client reads the record when it is ready, or later by id;
 //! 4. the [`deadletter`] component records jobs that exhausted their deliveries.
 
+pub mod connect;
 pub mod dispatch;
+pub mod embedded;
 pub mod error;
 pub mod record;
 pub mod spec;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod validate;
 
+pub use connect::{Auth, ConnectError, ConnectOptions, TlsOptions};
 pub use dispatch::{Dispatch, HandlerError, Job, JobContext, Outcome, TypedError};
+pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedServer};
 pub use error::JobError;
 pub use record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
 pub use spec::{JobClass, OperationSpec, ServiceSpec};
