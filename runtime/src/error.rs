@@ -21,7 +21,10 @@ pub enum JobError<E = JobFailure> {
     /// The job was accepted but no terminal response arrived in time. The job goes on;
     /// wait again or `get` it later with the request id.
     #[error("job {request_id} did not finish within {waited:?}; it is still pending")]
-    TimedOut { request_id: String, waited: Duration },
+    TimedOut {
+        request_id: String,
+        waited: Duration,
+    },
     /// The worker reported a typed error from the spec.
     #[error("job {request_id} failed: {error}")]
     Failed { request_id: String, error: E },
@@ -44,7 +47,10 @@ pub enum JobError<E = JobFailure> {
 }
 
 fn format_violations(v: &[Violation]) -> String {
-    v.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+    v.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl<E> JobError<E> {
@@ -65,10 +71,7 @@ impl<E> JobError<E> {
 pub fn record_outcome(record: &ResponseRecord) -> Option<Result<serde_json::Value, JobError>> {
     use crate::record::{FailureKind, JobStatus};
     match record.status {
-        JobStatus::Succeeded => Some(Ok(record
-            .result
-            .clone()
-            .unwrap_or(serde_json::Value::Null))),
+        JobStatus::Succeeded => Some(Ok(record.result.clone().unwrap_or(serde_json::Value::Null))),
         JobStatus::DeadLettered => Some(Err(JobError::DeadLettered {
             request_id: record.request_id.clone(),
             attempts: record.attempt,

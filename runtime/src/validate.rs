@@ -16,7 +16,11 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
         write!(f, "{path}: {}", self.message)
     }
 }
@@ -53,8 +57,23 @@ macro_rules! no_constraints {
 }
 
 no_constraints!(
-    bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, String, (),
-    serde_json::Value, uuid::Uuid, chrono::DateTime<chrono::Utc>, chrono::NaiveDate
+    bool,
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    f32,
+    f64,
+    String,
+    (),
+    serde_json::Value,
+    uuid::Uuid,
+    chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDate
 );
 
 impl<T: Validate> Validate for Option<T> {
