@@ -1,0 +1,6 @@
+//! OSAPI: an agent per Linux host that answers queries and applies modifications
+//! described by `asyncapi.yaml`, served over jetwire job queues.
+//!
+//! [`providers`] does the work on the host; it knows nothing about the transport.
+
+pub mod providers;

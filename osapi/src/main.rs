@@ -1,0 +1,93 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use osapi::providers::{self, ping::PingQuery, ProviderError};
+
+/// OSAPI host tools.
+#[derive(Parser)]
+#[command(name = "osapi", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one query on this host directly (no NATS) and print the reply as JSON.
+    Local {
+        #[command(subcommand)]
+        query: LocalQuery,
+    },
+}
+
+#[derive(Subcommand)]
+enum LocalQuery {
+    /// getSystemStatus
+    System,
+    /// getDisk
+    Disk {
+        /// Report only the file system mounted here.
+        #[arg(long)]
+        mount_point: Option<String>,
+    },
+    /// getDns
+    Dns {
+        /// Directory holding `etc/resolv.conf`.
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+    },
+    /// getHostname
+    Hostname {
+        /// Directory holding `etc/hostname`.
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+    },
+    /// ping
+    Ping {
+        address: String,
+        #[arg(long, default_value_t = 4)]
+        count: u32,
+        #[arg(long, default_value_t = 10)]
+        timeout_seconds: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let Cli {
+        command: Command::Local { query },
+    } = Cli::parse();
+    match run(query) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("osapi: {} ({})", e, e.code());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(query: LocalQuery) -> Result<String, ProviderError> {
+    fn json<T: serde::Serialize>(value: T) -> Result<String, ProviderError> {
+        Ok(serde_json::to_string_pretty(&value).expect("provider structs serialize"))
+    }
+    match query {
+        LocalQuery::System => json(providers::system::system_status()?),
+        LocalQuery::Disk { mount_point } => {
+            json(providers::disk::disk_usage(mount_point.as_deref())?)
+        }
+        LocalQuery::Dns { root } => json(providers::dns::get_dns(&root)?),
+        LocalQuery::Hostname { root } => json(providers::hostname::get_hostname(&root)?),
+        LocalQuery::Ping {
+            address,
+            count,
+            timeout_seconds,
+        } => json(providers::ping::ping(&PingQuery {
+            count,
+            timeout_seconds,
+            ..PingQuery::new(address)
+        })?),
+    }
+}
