@@ -3,9 +3,9 @@
 use std::net::TcpListener;
 use std::time::Instant;
 
-use osapi::providers::ping::{ping, PingMethod, PingQuery, ProbeMethod, PROBE_INTERVAL};
+use osapi::providers::ping::{ping, PingMethodChoice, PingMethodUsed, PingQuery, PROBE_INTERVAL};
 
-fn query(address: &str, count: u32, method: PingMethod) -> PingQuery {
+fn query(address: &str, count: u32, method: PingMethodChoice) -> PingQuery {
     PingQuery {
         count,
         timeout_seconds: 5,
@@ -29,20 +29,20 @@ fn assert_all_answered(result: &osapi::providers::ping::PingResult, count: u32) 
 
 #[test]
 fn loopback_ipv4_is_reachable() {
-    let result = ping(&query("127.0.0.1", 3, PingMethod::Auto)).expect("ping");
+    let result = ping(&query("127.0.0.1", 3, PingMethodChoice::Auto)).expect("ping");
     assert_all_answered(&result, 3);
     assert_eq!(result.resolved_address, "127.0.0.1");
 }
 
 #[test]
 fn loopback_ipv6_is_reachable() {
-    let result = ping(&query("::1", 2, PingMethod::Auto)).expect("ping ::1");
+    let result = ping(&query("::1", 2, PingMethodChoice::Auto)).expect("ping ::1");
     assert_all_answered(&result, 2);
 }
 
 #[test]
 fn a_host_name_is_resolved() {
-    let result = ping(&query("localhost", 1, PingMethod::Auto)).expect("ping localhost");
+    let result = ping(&query("localhost", 1, PingMethodChoice::Auto)).expect("ping localhost");
     assert_all_answered(&result, 1);
     let ip: std::net::IpAddr = result.resolved_address.parse().unwrap();
     assert!(ip.is_loopback(), "{result:?}");
@@ -51,9 +51,9 @@ fn a_host_name_is_resolved() {
 
 #[test]
 fn icmp_is_used_when_a_socket_for_it_can_be_opened() {
-    match ping(&query("127.0.0.1", 1, PingMethod::Icmp)) {
+    match ping(&query("127.0.0.1", 1, PingMethodChoice::Icmp)) {
         Ok(result) => {
-            assert_eq!(result.method, ProbeMethod::Icmp);
+            assert_eq!(result.method, PingMethodUsed::Icmp);
             assert_all_answered(&result, 1);
         }
         // Neither ping_group_range nor CAP_NET_RAW allows ICMP here: that must be said.
@@ -66,10 +66,10 @@ fn tcp_probes_count_accepted_and_refused_connections() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let open = PingQuery {
         tcp_port: listener.local_addr().unwrap().port(),
-        ..query("127.0.0.1", 2, PingMethod::Tcp)
+        ..query("127.0.0.1", 2, PingMethodChoice::Tcp)
     };
     let result = ping(&open).expect("tcp ping");
-    assert_eq!(result.method, ProbeMethod::Tcp);
+    assert_eq!(result.method, PingMethodUsed::Tcp);
     assert_all_answered(&result, 2);
 
     let closed_port = {
@@ -78,14 +78,14 @@ fn tcp_probes_count_accepted_and_refused_connections() {
     };
     let refused = PingQuery {
         tcp_port: closed_port,
-        ..query("127.0.0.1", 1, PingMethod::Tcp)
+        ..query("127.0.0.1", 1, PingMethodChoice::Tcp)
     };
     assert_all_answered(&ping(&refused).expect("tcp ping, refused"), 1);
 }
 
 #[test]
 fn the_deadline_bounds_the_run() {
-    let mut q = query("127.0.0.1", 10, PingMethod::Auto);
+    let mut q = query("127.0.0.1", 10, PingMethodChoice::Auto);
     q.timeout_seconds = 1;
     let started = Instant::now();
     let result = ping(&q).expect("ping");
@@ -107,13 +107,13 @@ fn the_deadline_bounds_the_run() {
 
 #[test]
 fn an_unresolvable_name_is_unknown_host() {
-    let err = ping(&query("no-such-host.invalid", 1, PingMethod::Auto)).unwrap_err();
+    let err = ping(&query("no-such-host.invalid", 1, PingMethodChoice::Auto)).unwrap_err();
     assert_eq!(err.code(), "UnknownHost", "{err}");
     assert!(err.to_string().contains("no-such-host.invalid"), "{err}");
 }
 
 #[test]
 fn a_malformed_address_is_invalid() {
-    let err = ping(&query("not an address", 1, PingMethod::Auto)).unwrap_err();
+    let err = ping(&query("not an address", 1, PingMethodChoice::Auto)).unwrap_err();
     assert_eq!(err.code(), "InvalidAddress", "{err}");
 }

@@ -6,8 +6,10 @@
 use std::io;
 use std::path::Path;
 
-/// A provider failure, named after the contract's typed error it maps onto.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// A provider failure, named after the contract's typed error it maps onto. It
+/// serializes as that error's `details` object.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum ProviderError {
     /// `InvalidAddress`: a value that must be an IP address (or a resolvable host name)
     /// is not one.
@@ -36,6 +38,7 @@ pub enum ProviderError {
     #[error("permission denied: {operation}{}", path_suffix(.path))]
     PermissionDenied {
         operation: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
         path: Option<String>,
     },
     /// `NotSupported`: the host does not offer what the operation needs.

@@ -53,6 +53,7 @@ pub struct HostnameChange {
     /// The host name now configured.
     pub hostname: String,
     /// The name the file held before, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_hostname: Option<String>,
     /// The file written.
     pub path: String,

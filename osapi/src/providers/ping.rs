@@ -45,7 +45,7 @@ pub const MAX_TIMEOUT_SECONDS: u32 = 50;
 /// Which probe the caller wants (the contract's `PingMethodChoice`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PingMethod {
+pub enum PingMethodChoice {
     /// ICMP when a socket for it can be opened, else TCP.
     #[default]
     Auto,
@@ -58,7 +58,7 @@ pub enum PingMethod {
 /// The probe that was used (the contract's `PingMethodUsed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ProbeMethod {
+pub enum PingMethodUsed {
     Icmp,
     Tcp,
 }
@@ -73,7 +73,7 @@ pub struct PingQuery {
     pub count: u32,
     /// Deadline for the whole run, 1–50 seconds.
     pub timeout_seconds: u32,
-    pub method: PingMethod,
+    pub method: PingMethodChoice,
     /// Port for TCP probes.
     pub tcp_port: u16,
 }
@@ -85,7 +85,7 @@ impl PingQuery {
             address: address.into(),
             count: 4,
             timeout_seconds: 10,
-            method: PingMethod::Auto,
+            method: PingMethodChoice::Auto,
             tcp_port: 80,
         }
     }
@@ -98,7 +98,7 @@ pub struct PingResult {
     pub address: String,
     /// The IP address probed (the first one the name resolved to).
     pub resolved_address: String,
-    pub method: ProbeMethod,
+    pub method: PingMethodUsed,
     /// At least one probe was answered.
     pub reachable: bool,
     pub packets_sent: u32,
@@ -106,8 +106,11 @@ pub struct PingResult {
     /// Share of probes not answered, 0–100, two decimals.
     pub packet_loss_percent: f64,
     /// Round-trip times in milliseconds; absent when nothing was answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rtt_min_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rtt_avg_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rtt_max_ms: Option<f64>,
 }
 
@@ -119,10 +122,10 @@ pub fn ping(query: &PingQuery) -> Result<PingResult, ProviderError> {
     let target = resolve(&query.address, deadline)?;
 
     let (method, rtts, sent) = match query.method {
-        PingMethod::Tcp => tcp_probes(query, target, deadline),
-        PingMethod::Icmp | PingMethod::Auto => match IcmpSocket::open(target) {
+        PingMethodChoice::Tcp => tcp_probes(query, target, deadline),
+        PingMethodChoice::Icmp | PingMethodChoice::Auto => match IcmpSocket::open(target) {
             Ok(socket) => socket.probes(query, target, deadline)?,
-            Err(_) if query.method == PingMethod::Auto => tcp_probes(query, target, deadline),
+            Err(_) if query.method == PingMethodChoice::Auto => tcp_probes(query, target, deadline),
             Err(e) => {
                 return Err(ProviderError::PermissionDenied {
                     operation: format!(
@@ -154,7 +157,7 @@ fn check_bounds(query: &PingQuery) -> Result<(), ProviderError> {
             query.timeout_seconds
         )));
     }
-    if query.method == PingMethod::Tcp && query.tcp_port == 0 {
+    if query.method == PingMethodChoice::Tcp && query.tcp_port == 0 {
         return Err(failed("tcp_port must not be 0".into()));
     }
     Ok(())
@@ -204,7 +207,7 @@ fn resolve(address: &str, deadline: Instant) -> Result<IpAddr, ProviderError> {
 fn summarize(
     query: &PingQuery,
     target: IpAddr,
-    method: ProbeMethod,
+    method: PingMethodUsed,
     sent: u32,
     rtts: &[Duration],
 ) -> PingResult {
@@ -231,7 +234,7 @@ fn tcp_probes(
     query: &PingQuery,
     target: IpAddr,
     deadline: Instant,
-) -> (ProbeMethod, Vec<Duration>, u32) {
+) -> (PingMethodUsed, Vec<Duration>, u32) {
     let addr = SocketAddr::new(target, query.tcp_port);
     let mut rtts = Vec::new();
     let mut sent = 0;
@@ -254,7 +257,7 @@ fn tcp_probes(
             std::thread::sleep(next.min(deadline).saturating_duration_since(Instant::now()));
         }
     }
-    (ProbeMethod::Tcp, rtts, sent)
+    (PingMethodUsed::Tcp, rtts, sent)
 }
 
 /// An ICMP echo socket of either kind.
@@ -297,7 +300,7 @@ impl IcmpSocket {
         query: &PingQuery,
         target: IpAddr,
         deadline: Instant,
-    ) -> Result<(ProbeMethod, Vec<Duration>, u32), ProviderError> {
+    ) -> Result<(PingMethodUsed, Vec<Duration>, u32), ProviderError> {
         let destination = SocketAddr::new(target, 0);
         let mut outstanding: HashMap<u16, Instant> = HashMap::new();
         let mut rtts = Vec::new();
@@ -366,7 +369,7 @@ impl IcmpSocket {
                 }
             }
         }
-        Ok((ProbeMethod::Icmp, rtts, sent))
+        Ok((PingMethodUsed::Icmp, rtts, sent))
     }
 
     fn is_ours(&self, reply: &EchoReply<'_>) -> bool {
@@ -487,13 +490,13 @@ mod tests {
         let query = PingQuery::new("192.0.2.1");
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let rtts = [Duration::from_micros(1500), Duration::from_micros(500)];
-        let result = summarize(&query, ip, ProbeMethod::Icmp, 4, &rtts);
+        let result = summarize(&query, ip, PingMethodUsed::Icmp, 4, &rtts);
         assert!(result.reachable);
         assert_eq!(result.packet_loss_percent, 50.0);
         assert_eq!(result.rtt_min_ms, Some(0.5));
         assert_eq!(result.rtt_avg_ms, Some(1.0));
         assert_eq!(result.rtt_max_ms, Some(1.5));
-        let none = summarize(&query, ip, ProbeMethod::Tcp, 3, &[]);
+        let none = summarize(&query, ip, PingMethodUsed::Tcp, 3, &[]);
         assert!(!none.reachable);
         assert_eq!(none.packet_loss_percent, 100.0);
         assert_eq!(none.rtt_avg_ms, None);

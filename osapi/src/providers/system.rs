@@ -35,8 +35,10 @@ pub struct OsInfo {
     /// `NAME`, e.g. `Debian GNU/Linux`.
     pub name: String,
     /// `VERSION`, e.g. `12 (bookworm)`; absent on rolling releases.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `VERSION_ID`, e.g. `12`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
     /// `PRETTY_NAME`, e.g. `Debian GNU/Linux 12 (bookworm)`.
     pub pretty_name: String,
