@@ -94,12 +94,22 @@ async fn cluster_of_three_replicates_and_survives_a_node_kill() {
             .unwrap();
         cluster.kill9(0);
         cluster.restart(0).await;
-        let mut stream = js.get_stream("R").await.unwrap();
-        assert_eq!(stream.info().await.unwrap().config.num_replicas, 3);
-        assert_eq!(
-            &stream.get_raw_message(1).await.unwrap().payload[..],
-            b"one"
-        );
+        // The stream may be electing a new leader: each request is bounded by the
+        // JetStream timeout, the whole test by BOUND.
+        let stream = loop {
+            match js.get_stream("R").await {
+                Ok(s) => break s,
+                Err(e) => eprintln!("stream not answering yet: {e}"),
+            }
+        };
+        assert_eq!(stream.cached_info().config.num_replicas, 3);
+        let msg = loop {
+            match stream.get_raw_message(1).await {
+                Ok(m) => break m,
+                Err(e) => eprintln!("stream not answering yet: {e}"),
+            }
+        };
+        assert_eq!(&msg.payload[..], b"one");
     })
     .await
     .expect("test timed out");

@@ -1,0 +1,431 @@
+//! The job client: submits requests to the jobs stream and gets their response records.
+//!
+//! `submit` publishes with JetStream (awaiting the stream's ack) under a request id that is
+//! both the payload's request-id field and `Nats-Msg-Id`, so a retried submit of the same
+//! request is deduplicated by the stream. `wait` is fed by one KV watcher per client (see
+//! [`crate::watcher`]); `get` reads a record from any process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishErrorKind};
+use async_nats::HeaderMap;
+use tracing::Instrument;
+
+use crate::error::{record_outcome, JobError};
+use crate::record::{JobStatus, ResponseRecord};
+use crate::records::{is_valid_request_id, RecordStore, StoreError};
+use crate::spec::{OperationSpec, ServiceSpec};
+use crate::subject::match_subject;
+use crate::validate::Violation;
+use crate::watcher::Waiters;
+
+/// Header carrying the request id, set on every job message. It wins over `Nats-Msg-Id`,
+/// which a replay must change to get past the stream's deduplication.
+pub const REQUEST_ID_HEADER: &str = "Jetwire-Request-Id";
+
+/// One job to submit.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub operation: &'static OperationSpec,
+    /// The concrete subject (the operation's template with its parameters filled in).
+    pub subject: String,
+    /// Extra message headers.
+    pub headers: Vec<(String, String)>,
+    /// The JSON payload; the request id is inserted at the operation's pointer.
+    pub payload: serde_json::Value,
+    /// The request id to use (e.g. when retrying a submit); a new UUID v7 when `None`.
+    pub request_id: Option<String>,
+}
+
+/// A submitted job.
+#[derive(Clone, Debug)]
+pub struct JobHandle {
+    pub request_id: String,
+    /// Stream sequence of the job message.
+    pub sequence: u64,
+    /// Whether the stream had already seen this request id (a repeated submit).
+    pub duplicate: bool,
+    client: Client,
+}
+
+impl JobHandle {
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Waits for the terminal record.
+    pub async fn wait(&self, timeout: Duration) -> Result<ResponseRecord, JobError> {
+        self.client.wait(&self.request_id, timeout).await
+    }
+
+    /// Waits and turns the record into the job's result.
+    pub async fn result(&self, timeout: Duration) -> Result<serde_json::Value, JobError> {
+        self.client.wait_result(&self.request_id, timeout).await
+    }
+}
+
+/// The job client. Cheap to clone; clones share one connection and one watcher.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    js: jetstream::Context,
+    service: &'static ServiceSpec,
+    records: RecordStore,
+    waiters: Waiters,
+}
+
+/// Time allowed for the stream's publish ack.
+pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Client {
+    /// A client for `service`. The responses bucket must exist (see
+    /// [`crate::provision()`]); starts the client's response watcher.
+    pub async fn new(
+        nats: async_nats::Client,
+        service: &'static ServiceSpec,
+    ) -> Result<Client, JobError> {
+        Self::with_ack_timeout(nats, service, DEFAULT_ACK_TIMEOUT).await
+    }
+
+    /// Like [`Client::new`], with the time allowed for a publish ack (after which a submit
+    /// fails with `ServerUnavailable`).
+    pub async fn with_ack_timeout(
+        nats: async_nats::Client,
+        service: &'static ServiceSpec,
+        ack_timeout: Duration,
+    ) -> Result<Client, JobError> {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(ack_timeout)
+            .build(nats);
+        let records = RecordStore::open(&js, service.responses.bucket)
+            .await
+            .map_err(store_error)?;
+        let waiters = Waiters::start(records.clone())
+            .await
+            .map_err(JobError::Nats)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                js,
+                service,
+                records,
+                waiters,
+            }),
+        })
+    }
+
+    pub fn service(&self) -> &'static ServiceSpec {
+        self.inner.service
+    }
+
+    /// The record store (read access for tools).
+    pub fn records(&self) -> &RecordStore {
+        &self.inner.records
+    }
+
+    /// Publishes the job and waits for the stream's ack. A repeated submit with the same
+    /// request id within the stream's duplicate window is acknowledged as a duplicate and
+    /// not run again.
+    pub async fn submit(&self, request: Request) -> Result<JobHandle, JobError> {
+        let request_id = match &request.request_id {
+            Some(id) => id.clone(),
+            None => uuid::Uuid::now_v7().to_string(),
+        };
+        let span = tracing::info_span!(
+            "jetwire.submit",
+            request_id = %request_id,
+            operation = request.operation.id,
+            subject = %request.subject
+        );
+        self.submit_inner(request, request_id)
+            .instrument(span)
+            .await
+    }
+
+    async fn submit_inner(
+        &self,
+        request: Request,
+        request_id: String,
+    ) -> Result<JobHandle, JobError> {
+        let op = request.operation;
+        let mut violations = Vec::new();
+        if !is_valid_request_id(&request_id) {
+            violations.push(Violation {
+                path: op.request_id_pointer.unwrap_or("").into(),
+                message: format!(
+                    "request id '{request_id}' may only contain letters, digits, '-', '_', '=', '/' and inner '.'"
+                ),
+            });
+        }
+        if match_subject(op.subject, &request.subject).is_none() {
+            violations.push(Violation {
+                path: String::new(),
+                message: format!(
+                    "subject '{}' does not match the operation's subject '{}'",
+                    request.subject, op.subject
+                ),
+            });
+        }
+        let mut payload = request.payload;
+        if let Some(pointer) = op.request_id_pointer {
+            if let Err(v) = set_at_pointer(&mut payload, pointer, &request_id) {
+                violations.push(v);
+            }
+        }
+        if !violations.is_empty() {
+            return Err(JobError::InvalidRequest(violations));
+        }
+        let mut headers = HeaderMap::new();
+        for (k, v) in &request.headers {
+            headers.insert(k.as_str(), v.as_str());
+        }
+        headers.insert("Nats-Msg-Id", request_id.as_str());
+        headers.insert(REQUEST_ID_HEADER, request_id.as_str());
+        let body = serde_json::to_vec(&payload).expect("a JSON value always serializes");
+        let ack = self
+            .inner
+            .js
+            .publish_with_headers(request.subject.clone(), headers, body.into())
+            .await
+            .map_err(|e| publish_error(self.inner.service, e))?
+            .await
+            .map_err(|e| publish_error(self.inner.service, e))?;
+        tracing::debug!(
+            sequence = ack.sequence,
+            duplicate = ack.duplicate,
+            "job accepted"
+        );
+        Ok(JobHandle {
+            request_id,
+            sequence: ack.sequence,
+            duplicate: ack.duplicate,
+            client: self.clone(),
+        })
+    }
+
+    /// Submits without waiting, and records the job as `Accepted` so a later `get` can
+    /// tell it is pending.
+    pub async fn submit_detached(&self, request: Request) -> Result<JobHandle, JobError> {
+        let operation = request.operation.id;
+        let subject = request.subject.clone();
+        let handle = self.submit(request).await?;
+        self.record_accepted(&handle.request_id, operation, &subject)
+            .await?;
+        Ok(handle)
+    }
+
+    /// Submits and waits for the result.
+    pub async fn call(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, JobError> {
+        let handle = self.submit(request).await?;
+        handle.result(timeout).await
+    }
+
+    /// The stored record of a request, if any.
+    pub async fn get(&self, request_id: &str) -> Result<Option<ResponseRecord>, JobError> {
+        self.inner
+            .records
+            .get(request_id)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Waits until the request's record is terminal and returns it. On timeout the job is
+    /// recorded as `Accepted` (unless a record exists) and `JobError::TimedOut` returned.
+    pub async fn wait(
+        &self,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<ResponseRecord, JobError> {
+        let span = tracing::info_span!("jetwire.wait", request_id = %request_id);
+        self.wait_inner(request_id, timeout).instrument(span).await
+    }
+
+    async fn wait_inner(
+        &self,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<ResponseRecord, JobError> {
+        if !is_valid_request_id(request_id) {
+            return Err(store_error(StoreError::InvalidKey(request_id.into())));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Register first: a record written from now on reaches the waiter.
+        let mut waiter = self.inner.waiters.register(request_id);
+        let mut last_known: Option<ResponseRecord> = None;
+        match self.inner.records.get(request_id).await {
+            Ok(Some(record)) if record.status.is_terminal() => return Ok(record),
+            Ok(other) => last_known = other,
+            // The watcher re-reads pending ids once the server is back.
+            Err(e) => tracing::debug!(error = %e, "initial read failed; waiting for the watcher"),
+        }
+        loop {
+            match tokio::time::timeout_at(deadline, waiter.changed()).await {
+                Ok(Some(record)) if record.status.is_terminal() => return Ok(record),
+                Ok(Some(record)) => last_known = Some(record),
+                Ok(None) => {}
+                Err(_) => break,
+            }
+        }
+        drop(waiter);
+        if last_known.is_none() {
+            // Leave a trace so a later lookup can tell pending from unknown.
+            let record = ResponseRecord {
+                request_id: request_id.into(),
+                operation: String::new(),
+                subject: String::new(),
+                status: JobStatus::Accepted,
+                attempt: 0,
+                worker_id: None,
+                result: None,
+                error: None,
+                accepted_at: Some(chrono::Utc::now()),
+                started_at: None,
+                finished_at: None,
+            };
+            if let Err(e) = self.inner.records.create(&record).await {
+                tracing::debug!(error = %e, "could not record the timed-out job as accepted");
+            }
+        }
+        Err(JobError::TimedOut {
+            request_id: request_id.into(),
+            waited: timeout,
+        })
+    }
+
+    /// Waits and turns the terminal record into the job's result.
+    pub async fn wait_result(
+        &self,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, JobError> {
+        let record = self.wait(request_id, timeout).await?;
+        record_outcome(&record).expect("wait returns terminal records only")
+    }
+
+    async fn record_accepted(
+        &self,
+        request_id: &str,
+        operation: &str,
+        subject: &str,
+    ) -> Result<(), JobError> {
+        let record = ResponseRecord {
+            request_id: request_id.into(),
+            operation: operation.into(),
+            subject: subject.into(),
+            status: JobStatus::Accepted,
+            attempt: 0,
+            worker_id: None,
+            result: None,
+            error: None,
+            accepted_at: Some(chrono::Utc::now()),
+            started_at: None,
+            finished_at: None,
+        };
+        // Already there (a fast worker, or a repeated submit): keep it.
+        self.inner
+            .records
+            .create(&record)
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+}
+
+/// Inserts `value` at a JSON pointer, creating objects along the way.
+fn set_at_pointer(
+    payload: &mut serde_json::Value,
+    pointer: &str,
+    value: &str,
+) -> Result<(), Violation> {
+    let fail = |message: String| Violation {
+        path: pointer.into(),
+        message,
+    };
+    let tokens: Vec<String> = pointer
+        .strip_prefix('/')
+        .ok_or_else(|| fail("the request-id pointer must start with '/'".into()))?
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut current = payload;
+    for (i, token) in tokens.iter().enumerate() {
+        let obj = current.as_object_mut().ok_or_else(|| {
+            fail(format!(
+                "cannot set the request id: the value at '/{}' is not an object",
+                tokens[..i].join("/")
+            ))
+        })?;
+        if i + 1 == tokens.len() {
+            obj.insert(token.clone(), serde_json::Value::String(value.into()));
+            return Ok(());
+        }
+        current = obj
+            .entry(token.clone())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    }
+    Ok(())
+}
+
+fn store_error(e: StoreError) -> JobError {
+    match e {
+        StoreError::InvalidKey(_) => JobError::InvalidRequest(vec![Violation {
+            path: String::new(),
+            message: e.to_string(),
+        }]),
+        other => JobError::Nats(other.to_string()),
+    }
+}
+
+fn publish_error(service: &ServiceSpec, e: jetstream::context::PublishError) -> JobError {
+    let text = e.to_string();
+    match e.kind() {
+        PublishErrorKind::StreamNotFound => JobError::ServerUnavailable(format!(
+            "no JetStream stream answered ({text}); is the server up and the service provisioned?"
+        )),
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
+            JobError::ServerUnavailable(text)
+        }
+        _ if text.contains("maximum messages")
+            || text.contains("maximum bytes")
+            || text.contains("resource limits exceeded") =>
+        {
+            JobError::StreamFull {
+                stream: service.stream.name.into(),
+                message: text,
+            }
+        }
+        _ => JobError::Nats(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_id_is_inserted_at_the_pointer() {
+        let mut v = json!({"a": 1});
+        set_at_pointer(&mut v, "/request_id", "r1").unwrap();
+        assert_eq!(v, json!({"a": 1, "request_id": "r1"}));
+        let mut v = json!({});
+        set_at_pointer(&mut v, "/meta/id", "r2").unwrap();
+        assert_eq!(v, json!({"meta": {"id": "r2"}}));
+    }
+
+    #[test]
+    fn a_non_object_payload_is_reported() {
+        let mut v = json!([1]);
+        let err = set_at_pointer(&mut v, "/request_id", "r").unwrap_err();
+        assert_eq!(err.path, "/request_id");
+        assert!(err.message.contains("not an object"), "{}", err.message);
+    }
+}

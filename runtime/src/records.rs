@@ -1,0 +1,194 @@
+//! The responses KV bucket as a store of [`ResponseRecord`]s, with the write rules every
+//! writer (client, worker, dead-letter component) follows:
+//!
+//! - records are created with KV *create* (only if absent) or replaced with a CAS update
+//!   on the revision that was read, so concurrent writers never lose each other's writes;
+//! - a terminal record is never overwritten (except by an explicit replay).
+
+use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
+
+use crate::record::ResponseRecord;
+
+/// Attempts of a read-modify-write before giving up on a contended key.
+const CAS_ATTEMPTS: usize = 16;
+
+/// Failure to read or write a record.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("responses bucket '{bucket}' not found ({message}); provision the service first")]
+    MissingBucket { bucket: String, message: String },
+    #[error("invalid request id '{0}': a request id is a KV key (letters, digits, '-', '_', '=', '/', '.'; not starting or ending with '.')")]
+    InvalidKey(String),
+    #[error("record of '{key}' does not decode: {message}")]
+    Decode { key: String, message: String },
+    #[error("responses bucket: {0}")]
+    Nats(String),
+}
+
+/// What a conditional write did.
+#[derive(Debug)]
+pub enum Written {
+    Written {
+        revision: u64,
+    },
+    /// A terminal record was already there and was kept.
+    KeptTerminal(Box<ResponseRecord>),
+    /// A record was already there (for create-only writes) and was kept.
+    KeptExisting(Box<ResponseRecord>),
+}
+
+/// Records in the responses bucket.
+#[derive(Clone, Debug)]
+pub struct RecordStore {
+    kv: kv::Store,
+}
+
+/// Whether `key` is usable as a request id (a valid KV key).
+pub fn is_valid_request_id(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with('.')
+        && !key.ends_with('.')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-/_=.".contains(&b))
+}
+
+impl RecordStore {
+    /// The store of an existing (provisioned) bucket.
+    pub async fn open(js: &jetstream::Context, bucket: &str) -> Result<RecordStore, StoreError> {
+        let kv = js
+            .get_key_value(bucket)
+            .await
+            .map_err(|e| StoreError::MissingBucket {
+                bucket: bucket.into(),
+                message: e.to_string(),
+            })?;
+        Ok(RecordStore { kv })
+    }
+
+    pub fn kv(&self) -> &kv::Store {
+        &self.kv
+    }
+
+    fn check_key(key: &str) -> Result<(), StoreError> {
+        if is_valid_request_id(key) {
+            Ok(())
+        } else {
+            Err(StoreError::InvalidKey(key.into()))
+        }
+    }
+
+    /// The current record and its revision.
+    pub async fn get_with_revision(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<(ResponseRecord, u64)>, StoreError> {
+        Self::check_key(request_id)?;
+        let entry = self
+            .kv
+            .entry(request_id)
+            .await
+            .map_err(|e| StoreError::Nats(e.to_string()))?;
+        match entry {
+            Some(e) if e.operation == kv::Operation::Put => {
+                Ok(Some((decode(request_id, &e.value)?, e.revision)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The current record.
+    pub async fn get(&self, request_id: &str) -> Result<Option<ResponseRecord>, StoreError> {
+        Ok(self.get_with_revision(request_id).await?.map(|(r, _)| r))
+    }
+
+    /// Writes `record` only if there is none yet.
+    pub async fn create(&self, record: &ResponseRecord) -> Result<Written, StoreError> {
+        Self::check_key(&record.request_id)?;
+        match self.kv.create(&record.request_id, encode(record)).await {
+            Ok(revision) => Ok(Written::Written { revision }),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                match self.get(&record.request_id).await? {
+                    Some(existing) => Ok(Written::KeptExisting(Box::new(existing))),
+                    // Deleted in between: the caller may simply try again.
+                    None => Err(StoreError::Nats("record vanished during create".into())),
+                }
+            }
+            Err(e) => Err(StoreError::Nats(e.to_string())),
+        }
+    }
+
+    /// Writes `record` unless a terminal record is stored: create when absent, else CAS
+    /// update on the revision read.
+    pub async fn write_unless_terminal(
+        &self,
+        record: &ResponseRecord,
+    ) -> Result<Written, StoreError> {
+        Self::check_key(&record.request_id)?;
+        let value = encode(record);
+        for _ in 0..CAS_ATTEMPTS {
+            match self.get_with_revision(&record.request_id).await? {
+                Some((existing, _)) if existing.status.is_terminal() => {
+                    return Ok(Written::KeptTerminal(Box::new(existing)))
+                }
+                Some((_, revision)) => {
+                    match self
+                        .kv
+                        .update(&record.request_id, value.clone(), revision)
+                        .await
+                    {
+                        Ok(revision) => return Ok(Written::Written { revision }),
+                        Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+                        Err(e) => return Err(StoreError::Nats(e.to_string())),
+                    }
+                }
+                None => match self.kv.create(&record.request_id, value.clone()).await {
+                    Ok(revision) => return Ok(Written::Written { revision }),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(StoreError::Nats(e.to_string())),
+                },
+            }
+        }
+        Err(StoreError::Nats(format!(
+            "record of '{}' kept changing; gave up after {CAS_ATTEMPTS} attempts",
+            record.request_id
+        )))
+    }
+
+    /// Overwrites unconditionally (replay resets a dead-lettered record).
+    pub async fn put(&self, record: &ResponseRecord) -> Result<u64, StoreError> {
+        Self::check_key(&record.request_id)?;
+        self.kv
+            .put(&record.request_id, encode(record))
+            .await
+            .map_err(|e| StoreError::Nats(e.to_string()))
+    }
+}
+
+pub(crate) fn encode(record: &ResponseRecord) -> Bytes {
+    Bytes::from(serde_json::to_vec(record).expect("a record always serializes"))
+}
+
+pub(crate) fn decode(key: &str, value: &[u8]) -> Result<ResponseRecord, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Decode {
+        key: key.into(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_must_be_kv_keys() {
+        assert!(is_valid_request_id("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"));
+        assert!(is_valid_request_id("host/a.b_c=d"));
+        assert!(!is_valid_request_id(""));
+        assert!(!is_valid_request_id(".x"));
+        assert!(!is_valid_request_id("x."));
+        assert!(!is_valid_request_id("a b"));
+        assert!(!is_valid_request_id("a*b"));
+    }
+}

@@ -1,0 +1,687 @@
+//! The typed layer generated code is written against: typed job handles and call options
+//! over the untyped [`crate::client::Client`], and the conversions the generated client
+//! and dispatcher share (payload encoding with validation, subject rendering and
+//! parameter checks, decoding with validation, handler results to outcomes, typed events).
+//!
+//! Everything here is spec-agnostic: the generated crate supplies the types.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::client::{Client, Request};
+use crate::dispatch::{HandlerError, Job, Outcome, TypedError};
+use crate::error::{record_outcome, JobError};
+use crate::record::{FailureKind, JobFailure};
+use crate::spec::OperationSpec;
+use crate::validate::{Validate, Violation};
+
+/// Per-call options of a generated client method.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// How long a waiting call waits; the operation's timeout when `None`.
+    pub timeout: Option<Duration>,
+    /// The request id to use instead of a fresh one. Submitting the same id again
+    /// within the stream's duplicate window is accepted but runs the job only once,
+    /// which makes retrying a submit safe.
+    pub request_id: Option<String>,
+    /// Extra NATS headers (name, value), sent after the typed headers.
+    pub headers: Vec<(String, String)>,
+}
+
+impl CallOptions {
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A submitted job whose result is a `T` or a typed error `E`.
+pub struct JobHandle<T, E> {
+    client: Client,
+    request_id: String,
+    duplicate: bool,
+    _result: PhantomData<fn() -> (T, E)>,
+}
+
+impl<T, E> std::fmt::Debug for JobHandle<T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobHandle")
+            .field("request_id", &self.request_id)
+            .field("duplicate", &self.duplicate)
+            .finish()
+    }
+}
+
+impl<T, E> Clone for JobHandle<T, E> {
+    fn clone(&self) -> Self {
+        JobHandle {
+            client: self.client.clone(),
+            request_id: self.request_id.clone(),
+            duplicate: self.duplicate,
+            _result: PhantomData,
+        }
+    }
+}
+
+impl<T: DeserializeOwned, E: TypedError> JobHandle<T, E> {
+    /// A handle for a job submitted earlier (by this or another client).
+    pub fn from_request_id(client: Client, request_id: impl Into<String>) -> Self {
+        JobHandle {
+            client,
+            request_id: request_id.into(),
+            duplicate: false,
+            _result: PhantomData,
+        }
+    }
+
+    /// The request id: the job's key in the responses bucket and its `Nats-Msg-Id`.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Whether the stream had already accepted this request id (a repeated submit
+    /// within the duplicate window): the job runs once.
+    pub fn is_duplicate(&self) -> bool {
+        self.duplicate
+    }
+
+    /// Waits up to `timeout` for the result. On `JobError::TimedOut` the job goes on and
+    /// this (or a new) handle can wait again.
+    pub async fn wait(&self, timeout: Duration) -> Result<T, JobError<E>> {
+        let result = self.client.wait_result(&self.request_id, timeout).await;
+        typed_result(&self.request_id, result)
+    }
+
+    /// The result if the job has finished, `Ok(None)` while it is pending (or unknown).
+    pub async fn get(&self) -> Result<Option<T>, JobError<E>> {
+        let record = self
+            .client
+            .get(&self.request_id)
+            .await
+            .map_err(into_typed)?;
+        match record.as_ref().and_then(record_outcome) {
+            None => Ok(None),
+            Some(result) => typed_result(&self.request_id, result).map(Some),
+        }
+    }
+}
+
+/// Submits a job and waits for its result (what generated waiting methods call after
+/// validating and building the request).
+pub async fn call<T: DeserializeOwned, E: TypedError>(
+    client: &Client,
+    request: Request,
+    timeout: Duration,
+) -> Result<T, JobError<E>> {
+    let handle = client.submit(request).await.map_err(into_typed)?;
+    typed_result(&handle.request_id, handle.result(timeout).await)
+}
+
+/// Submits a job without waiting (recorded as `accepted`, so a later lookup can tell
+/// "pending" from "unknown") and returns its typed handle.
+pub async fn submit<T: DeserializeOwned, E: TypedError>(
+    client: &Client,
+    request: Request,
+) -> Result<JobHandle<T, E>, JobError<E>> {
+    let handle = client.submit_detached(request).await.map_err(into_typed)?;
+    Ok(JobHandle {
+        client: client.clone(),
+        request_id: handle.request_id,
+        duplicate: handle.duplicate,
+        _result: PhantomData,
+    })
+}
+
+/// Converts an untyped job error into one with the operation's typed error. A handler
+/// failure whose code is not one of `E`'s stays [`JobError::Rejected`].
+pub fn into_typed<E: TypedError>(err: JobError<JobFailure>) -> JobError<E> {
+    match err {
+        JobError::Failed { request_id, error } => {
+            let details = error.details.clone().unwrap_or(Value::Null);
+            match E::from_failure(&error.code, &details) {
+                Some(typed) => JobError::Failed {
+                    request_id,
+                    error: typed,
+                },
+                None => JobError::Rejected {
+                    request_id,
+                    failure: error,
+                },
+            }
+        }
+        JobError::InvalidRequest(v) => JobError::InvalidRequest(v),
+        JobError::ServerUnavailable(m) => JobError::ServerUnavailable(m),
+        JobError::StreamFull { stream, message } => JobError::StreamFull { stream, message },
+        JobError::TimedOut { request_id, waited } => JobError::TimedOut { request_id, waited },
+        JobError::Rejected {
+            request_id,
+            failure,
+        } => JobError::Rejected {
+            request_id,
+            failure,
+        },
+        JobError::DeadLettered {
+            request_id,
+            attempts,
+        } => JobError::DeadLettered {
+            request_id,
+            attempts,
+        },
+        JobError::Decode {
+            request_id,
+            message,
+        } => JobError::Decode {
+            request_id,
+            message,
+        },
+        JobError::Nats(m) => JobError::Nats(m),
+    }
+}
+
+/// Decodes a reply payload into `T`.
+pub fn decode_result<T: DeserializeOwned, E>(
+    request_id: &str,
+    value: Value,
+) -> Result<T, JobError<E>> {
+    serde_json::from_value(value).map_err(|e| JobError::Decode {
+        request_id: request_id.into(),
+        message: format!("the result does not match the reply type: {e}"),
+    })
+}
+
+/// An untyped result (from `Client::call`/`wait_result`) as the operation's types.
+pub fn typed_result<T: DeserializeOwned, E: TypedError>(
+    request_id: &str,
+    result: Result<Value, JobError>,
+) -> Result<T, JobError<E>> {
+    match result {
+        Ok(value) => decode_result(request_id, value),
+        Err(e) => Err(into_typed(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests: payloads, subjects, headers
+// ---------------------------------------------------------------------------------------
+
+/// Validates and serialises a request payload. Violations at the request id field are
+/// ignored: the runtime overwrites that field with the request id it assigns.
+pub fn encode_payload<P: Serialize + Validate>(
+    payload: &P,
+    operation: &OperationSpec,
+) -> Result<Value, Vec<Violation>> {
+    let mut violations = Vec::new();
+    payload.validate_at("", &mut violations);
+    if let Some(ptr) = operation.request_id_pointer {
+        violations.retain(|v| v.path != ptr && !v.path.starts_with(&format!("{ptr}/")));
+    }
+    let value = serde_json::to_value(payload).map_err(|e| {
+        vec![Violation {
+            path: String::new(),
+            message: format!("cannot be serialised as JSON: {e}"),
+        }]
+    })?;
+    if violations.is_empty() {
+        Ok(value)
+    } else {
+        Err(violations)
+    }
+}
+
+/// Checks one subject parameter value: a single NATS subject token (not empty, no `.`,
+/// `*`, `>` or whitespace) that matches `pattern` when the spec gives one.
+pub fn check_subject_parameter(
+    name: &str,
+    value: &str,
+    pattern: Option<&str>,
+) -> Option<Violation> {
+    let problem = if value.is_empty() {
+        Some("must not be empty".to_string())
+    } else if let Some(c) = value
+        .chars()
+        .find(|c| matches!(c, '.' | '*' | '>') || c.is_whitespace() || c.is_control())
+    {
+        Some(format!(
+            "must be one NATS subject token, without '.', '*', '>' or whitespace (contains {c:?})"
+        ))
+    } else {
+        pattern.and_then(|p| match regex::Regex::new(p) {
+            Ok(re) if re.is_match(value) => None,
+            Ok(_) => Some(format!("must match the pattern '{p}' (is '{value}')")),
+            Err(e) => Some(format!("cannot be checked against the pattern '{p}': {e}")),
+        })
+    };
+    problem.map(|message| Violation {
+        path: parameter_path(name),
+        message,
+    })
+}
+
+/// The violation of a subject parameter the subject does not carry.
+pub fn missing_subject_parameter(name: &str) -> Violation {
+    Violation {
+        path: parameter_path(name),
+        message: "is missing from the subject".into(),
+    }
+}
+
+/// How violations name a subject parameter: `{name}`, as in the subject template.
+pub fn parameter_path(name: &str) -> String {
+    format!("{{{name}}}")
+}
+
+/// The concrete subject: the operation's template with its parameters replaced by
+/// `values` (in template order).
+pub fn render_subject(operation: &OperationSpec, values: &[&str]) -> String {
+    render_template(operation.subject, values)
+}
+
+fn render_template(template: &str, values: &[&str]) -> String {
+    let mut values = values.iter();
+    template
+        .split('.')
+        .map(|token| {
+            if token.starts_with('{') && token.ends_with('}') {
+                values.next().copied().unwrap_or(token)
+            } else {
+                token
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The (name, value) pairs of a concrete subject matched against a template, or `None`
+/// when it does not match.
+pub fn subject_values(template: &str, subject: &str) -> Option<Vec<(String, String)>> {
+    let t: Vec<&str> = template.split('.').collect();
+    let s: Vec<&str> = subject.split('.').collect();
+    if t.len() != s.len() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (t, s) in t.iter().zip(&s) {
+        if let Some(name) = t.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            out.push((name.to_string(), s.to_string()));
+        } else if t != s {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Typed headers as NATS header pairs: every field of the serialised object, strings as
+/// they are, other values as JSON. `null` fields are left out.
+pub fn header_pairs<H: Serialize>(headers: &H) -> Vec<(String, String)> {
+    match serde_json::to_value(headers) {
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The worker side: decoding and outcomes
+// ---------------------------------------------------------------------------------------
+
+/// Decodes and validates a job payload; a failure is the final `invalid_request` outcome.
+#[allow(clippy::result_large_err)]
+pub fn decode_payload<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Outcome> {
+    let value: T = serde_json::from_slice(bytes).map_err(|e| {
+        Outcome::invalid_request(
+            format!("the payload does not decode: {e}"),
+            vec![Violation {
+                path: String::new(),
+                message: e.to_string(),
+            }],
+        )
+    })?;
+    value
+        .validate()
+        .map_err(|v| Outcome::invalid_request("the payload violates the schema", v))?;
+    Ok(value)
+}
+
+/// Maps what a typed handler returned to the outcome the runtime records.
+pub fn handler_outcome<T: Serialize, E: TypedError>(
+    result: Result<T, HandlerError<E>>,
+    operation: &OperationSpec,
+) -> Outcome {
+    match result {
+        Ok(reply) => match serde_json::to_value(&reply) {
+            Ok(value) => Outcome::Succeeded(value),
+            Err(e) => final_failure(
+                FailureKind::Internal,
+                "internal",
+                format!("the reply cannot be serialised: {e}"),
+            ),
+        },
+        Err(HandlerError::Failed(e)) => Outcome::Failed {
+            failure: JobFailure {
+                kind: FailureKind::Handler,
+                code: e.code().to_string(),
+                message: e.message(),
+                retryable: false,
+                details: Some(e.details()),
+                violations: Vec::new(),
+            },
+            retry_after: None,
+        },
+        Err(HandlerError::Retry { message, after }) if operation.retryable => Outcome::Failed {
+            failure: JobFailure {
+                kind: FailureKind::Internal,
+                code: "retry".into(),
+                message,
+                retryable: true,
+                details: None,
+                violations: Vec::new(),
+            },
+            // Zero: no delay of its own, the runtime applies the consumer's backoff.
+            retry_after: Some(after.unwrap_or(Duration::ZERO)),
+        },
+        Err(HandlerError::Retry { message, .. }) => final_failure(
+            FailureKind::Internal,
+            "internal",
+            format!("{message} (the operation is not retryable)"),
+        ),
+        Err(HandlerError::Internal(message)) => {
+            final_failure(FailureKind::Internal, "internal", message)
+        }
+    }
+}
+
+fn final_failure(kind: FailureKind, code: &str, message: String) -> Outcome {
+    Outcome::Failed {
+        failure: JobFailure {
+            kind,
+            code: code.into(),
+            message,
+            retryable: false,
+            details: None,
+            violations: Vec::new(),
+        },
+        retry_after: None,
+    }
+}
+
+/// The outcome of a job whose operation the dispatcher does not serve.
+pub fn unknown_operation(job: &Job) -> Outcome {
+    final_failure(
+        FailureKind::UnknownOperation,
+        "unknown_operation",
+        format!(
+            "no handler for operation '{}' (subject '{}')",
+            job.operation.id, job.subject
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Events (operations the service sends): core NATS publish / subscribe
+// ---------------------------------------------------------------------------------------
+
+/// One received event: its subject, subject parameters and payload.
+#[derive(Clone, Debug)]
+pub struct Event<P, T> {
+    pub subject: String,
+    pub params: P,
+    pub payload: T,
+}
+
+/// Parses subject parameter values (name, value) into the operation's params type.
+pub type ParseParams<P> = fn(&[(&str, String)]) -> Result<P, Vec<Violation>>;
+
+/// A typed subscription: every message decoded and validated against the spec; a
+/// message that does not match yields its violations instead.
+pub struct EventStream<P, T> {
+    subscriber: async_nats::Subscriber,
+    template: &'static str,
+    parse: ParseParams<P>,
+    _payload: PhantomData<fn() -> T>,
+}
+
+impl<P, T> std::fmt::Debug for EventStream<P, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("template", &self.template)
+            .finish()
+    }
+}
+
+impl<P, T: DeserializeOwned + Validate> EventStream<P, T> {
+    /// The next event; `None` when the subscription ended.
+    pub async fn next(&mut self) -> Option<Result<Event<P, T>, Vec<Violation>>> {
+        use futures::StreamExt;
+        let message = self.subscriber.next().await?;
+        Some(self.decode(&message))
+    }
+
+    fn decode(&self, message: &async_nats::Message) -> Result<Event<P, T>, Vec<Violation>> {
+        let subject = message.subject.to_string();
+        let values = subject_values(self.template, &subject).ok_or_else(|| {
+            vec![Violation {
+                path: String::new(),
+                message: format!("subject '{subject}' does not match '{}'", self.template),
+            }]
+        })?;
+        let values: Vec<(&str, String)> = values
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        let params = (self.parse)(&values)?;
+        let payload: T = serde_json::from_slice(&message.payload).map_err(|e| {
+            vec![Violation {
+                path: String::new(),
+                message: format!("the payload does not decode: {e}"),
+            }]
+        })?;
+        payload.validate()?;
+        Ok(Event {
+            subject,
+            params,
+            payload,
+        })
+    }
+}
+
+/// Subscribes to every subject of `template` (parameters as wildcards).
+pub async fn subscribe<P, T>(
+    nats: &async_nats::Client,
+    template: &'static str,
+    parse: ParseParams<P>,
+) -> Result<EventStream<P, T>, JobError> {
+    let wildcard = template
+        .split('.')
+        .map(|t| if t.starts_with('{') { "*" } else { t })
+        .collect::<Vec<_>>()
+        .join(".");
+    let subscriber = nats
+        .subscribe(wildcard)
+        .await
+        .map_err(|e| JobError::Nats(e.to_string()))?;
+    Ok(EventStream {
+        subscriber,
+        template,
+        parse,
+        _payload: PhantomData,
+    })
+}
+
+/// Validates an event payload and publishes it (core NATS) on the rendered subject.
+pub async fn publish_event<T: Serialize + Validate>(
+    nats: &async_nats::Client,
+    template: &str,
+    values: &[&str],
+    payload: &T,
+) -> Result<(), JobError> {
+    payload.validate().map_err(JobError::InvalidRequest)?;
+    let bytes = serde_json::to_vec(payload).map_err(|e| {
+        JobError::InvalidRequest(vec![Violation {
+            path: String::new(),
+            message: format!("cannot be serialised as JSON: {e}"),
+        }])
+    })?;
+    let subject = render_template(template, values);
+    nats.publish(subject, bytes.into())
+        .await
+        .map_err(|e| JobError::Nats(e.to_string()))?;
+    nats.flush()
+        .await
+        .map_err(|e| JobError::Nats(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct NotFound {
+        name: String,
+    }
+
+    impl TypedError for NotFound {
+        fn code(&self) -> &'static str {
+            "NotFound"
+        }
+        fn message(&self) -> String {
+            format!("{} not found", self.name)
+        }
+        fn details(&self) -> Value {
+            serde_json::json!({ "name": self.name })
+        }
+        fn from_failure(code: &str, details: &Value) -> Option<Self> {
+            (code == "NotFound").then(|| NotFound {
+                name: details["name"].as_str().unwrap_or_default().into(),
+            })
+        }
+    }
+
+    fn failure(code: &str) -> JobFailure {
+        JobFailure {
+            kind: FailureKind::Handler,
+            code: code.into(),
+            message: "m".into(),
+            retryable: false,
+            details: Some(serde_json::json!({ "name": "x" })),
+            violations: vec![],
+        }
+    }
+
+    #[test]
+    fn known_codes_become_typed_errors() {
+        let e: JobError<NotFound> = into_typed(JobError::Failed {
+            request_id: "r".into(),
+            error: failure("NotFound"),
+        });
+        match e {
+            JobError::Failed { error, .. } => assert_eq!(error, NotFound { name: "x".into() }),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_codes_stay_rejected() {
+        let e: JobError<NotFound> = into_typed(JobError::Failed {
+            request_id: "r".into(),
+            error: failure("Other"),
+        });
+        assert!(matches!(e, JobError::Rejected { ref failure, .. } if failure.code == "Other"));
+    }
+
+    #[test]
+    fn results_decode_or_report_where() {
+        let ok: Result<u32, JobError<NotFound>> = typed_result("r", Ok(serde_json::json!(7)));
+        assert_eq!(ok.unwrap(), 7);
+        let bad: Result<u32, JobError<NotFound>> =
+            typed_result("r", Ok(serde_json::json!("seven")));
+        assert!(matches!(bad, Err(JobError::Decode { .. })));
+    }
+
+    #[test]
+    fn subjects_render_and_match() {
+        assert_eq!(
+            render_template("jobs.query.dns.{target}", &["host1"]),
+            "jobs.query.dns.host1"
+        );
+        assert_eq!(
+            subject_values("jobs.{a}.x.{b}", "jobs.1.x.2"),
+            Some(vec![("a".into(), "1".into()), ("b".into(), "2".into())])
+        );
+        assert_eq!(subject_values("jobs.{a}.x", "jobs.1.y"), None);
+    }
+
+    #[test]
+    fn parameters_must_be_single_tokens_matching_their_pattern() {
+        assert!(check_subject_parameter("t", "host-1", None).is_none());
+        for bad in ["", "a.b", "*", ">", "a b"] {
+            let v = check_subject_parameter("t", bad, None).expect("rejected");
+            assert_eq!(v.path, "{t}");
+        }
+        assert!(check_subject_parameter("t", "web1", Some("^[a-z0-9]+$")).is_none());
+        assert!(check_subject_parameter("t", "Web_1", Some("^[a-z0-9]+$")).is_some());
+    }
+
+    #[test]
+    fn retries_follow_the_operation_policy() {
+        let mut op = OperationSpec {
+            id: "op",
+            subject: "jobs.x",
+            parameters: &[],
+            class: crate::spec::JobClass::Query,
+            request_id_pointer: None,
+            timeout: Duration::from_secs(1),
+            retryable: true,
+            has_reply: false,
+        };
+        let retry: Result<(), HandlerError<NotFound>> = Err(HandlerError::retry("busy"));
+        match handler_outcome(retry, &op) {
+            Outcome::Failed { retry_after, .. } => assert_eq!(retry_after, Some(Duration::ZERO)),
+            other => panic!("unexpected {other:?}"),
+        }
+        op.retryable = false;
+        let retry: Result<(), HandlerError<NotFound>> = Err(HandlerError::retry("busy"));
+        match handler_outcome(retry, &op) {
+            Outcome::Failed {
+                retry_after,
+                failure,
+            } => {
+                assert_eq!(retry_after, None);
+                assert_eq!(failure.kind, FailureKind::Internal);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let typed: Result<(), HandlerError<NotFound>> =
+            Err(HandlerError::Failed(NotFound { name: "n".into() }));
+        match handler_outcome(typed, &op) {
+            Outcome::Failed { failure, .. } => {
+                assert_eq!(failure.kind, FailureKind::Handler);
+                assert_eq!(failure.code, "NotFound");
+                assert_eq!(failure.details, Some(serde_json::json!({ "name": "n" })));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

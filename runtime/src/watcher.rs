@@ -1,0 +1,193 @@
+//! Delivery of response records to waiting callers: ONE long-lived KV watcher per client
+//! (all keys of the responses bucket, from new writes on) and a registry of pending
+//! waiters keyed by request id.
+//!
+//! A waiter registers before it reads the record, so a record written before the wait began
+//! is found by the read and one written after is seen by the watcher. When the watcher has
+//! to be re-created (connection loss, server restart), it resumes after the last revision
+//! it saw and re-reads the record of every pending waiter, so nothing written in between is
+//! missed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use futures::StreamExt;
+use tokio::sync::{oneshot, watch};
+
+use crate::record::ResponseRecord;
+use crate::records::{decode, RecordStore};
+
+type Registry = Mutex<HashMap<String, watch::Sender<Option<ResponseRecord>>>>;
+
+/// Pending waiters and the task that feeds them.
+#[derive(Debug)]
+pub(crate) struct Waiters {
+    registry: Arc<Registry>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// One caller waiting for one request id; unregisters on drop.
+pub(crate) struct Waiter {
+    registry: Arc<Registry>,
+    request_id: String,
+    rx: watch::Receiver<Option<ResponseRecord>>,
+}
+
+impl Waiter {
+    /// The next record seen for this id (the latest one when several arrived).
+    pub(crate) async fn changed(&mut self) -> Option<ResponseRecord> {
+        match self.rx.changed().await {
+            Ok(()) => self.rx.borrow_and_update().clone(),
+            // The watcher task is gone (client dropped): nothing more will arrive.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        let mut map = self.registry.lock().expect("waiters lock");
+        if let Some(tx) = map.get(&self.request_id) {
+            // This waiter's receiver is still alive here: it is the last one when 1.
+            if tx.receiver_count() <= 1 {
+                map.remove(&self.request_id);
+            }
+        }
+    }
+}
+
+impl Waiters {
+    /// Starts the watcher and returns once it is watching.
+    pub(crate) async fn start(records: RecordStore) -> Result<Waiters, String> {
+        let registry: Arc<Registry> = Arc::default();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let task = tokio::spawn(watch_loop(records, registry.clone(), ready_tx));
+        match ready_rx.await {
+            Ok(Ok(())) => Ok(Waiters { registry, task }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the response watcher stopped while starting".into()),
+        }
+    }
+
+    pub(crate) fn register(&self, request_id: &str) -> Waiter {
+        let mut map = self.registry.lock().expect("waiters lock");
+        let rx = match map.get(request_id) {
+            Some(tx) => tx.subscribe(),
+            None => {
+                let (tx, rx) = watch::channel(None);
+                map.insert(request_id.to_string(), tx);
+                rx
+            }
+        };
+        Waiter {
+            registry: self.registry.clone(),
+            request_id: request_id.to_string(),
+            rx,
+        }
+    }
+}
+
+impl Drop for Waiters {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn notify(registry: &Registry, record: ResponseRecord) {
+    let map = registry.lock().expect("waiters lock");
+    if let Some(tx) = map.get(&record.request_id) {
+        // Never replace what a waiter has with an older, non-terminal state.
+        tx.send_if_modified(|current| {
+            let keep = matches!(current, Some(c) if c.status.is_terminal())
+                && !record.status.is_terminal();
+            if keep {
+                false
+            } else {
+                *current = Some(record);
+                true
+            }
+        });
+    }
+}
+
+async fn watch_loop(
+    records: RecordStore,
+    registry: Arc<Registry>,
+    ready: oneshot::Sender<Result<(), String>>,
+) {
+    let mut ready = Some(ready);
+    let mut last_revision: Option<u64> = None;
+    let mut failures: u32 = 0;
+    loop {
+        let watch = match last_revision {
+            Some(rev) => records.kv().watch_all_from_revision(rev + 1).await,
+            None => records.kv().watch_all().await,
+        };
+        let mut watch = match watch {
+            Ok(w) => w,
+            Err(e) => {
+                if let Some(tx) = ready.take() {
+                    let _ = tx.send(Err(format!("cannot watch the responses bucket: {e}")));
+                    return;
+                }
+                failures += 1;
+                tracing::warn!(error = %e, "response watcher: cannot re-create the watch; retrying");
+                tokio::time::sleep(retry_delay(failures)).await;
+                continue;
+            }
+        };
+        match ready.take() {
+            Some(tx) => {
+                let _ = tx.send(Ok(()));
+            }
+            // Re-created: read what pending waiters may have missed.
+            None => refresh_pending(&records, &registry).await,
+        }
+        while let Some(entry) = watch.next().await {
+            match entry {
+                Ok(entry) => {
+                    failures = 0;
+                    last_revision = Some(entry.revision);
+                    if entry.operation != kv::Operation::Put {
+                        continue;
+                    }
+                    match decode(&entry.key, &entry.value) {
+                        Ok(record) => notify(&registry, record),
+                        Err(e) => tracing::warn!(error = %e, "response watcher: skipping record"),
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "response watcher interrupted; re-creating");
+                    break;
+                }
+            }
+        }
+        failures += 1;
+        tokio::time::sleep(retry_delay(failures)).await;
+    }
+}
+
+async fn refresh_pending(records: &RecordStore, registry: &Registry) {
+    let ids: Vec<String> = registry
+        .lock()
+        .expect("waiters lock")
+        .keys()
+        .cloned()
+        .collect();
+    for id in ids {
+        match records.get(&id).await {
+            Ok(Some(record)) => notify(registry, record),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(request_id = %id, error = %e, "re-read after watcher restart failed")
+            }
+        }
+    }
+}
+
+/// Backoff between re-creation attempts while the server is away.
+fn retry_delay(failures: u32) -> Duration {
+    Duration::from_millis((25u64 << failures.min(6)).min(1_000))
+}

@@ -1,0 +1,631 @@
+//! The worker: pulls jobs from the service's durable consumers, runs each through a
+//! [`Dispatch`], stores the response record, and acknowledges.
+//!
+//! - One pull loop per consumer, each with its own concurrency limit, so slow
+//!   modifications never starve queries. A loop asks the server for exactly as many
+//!   messages as it has free slots.
+//! - A delivery whose request already has a terminal record is acknowledged without
+//!   running (the job ran before and its ack was lost).
+//! - Records are written with create-if-absent or CAS update, never over a terminal one.
+//! - Success: record, then ack. Retryable failure: NAK with delay (the handler's, else the
+//!   consumer's backoff for that attempt). Final failure: record, then TERM. Exhausted
+//!   deliveries are dead-lettered by [`crate::deadletter`].
+//! - Long jobs send in-progress acks every third of the ack wait and on
+//!   [`JobContext::progress`]; a job running longer than `running_after` gets a `Running`
+//!   record.
+//! - A handler panic becomes an internal failure; the worker keeps serving.
+//! - Shutdown: stop fetching, let in-flight jobs finish within the grace period, NAK the
+//!   rest.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
+use futures::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::client::REQUEST_ID_HEADER;
+use crate::deadletter::DeadLetters;
+use crate::dispatch::{BoxFuture, Dispatch, Job, JobContext, Outcome};
+use crate::record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
+use crate::records::{is_valid_request_id, RecordStore, Written};
+use crate::spec::{ConsumerSpec, JobClass, OperationSpec, ServiceSpec};
+use crate::subject::route;
+
+/// How long one pull request waits for messages before it is renewed.
+const FETCH_EXPIRY: Duration = Duration::from_secs(1);
+
+/// Failure to start the worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("worker setup: {0}")]
+    Setup(String),
+}
+
+/// Entry point: `Worker::builder(..).run().await`.
+pub struct Worker;
+
+impl Worker {
+    pub fn builder(
+        nats: async_nats::Client,
+        service: &'static ServiceSpec,
+        dispatch: impl Dispatch,
+    ) -> WorkerBuilder {
+        WorkerBuilder {
+            nats,
+            service,
+            dispatch: Arc::new(dispatch),
+            worker_id: default_worker_id(),
+            concurrency: HashMap::new(),
+            shutdown: None,
+            grace: Duration::from_secs(30),
+            running_after: Duration::from_millis(250),
+            dead_letters: true,
+        }
+    }
+}
+
+/// Settings of a worker; finish with [`WorkerBuilder::run`].
+pub struct WorkerBuilder {
+    nats: async_nats::Client,
+    service: &'static ServiceSpec,
+    dispatch: Arc<dyn Dispatch>,
+    worker_id: String,
+    concurrency: HashMap<JobClass, usize>,
+    shutdown: Option<BoxFuture<'static, ()>>,
+    grace: Duration,
+    running_after: Duration,
+    dead_letters: bool,
+}
+
+impl WorkerBuilder {
+    /// Name recorded in the records this worker writes (default `<hostname>-<pid>`).
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.worker_id = id.into();
+        self
+    }
+
+    /// Jobs of this class run at once per consumer (default: the spec's `concurrency`).
+    pub fn concurrency(mut self, class: JobClass, n: usize) -> Self {
+        self.concurrency.insert(class, n.max(1));
+        self
+    }
+
+    /// The signal that starts a graceful shutdown (default: ctrl-c or SIGTERM).
+    pub fn shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// How long in-flight jobs may run on after the shutdown signal (default 30 s).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// After how long a running job gets a `Running` record (default 250 ms).
+    pub fn running_after(mut self, after: Duration) -> Self {
+        self.running_after = after;
+        self
+    }
+
+    /// Whether this worker also runs the dead-letter component (default: yes).
+    pub fn dead_letters(mut self, enabled: bool) -> Self {
+        self.dead_letters = enabled;
+        self
+    }
+
+    /// Serves jobs until the shutdown signal, then shuts down gracefully.
+    pub async fn run(self) -> Result<(), WorkerError> {
+        let js = jetstream::new(self.nats.clone());
+        let records = RecordStore::open(&js, self.service.responses.bucket)
+            .await
+            .map_err(|e| WorkerError::Setup(e.to_string()))?;
+        let stop = CancellationToken::new();
+        let shared = Arc::new(Shared {
+            js: js.clone(),
+            service: self.service,
+            dispatch: self.dispatch,
+            records,
+            worker_id: self.worker_id,
+            running_after: self.running_after,
+            abandon: CancellationToken::new(),
+        });
+        let jobs = TaskTracker::new();
+        let mut loops = tokio::task::JoinSet::new();
+        for consumer in self.service.consumers {
+            let n = self
+                .concurrency
+                .get(&consumer.class)
+                .copied()
+                .unwrap_or(consumer.concurrency)
+                .max(1);
+            loops.spawn(pull_loop(
+                shared.clone(),
+                consumer,
+                Arc::new(Semaphore::new(n)),
+                jobs.clone(),
+                stop.clone(),
+            ));
+        }
+        if self.dead_letters {
+            let dl = DeadLetters::new(self.nats.clone(), self.service)
+                .await
+                .map_err(|e| WorkerError::Setup(e.to_string()))?;
+            let stop = stop.clone();
+            loops.spawn(async move { dl.run(stop).await });
+        }
+        tracing::info!(worker_id = %shared.worker_id, "worker serving");
+        match self.shutdown {
+            Some(signal) => signal.await,
+            None => default_shutdown_signal().await,
+        }
+        tracing::info!("worker shutting down: no new jobs");
+        stop.cancel();
+        while loops.join_next().await.is_some() {}
+        jobs.close();
+        if tokio::time::timeout(self.grace, jobs.wait()).await.is_err() {
+            tracing::warn!(grace = ?self.grace, "jobs still running after the grace period; returning them to the stream");
+            shared.abandon.cancel();
+            jobs.wait().await;
+        }
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+}
+
+struct Shared {
+    js: jetstream::Context,
+    service: &'static ServiceSpec,
+    dispatch: Arc<dyn Dispatch>,
+    records: RecordStore,
+    worker_id: String,
+    running_after: Duration,
+    /// Set when the grace period is over: running jobs are NAKed.
+    abandon: CancellationToken,
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+async fn default_shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+/// Backoff while the server or consumer is unavailable.
+fn reconnect_delay(failures: u32) -> Duration {
+    Duration::from_millis((50u64 << failures.min(5)).min(1_000))
+}
+
+async fn pull_loop(
+    shared: Arc<Shared>,
+    consumer: &'static ConsumerSpec,
+    permits: Arc<Semaphore>,
+    jobs: TaskTracker,
+    stop: CancellationToken,
+) {
+    let stream_name = shared.service.stream.name;
+    let mut failures: u32 = 0;
+    let mut pull: Option<PullConsumer> = None;
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = stop.cancelled() => return,
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        };
+        let mut held: Vec<OwnedSemaphorePermit> = vec![first];
+        while let Ok(p) = permits.clone().try_acquire_owned() {
+            held.push(p);
+        }
+        let c = match &pull {
+            Some(c) => c.clone(),
+            None => match shared
+                .js
+                .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
+                    consumer.durable,
+                    stream_name,
+                )
+                .await
+            {
+                Ok(c) => {
+                    pull = Some(c.clone());
+                    c
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(consumer = consumer.durable, error = %e, "cannot get consumer; retrying");
+                    drop(held);
+                    if pause(&stop, reconnect_delay(failures)).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
+        let batch = c
+            .batch()
+            .max_messages(held.len())
+            .expires(FETCH_EXPIRY)
+            .messages()
+            .await;
+        let mut batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                failures += 1;
+                tracing::debug!(consumer = consumer.durable, error = %e, "pull failed; retrying");
+                pull = None;
+                drop(held);
+                if pause(&stop, reconnect_delay(failures)).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                // Bounded: a pull whose server went away must not hang the loop.
+                m = tokio::time::timeout(FETCH_EXPIRY * 3, batch.next()) => m,
+            };
+            match next {
+                Ok(Some(Ok(msg))) => {
+                    failures = 0;
+                    match held.pop() {
+                        Some(permit) => {
+                            jobs.spawn(run_job(shared.clone(), consumer, msg, permit));
+                        }
+                        // Never asked for more than the free slots; return it if it happens.
+                        None => {
+                            let _ = msg.ack_with(AckKind::Nak(None)).await;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    failures += 1;
+                    tracing::debug!(consumer = consumer.durable, error = %e, "pull interrupted");
+                    pull = None;
+                    drop(held);
+                    if pause(&stop, reconnect_delay(failures)).await {
+                        return;
+                    }
+                    break;
+                }
+                Err(_) => {
+                    pull = None;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps unless stopped first; true when stopped.
+async fn pause(stop: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}
+
+fn header(msg: &jetstream::Message, name: &str) -> Option<String> {
+    msg.headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The request id: the jetwire header, else `Nats-Msg-Id`, else the payload field.
+fn request_id_of(msg: &jetstream::Message, op: Option<&OperationSpec>) -> Option<String> {
+    header(msg, REQUEST_ID_HEADER)
+        .or_else(|| header(msg, "Nats-Msg-Id"))
+        .or_else(|| {
+            let pointer = op?.request_id_pointer?;
+            let payload: serde_json::Value = serde_json::from_slice(&msg.payload).ok()?;
+            payload.pointer(pointer)?.as_str().map(str::to_string)
+        })
+}
+
+fn all_headers(msg: &jetstream::Message) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(h) = &msg.headers {
+        for (name, values) in h.iter() {
+            for v in values {
+                out.push((name.to_string(), v.as_str().to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// The delay before the next attempt: the handler's, else the consumer's backoff step for
+/// this attempt (the last step repeats), else its ack wait.
+fn retry_delay(consumer: &ConsumerSpec, attempt: u64, requested: Duration) -> Duration {
+    if !requested.is_zero() {
+        return requested;
+    }
+    let i = (attempt.max(1) - 1) as usize;
+    consumer
+        .backoff
+        .get(i)
+        .or(consumer.backoff.last())
+        .copied()
+        .unwrap_or(consumer.ack_wait)
+}
+
+/// How often a running job tells the server it is alive: a third of the shortest ack wait.
+fn keepalive_interval(consumer: &ConsumerSpec) -> Duration {
+    let shortest = consumer
+        .backoff
+        .iter()
+        .copied()
+        .chain([consumer.ack_wait])
+        .filter(|d| !d.is_zero())
+        .min()
+        .unwrap_or(Duration::from_secs(30));
+    (shortest / 3).max(Duration::from_millis(10))
+}
+
+async fn run_job(
+    shared: Arc<Shared>,
+    consumer: &'static ConsumerSpec,
+    msg: jetstream::Message,
+    _permit: OwnedSemaphorePermit,
+) {
+    let (attempt, sequence) = match msg.info() {
+        Ok(info) => (info.delivered.max(1) as u64, info.stream_sequence),
+        Err(_) => (1, 0),
+    };
+    let subject = msg.subject.to_string();
+    let routed = route(shared.service, &subject);
+    let request_id = request_id_of(&msg, routed.as_ref().map(|(op, _)| *op));
+    let span = tracing::info_span!(
+        "jetwire.job",
+        request_id = request_id.as_deref().unwrap_or(""),
+        subject = %subject,
+        attempt,
+        worker_id = %shared.worker_id,
+    );
+    async move {
+        let Some(request_id) = request_id.filter(|id| is_valid_request_id(id)) else {
+            tracing::error!(sequence, "job message without a usable request id; terminating it");
+            let _ = msg.ack_with(AckKind::Term).await;
+            return;
+        };
+        let mut record = ResponseRecord {
+            request_id: request_id.clone(),
+            operation: String::new(),
+            subject: subject.clone(),
+            status: JobStatus::Running,
+            attempt,
+            worker_id: Some(shared.worker_id.clone()),
+            result: None,
+            error: None,
+            accepted_at: None,
+            started_at: Some(chrono::Utc::now()),
+            finished_at: None,
+        };
+        let Some((op, parameters)) = routed else {
+            let failure = JobFailure {
+                kind: FailureKind::UnknownOperation,
+                code: "unknown_operation".into(),
+                message: format!("no operation serves subject '{subject}'"),
+                retryable: false,
+                details: None,
+                violations: vec![],
+            };
+            finish_failed(&shared, &msg, record, failure).await;
+            return;
+        };
+        record.operation = op.id.into();
+        match shared.records.get(&request_id).await {
+            Ok(Some(existing)) if existing.status.is_terminal() => {
+                tracing::debug!(status = ?existing.status, "already finished; acknowledging without running");
+                ack(&msg).await;
+                return;
+            }
+            Ok(existing) => {
+                record.accepted_at = existing.and_then(|r| r.accepted_at);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the record; returning the job");
+                let _ = msg
+                    .ack_with(AckKind::Nak(Some(retry_delay(consumer, attempt, Duration::ZERO))))
+                    .await;
+                return;
+            }
+        }
+        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+        let job = Job {
+            request_id: request_id.clone(),
+            subject: subject.clone(),
+            operation: op,
+            parameters,
+            headers: all_headers(&msg),
+            payload: msg.payload.clone(),
+            context: JobContext {
+                request_id: request_id.clone(),
+                attempt,
+                worker_id: shared.worker_id.clone(),
+                progress: Some(progress_tx),
+            },
+        };
+        let dispatch = shared.dispatch.clone();
+        let mut handle = tokio::spawn(async move { dispatch.dispatch(job).await }.in_current_span());
+        let running_at = tokio::time::sleep(shared.running_after);
+        tokio::pin!(running_at);
+        let mut running_written = false;
+        let mut keepalive = tokio::time::interval(keepalive_interval(consumer));
+        keepalive.tick().await;
+        let joined = loop {
+            tokio::select! {
+                joined = &mut handle => break joined,
+                _ = &mut running_at, if !running_written => {
+                    running_written = true;
+                    if let Err(e) = shared.records.write_unless_terminal(&record).await {
+                        tracing::debug!(error = %e, "could not record the job as running");
+                    }
+                }
+                _ = keepalive.tick() => {
+                    let _ = msg.ack_with(AckKind::Progress).await;
+                }
+                Some(()) = progress_rx.recv() => {
+                    let _ = msg.ack_with(AckKind::Progress).await;
+                }
+                _ = shared.abandon.cancelled() => {
+                    handle.abort();
+                    tracing::info!("shutdown grace period over; returning the job to the stream");
+                    let _ = msg.ack_with(AckKind::Nak(None)).await;
+                    return;
+                }
+            }
+        };
+        let outcome = match joined {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Failed {
+                failure: JobFailure {
+                    kind: FailureKind::Internal,
+                    code: "internal".into(),
+                    message: format!("the handler panicked: {}", panic_message(e)),
+                    retryable: false,
+                    details: None,
+                    violations: vec![],
+                },
+                retry_after: None,
+            },
+        };
+        match outcome {
+            Outcome::Succeeded(result) => {
+                record.status = JobStatus::Succeeded;
+                record.result = (op.has_reply || !result.is_null()).then_some(result);
+                record.finished_at = Some(chrono::Utc::now());
+                match shared.records.write_unless_terminal(&record).await {
+                    Ok(_) => ack(&msg).await,
+                    Err(e) => tracing::warn!(error = %e, "cannot store the result; the job will be redelivered"),
+                }
+                tracing::info!("job succeeded");
+            }
+            Outcome::Failed {
+                failure,
+                retry_after: Some(after),
+            } if op.retryable => {
+                let delay = retry_delay(consumer, attempt, after);
+                tracing::info!(?delay, reason = %failure.message, "job will be retried");
+                let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+            }
+            Outcome::Failed { failure, .. } => {
+                finish_failed(&shared, &msg, record, failure).await;
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn finish_failed(
+    shared: &Shared,
+    msg: &jetstream::Message,
+    mut record: ResponseRecord,
+    mut failure: JobFailure,
+) {
+    // A final failure: whatever the handler said, this delivery will not be retried.
+    failure.retryable = failure.retryable && failure.kind == FailureKind::Handler;
+    tracing::info!(code = %failure.code, reason = %failure.message, "job failed");
+    record.status = JobStatus::Failed;
+    record.error = Some(failure);
+    record.finished_at = Some(chrono::Utc::now());
+    match shared.records.write_unless_terminal(&record).await {
+        Ok(Written::Written { .. }) | Ok(_) => {
+            let _ = msg.ack_with(AckKind::Term).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot store the failure; the job will be redelivered")
+        }
+    }
+}
+
+/// Acknowledges and waits for the server to confirm, so a finished job is not redelivered.
+async fn ack(msg: &jetstream::Message) {
+    if let Err(e) = msg.double_ack().await {
+        tracing::debug!(error = %e, "ack not confirmed; a redelivery will find the record");
+    }
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if e.is_cancelled() {
+        return "cancelled".into();
+    }
+    let payload = e.into_panic();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static CONSUMER: ConsumerSpec = ConsumerSpec {
+        durable: "c",
+        class: JobClass::Modify,
+        filter_subject: "jobs.modify.>",
+        ack_wait: Duration::from_secs(30),
+        max_deliver: 4,
+        backoff: &[Duration::from_secs(1), Duration::from_secs(5)],
+        max_ack_pending: 10,
+        concurrency: 1,
+    };
+
+    #[test]
+    fn retry_uses_handler_delay_else_backoff_step() {
+        assert_eq!(
+            retry_delay(&CONSUMER, 1, Duration::from_millis(7)),
+            Duration::from_millis(7)
+        );
+        assert_eq!(
+            retry_delay(&CONSUMER, 1, Duration::ZERO),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            retry_delay(&CONSUMER, 2, Duration::ZERO),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            retry_delay(&CONSUMER, 9, Duration::ZERO),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn keepalive_is_a_third_of_the_shortest_wait() {
+        assert_eq!(keepalive_interval(&CONSUMER), Duration::from_secs(1) / 3);
+    }
+}
