@@ -5,7 +5,13 @@
 //! Rust types and `validate()`), `rustgen` (client, worker, service metadata, crate files),
 //! `docs` (Markdown and HTML from `templates/`).
 
+pub mod docs;
 pub mod error;
+pub mod generate;
 pub mod ir;
+pub mod load;
+pub mod rustgen;
+pub mod typegen;
 
 pub use error::{Error, Result};
+pub use generate::{generate_module, Generated, Generator};

@@ -1,0 +1,434 @@
+//! The template context: the IR reduced to what the documentation shows, with every
+//! value already formatted (durations, JSON examples, field tables).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::docs::fields::{self, FieldRow};
+use crate::ir::{Action, ConsumerConfig, MessageId, Operation, Spec, StorageKind, SubjectToken};
+
+#[derive(Serialize)]
+pub struct DocContext {
+    pub title: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub asyncapi_version: String,
+    pub spec_file: String,
+    pub sha256: String,
+    pub servers: Vec<ServerDoc>,
+    pub stream: StreamDoc,
+    pub responses: ResponsesDoc,
+    pub dead_letter_stream: String,
+    pub consumers: Vec<ConsumerDoc>,
+    pub jobs: Vec<OperationDoc>,
+    pub events: Vec<OperationDoc>,
+    /// Operations without a NATS subject: documented, but no client/worker code.
+    pub skipped: Vec<OperationDoc>,
+}
+
+impl DocContext {
+    pub fn all_operations(&self) -> impl Iterator<Item = &OperationDoc> {
+        self.jobs.iter().chain(&self.events).chain(&self.skipped)
+    }
+}
+
+#[derive(Serialize)]
+pub struct ServerDoc {
+    pub name: String,
+    pub host: String,
+    pub protocol: String,
+    pub description: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct StreamDoc {
+    pub name: String,
+    pub subjects: Vec<String>,
+    pub storage: &'static str,
+    pub max_bytes: i64,
+    pub max_msgs: i64,
+    pub max_msg_size: i32,
+    pub duplicate_window: String,
+    pub replicas: usize,
+}
+
+#[derive(Serialize)]
+pub struct ResponsesDoc {
+    pub bucket: String,
+    pub ttl: String,
+    pub history: i64,
+    pub replicas: usize,
+}
+
+#[derive(Serialize, Clone)]
+pub struct ConsumerDoc {
+    pub durable: String,
+    pub class: &'static str,
+    pub filter_subject: String,
+    pub ack_wait: String,
+    pub max_deliver: i64,
+    pub backoff: Vec<String>,
+    pub max_ack_pending: i64,
+    pub concurrency: usize,
+}
+
+#[derive(Serialize)]
+pub struct OperationDoc {
+    pub id: String,
+    /// File name / anchor: the id with only `[A-Za-z0-9_-]`.
+    pub slug: String,
+    pub action: &'static str,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub deprecated: bool,
+    pub tags: Vec<String>,
+    pub channel: String,
+    /// The address as written (`None` for a dynamic address).
+    pub address: Option<String>,
+    /// The NATS subject template, when the address is one.
+    pub subject: Option<String>,
+    pub wildcard: Option<String>,
+    /// An example concrete subject (parameters from their enum, default or example).
+    pub example_subject: Option<String>,
+    /// Why no client/worker code exists, for skipped operations.
+    pub skipped_reason: Option<String>,
+    pub class: &'static str,
+    pub parameters: Vec<ParameterDoc>,
+    pub request: Vec<MessageDoc>,
+    pub reply: Vec<MessageDoc>,
+    pub errors: Vec<MessageDoc>,
+    pub has_reply_declared: bool,
+    pub policy: PolicyDoc,
+}
+
+#[derive(Serialize)]
+pub struct ParameterDoc {
+    pub name: String,
+    pub description: Option<String>,
+    pub enum_values: Vec<String>,
+    pub pattern: Option<String>,
+    pub default: Option<String>,
+    pub examples: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct PolicyDoc {
+    pub timeout: String,
+    pub retryable: bool,
+    pub request_id_pointer: Option<String>,
+    pub routing_key: Option<String>,
+    pub partitions: Option<u32>,
+    /// The consumer that pulls the operation's jobs.
+    pub consumer: Option<ConsumerDoc>,
+}
+
+#[derive(Serialize)]
+pub struct MessageDoc {
+    pub name: String,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub content_type: String,
+    pub has_payload: bool,
+    pub fields: Vec<FieldRow>,
+    pub headers: Vec<FieldRow>,
+    pub correlation_id: Option<String>,
+    pub examples: Vec<ExampleDoc>,
+    pub deprecated: bool,
+}
+
+#[derive(Serialize)]
+pub struct ExampleDoc {
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub payload: Option<String>,
+    pub headers: Option<String>,
+}
+
+/// `30s`, `2m`, `1h 30m`, `250ms`.
+pub fn human(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".into();
+    }
+    if d.subsec_nanos() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let mut secs = d.as_secs();
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            parts.push(format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    parts.join(" ")
+}
+
+fn consumer_doc(c: &ConsumerConfig) -> ConsumerDoc {
+    ConsumerDoc {
+        durable: c.durable.clone(),
+        class: c.class.as_str(),
+        filter_subject: c.filter_subject.clone(),
+        ack_wait: human(c.ack_wait),
+        max_deliver: c.max_deliver,
+        backoff: c.backoff.iter().map(|d| human(*d)).collect(),
+        max_ack_pending: c.max_ack_pending,
+        concurrency: c.concurrency,
+    }
+}
+
+/// Whether a NATS subject filter (with `*` and `>`) matches every subject of `wildcard`.
+fn filter_covers(filter: &str, wildcard: &str) -> bool {
+    let f: Vec<&str> = filter.split('.').collect();
+    let s: Vec<&str> = wildcard.split('.').collect();
+    for (i, ft) in f.iter().enumerate() {
+        match *ft {
+            ">" => return s.len() > i,
+            "*" => {
+                if i >= s.len() {
+                    return false;
+                }
+            }
+            lit => {
+                if s.get(i) != Some(&lit) {
+                    return false;
+                }
+            }
+        }
+    }
+    f.len() == s.len()
+}
+
+fn slug(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn message_doc(spec: &Spec, id: MessageId) -> MessageDoc {
+    let m = &spec.messages[id.0];
+    let pretty =
+        |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    MessageDoc {
+        name: m.name.clone().unwrap_or_else(|| m.key.clone()),
+        title: m.title.clone(),
+        summary: m.summary.clone(),
+        description: m.description.clone(),
+        content_type: m
+            .content_type
+            .clone()
+            .or_else(|| spec.info.default_content_type.clone())
+            .unwrap_or_else(|| "application/json".into()),
+        has_payload: m.payload.is_some(),
+        fields: m
+            .payload
+            .map(|p| fields::rows(&spec.schemas, p))
+            .unwrap_or_default(),
+        headers: m
+            .headers
+            .map(|h| fields::rows(&spec.schemas, h))
+            .unwrap_or_default(),
+        correlation_id: m.correlation_id.as_ref().map(|c| c.location.clone()),
+        examples: m
+            .examples
+            .iter()
+            .map(|e| ExampleDoc {
+                name: e.name.clone(),
+                summary: e.summary.clone(),
+                payload: e.payload.as_ref().map(pretty),
+                headers: e.headers.as_ref().map(pretty),
+            })
+            .collect(),
+        deprecated: m.deprecated,
+    }
+}
+
+fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) -> OperationDoc {
+    let channel = &spec.channels[op.channel.0];
+    let subject = channel.subject.as_ref();
+    let parameters: Vec<ParameterDoc> = channel
+        .parameters
+        .iter()
+        .map(|p| ParameterDoc {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            enum_values: p.enum_values.clone(),
+            pattern: p.pattern.clone(),
+            default: p.default.clone(),
+            examples: p.examples.clone(),
+        })
+        .collect();
+    let example_subject = subject.map(|s| {
+        s.tokens
+            .iter()
+            .map(|t| match t {
+                SubjectToken::Literal(l) => l.clone(),
+                SubjectToken::Parameter(name) => channel
+                    .parameters
+                    .iter()
+                    .find(|p| &p.name == name)
+                    .and_then(|p| {
+                        p.enum_values
+                            .first()
+                            .or(p.default.as_ref())
+                            .or(p.examples.first())
+                            .cloned()
+                    })
+                    .unwrap_or_else(|| format!("<{name}>")),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    });
+    let consumer = subject.and_then(|s| {
+        let wildcard = s.wildcard();
+        spec.jetstream
+            .consumers
+            .iter()
+            .find(|c| c.class == op.policy.class && filter_covers(&c.filter_subject, &wildcard))
+            .or_else(|| {
+                spec.jetstream
+                    .consumers
+                    .iter()
+                    .find(|c| filter_covers(&c.filter_subject, &wildcard))
+            })
+            .map(consumer_doc)
+    });
+    let (reply, errors) = match &op.reply {
+        Some(r) => (
+            r.messages.iter().map(|m| message_doc(spec, *m)).collect(),
+            r.errors.iter().map(|m| message_doc(spec, *m)).collect(),
+        ),
+        None => (vec![], vec![]),
+    };
+    OperationDoc {
+        id: op.id.clone(),
+        slug: slug(&op.id),
+        action: match op.action {
+            Action::Send => "send",
+            Action::Receive => "receive",
+        },
+        title: op.title.clone(),
+        summary: op.summary.clone(),
+        description: op.description.clone(),
+        deprecated: op.deprecated,
+        tags: op.tags.clone(),
+        channel: channel.key.clone(),
+        address: channel.address.clone(),
+        subject: subject.map(|s| s.template()),
+        wildcard: subject.map(|s| s.wildcard()),
+        example_subject,
+        skipped_reason,
+        class: op.policy.class.as_str(),
+        parameters,
+        request: op.messages.iter().map(|m| message_doc(spec, *m)).collect(),
+        reply,
+        errors,
+        has_reply_declared: op.reply.is_some(),
+        policy: PolicyDoc {
+            timeout: human(op.policy.timeout),
+            retryable: op.policy.retryable,
+            request_id_pointer: op.policy.request_id_pointer.clone(),
+            routing_key: op.policy.routing_key.clone(),
+            partitions: op.policy.partitions,
+            consumer,
+        },
+    }
+}
+
+pub fn build(spec: &Spec) -> DocContext {
+    let js = &spec.jetstream;
+    let mut jobs = Vec::new();
+    let mut events = Vec::new();
+    let mut skipped = Vec::new();
+    for op in &spec.operations {
+        let channel = &spec.channels[op.channel.0];
+        if channel.subject.is_none() {
+            let reason = match &channel.address {
+                Some(a) => format!("the address '{a}' is not a NATS subject"),
+                None => "the channel has no address".into(),
+            };
+            skipped.push(operation_doc(spec, op, Some(reason)));
+            continue;
+        }
+        match op.action {
+            Action::Receive => jobs.push(operation_doc(spec, op, None)),
+            Action::Send => events.push(operation_doc(spec, op, None)),
+        }
+    }
+    DocContext {
+        title: spec.info.title.clone(),
+        version: spec.info.version.clone(),
+        description: spec.info.description.clone(),
+        asyncapi_version: spec.source.asyncapi_version.clone(),
+        spec_file: spec
+            .source
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256: spec.source.sha256.clone(),
+        servers: spec
+            .servers
+            .iter()
+            .map(|s| ServerDoc {
+                name: s.name.clone(),
+                host: s.host.clone(),
+                protocol: s.protocol.clone(),
+                description: s.description.clone(),
+            })
+            .collect(),
+        stream: StreamDoc {
+            name: js.stream.name.clone(),
+            subjects: js.stream.subjects.clone(),
+            storage: match js.stream.storage {
+                StorageKind::File => "file",
+                StorageKind::Memory => "memory",
+            },
+            max_bytes: js.stream.max_bytes,
+            max_msgs: js.stream.max_msgs,
+            max_msg_size: js.stream.max_msg_size,
+            duplicate_window: human(js.stream.duplicate_window),
+            replicas: js.stream.replicas,
+        },
+        responses: ResponsesDoc {
+            bucket: js.responses.bucket.clone(),
+            ttl: human(js.responses.ttl),
+            history: js.responses.history,
+            replicas: js.responses.replicas,
+        },
+        dead_letter_stream: js.dead_letter.stream.clone(),
+        consumers: js.consumers.iter().map(consumer_doc).collect(),
+        jobs,
+        events,
+        skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_secs(30)), "30s");
+        assert_eq!(human(Duration::from_secs(120)), "2m");
+        assert_eq!(human(Duration::from_secs(86_400)), "1d");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn filters_cover_wildcards() {
+        assert!(filter_covers("jobs.query.>", "jobs.query.dns.*"));
+        assert!(!filter_covers("jobs.modify.>", "jobs.query.dns.*"));
+        assert!(filter_covers("jobs.*.dns.*", "jobs.query.dns.*"));
+        assert!(!filter_covers("jobs.query", "jobs.query.dns"));
+    }
+}

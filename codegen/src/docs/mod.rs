@@ -1,0 +1,141 @@
+//! Documentation of the contract: Markdown pages (`docs/README.md` with the index, the
+//! wire protocol and the `x-jetwire` extension; one page per operation) and one
+//! self-contained HTML page (`docs/index.html`) with the same content.
+//!
+//! [`context`] turns the IR into a template context (schemas flattened into field
+//! tables by [`fields`]); the templates in `templates/` do the layout.
+
+pub mod context;
+pub mod fields;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use minijinja::Environment;
+
+use crate::ir::Spec;
+use crate::{Error, Result};
+
+const README: &str = include_str!("../../../templates/README.md.j2");
+const OPERATION: &str = include_str!("../../../templates/operation.md.j2");
+const PROTOCOL: &str = include_str!("../../../templates/protocol.md.j2");
+const EXTENSION: &str = include_str!("../../../templates/extension.md.j2");
+const MACROS: &str = include_str!("../../../templates/macros.md.j2");
+const HTML: &str = include_str!("../../../templates/index.html.j2");
+
+fn environment() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    // Markdown output: nothing is HTML-escaped here; the HTML page escapes through
+    // the Markdown renderer.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.add_filter("cell", table_cell);
+    for (name, source) in [
+        ("README.md.j2", README),
+        ("operation.md.j2", OPERATION),
+        ("protocol.md.j2", PROTOCOL),
+        ("extension.md.j2", EXTENSION),
+        ("macros.md.j2", MACROS),
+        ("index.html.j2", HTML),
+    ] {
+        env.add_template(name, source)
+            .map_err(|e| template_error(name, e))?;
+    }
+    Ok(env)
+}
+
+/// A value for a Markdown table cell: one line, `|` escaped.
+fn table_cell(value: String) -> String {
+    value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+fn template_error(name: &str, e: minijinja::Error) -> Error {
+    Error::Internal {
+        what: format!("documentation template {name}"),
+        message: format!("{e:#}"),
+    }
+}
+
+fn render(env: &Environment, name: &str, ctx: minijinja::Value) -> Result<String> {
+    let template = env
+        .get_template(name)
+        .map_err(|e| template_error(name, e))?;
+    let mut out = template.render(ctx).map_err(|e| template_error(name, e))?;
+    // One trailing newline, whatever the template's whitespace control left.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The documentation files, keyed by path relative to the crate root (`docs/...`).
+pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> {
+    let env = environment()?;
+    let ctx = context::build(spec);
+    let mut files = BTreeMap::new();
+    let marker = format!("<!-- {} -->\n\n", header.trim().trim_start_matches("// "));
+
+    // Markdown: pages link to each other.
+    let md_ctx = minijinja::context! { doc => ctx, single_page => false };
+    files.insert(
+        PathBuf::from("docs/README.md"),
+        format!("{marker}{}", render(&env, "README.md.j2", md_ctx.clone())?),
+    );
+    for op in ctx.all_operations() {
+        let page = render(
+            &env,
+            "operation.md.j2",
+            minijinja::context! { doc => ctx, op => op, single_page => false },
+        )?;
+        files.insert(
+            PathBuf::from(format!("docs/operations/{}.md", op.slug)),
+            format!("{marker}{page}"),
+        );
+    }
+
+    // HTML: the same Markdown as one page, links become anchors.
+    let mut markdown = render(
+        &env,
+        "README.md.j2",
+        minijinja::context! { doc => ctx, single_page => true },
+    )?;
+    for op in ctx.all_operations() {
+        markdown.push('\n');
+        markdown.push_str(&render(
+            &env,
+            "operation.md.j2",
+            minijinja::context! { doc => ctx, op => op, single_page => true },
+        )?);
+    }
+    let body = markdown_to_html(&markdown);
+    let html = render(
+        &env,
+        "index.html.j2",
+        minijinja::context! { doc => ctx, body => body, marker => header.trim().trim_start_matches("// ") },
+    )?;
+    files.insert(PathBuf::from("docs/index.html"), html);
+    Ok(files)
+}
+
+fn markdown_to_html(markdown: &str) -> String {
+    use pulldown_cmark::{html, Event, Options, Parser};
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_HEADING_ATTRIBUTES);
+    // Raw HTML from the spec's descriptions is shown as text, never interpreted.
+    let parser = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, parser);
+    out
+}

@@ -1,0 +1,307 @@
+//! The `client` module (the producer side): a typed `Client` with, per job operation, a
+//! waiting call, a call with options, and a non-waiting submit returning a typed handle;
+//! per event operation a typed subscription.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel, ParamKind};
+use crate::rustgen::operations::pattern_tokens;
+
+pub fn emit(model: &Model) -> TokenStream {
+    let jobs = model.jobs.iter().map(job_methods);
+    let events = model.events.iter().map(subscribe_method);
+    quote! {
+        /// The typed job client: validates every request against the spec before
+        /// publishing, submits it through the jetwire protocol and decodes the reply
+        /// and the typed errors.
+        #[derive(::std::clone::Clone, ::std::fmt::Debug)]
+        pub struct Client {
+            inner: ::jetwire::client::Client,
+            nats: ::jetwire::async_nats::Client,
+        }
+
+        impl Client {
+            /// A client over an open NATS connection, for this crate's service. The
+            /// service's resources must be provisioned (`jetwire::provision`).
+            pub async fn new(
+                nats: ::jetwire::async_nats::Client,
+            ) -> ::std::result::Result<Self, ::jetwire::JobError> {
+                let inner = ::jetwire::client::Client::new(nats.clone(), &super::service::SERVICE).await?;
+                ::std::result::Result::Ok(Client::from_runtime(inner, nats))
+            }
+
+            /// Wraps an untyped runtime client built for
+            /// [`SERVICE`](super::service::SERVICE) and its NATS connection.
+            pub fn from_runtime(
+                inner: ::jetwire::client::Client,
+                nats: ::jetwire::async_nats::Client,
+            ) -> Self {
+                Client { inner, nats }
+            }
+
+            /// The untyped runtime client underneath.
+            pub fn runtime(&self) -> &::jetwire::client::Client {
+                &self.inner
+            }
+
+            /// A handle for a job submitted earlier (by any client), by its request id.
+            pub fn job<T, E>(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> ::jetwire::typed::JobHandle<T, E>
+            where
+                T: ::jetwire::__private::serde::de::DeserializeOwned,
+                E: ::jetwire::TypedError,
+            {
+                ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+            }
+
+            #(#jobs)*
+            #(#events)*
+        }
+    }
+}
+
+/// The typed arguments every method of `op` takes before its options: subject
+/// parameters, then the payload, then typed headers.
+struct Args {
+    decl: TokenStream,
+    pass: TokenStream,
+}
+
+fn args(op: &OpModel) -> Args {
+    let mut decl = TokenStream::new();
+    let mut pass = TokenStream::new();
+    for p in &op.params {
+        let field = &p.field;
+        match &p.kind {
+            ParamKind::Enum { ident, .. } => {
+                decl.extend(quote!(#field: super::operations::#ident,));
+            }
+            ParamKind::Free { .. } => decl.extend(quote!(#field: &str,)),
+        }
+        pass.extend(quote!(#field,));
+    }
+    if !op.payload.is_unit() {
+        let ty = op.payload.ty();
+        decl.extend(quote!(payload: &#ty,));
+        pass.extend(quote!(payload,));
+    }
+    if let Some(h) = &op.headers {
+        decl.extend(quote!(headers: &#h,));
+        pass.extend(quote!(headers,));
+    }
+    Args { decl, pass }
+}
+
+fn job_methods(op: &OpModel) -> TokenStream {
+    let method = &op.method;
+    let with = format_ident!("{}_with", method);
+    let submit = format_ident!("submit_{}", method);
+    let submit_with = format_ident!("submit_{}_with", method);
+    let request = format_ident!("{}_request", method);
+    let const_ident = &op.const_ident;
+    let reply = op.reply.ty();
+    let error = op.error_ty();
+    let Args { decl, pass } = args(op);
+    let many_args = op.params.len() + usize::from(!op.payload.is_unit()) + 2 > 7;
+    let allow = many_args.then(|| quote!(#[allow(clippy::too_many_arguments)]));
+
+    let checks = op.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Free { pattern } => {
+            let field = &p.field;
+            let name = &p.name;
+            let pattern = pattern_tokens(pattern);
+            Some(quote! {
+                if let ::std::option::Option::Some(v) =
+                    ::jetwire::typed::check_subject_parameter(#name, #field, #pattern)
+                {
+                    violations.push(v);
+                }
+            })
+        }
+        ParamKind::Enum { .. } => None,
+    });
+    let subject_values = op.params.iter().map(|p| {
+        let field = &p.field;
+        match &p.kind {
+            ParamKind::Enum { .. } => quote!(#field.as_str()),
+            ParamKind::Free { .. } => quote!(#field),
+        }
+    });
+    let encode = if op.payload.is_unit() {
+        quote!(let payload = ::jetwire::__private::serde_json::Value::Null;)
+    } else {
+        quote! {
+            let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+                ::std::result::Result::Ok(v) => v,
+                ::std::result::Result::Err(mut v) => {
+                    violations.append(&mut v);
+                    ::jetwire::__private::serde_json::Value::Null
+                }
+            };
+        }
+    };
+    let headers = match &op.headers {
+        Some(_) => quote! {
+            let mut headers = ::jetwire::typed::header_pairs(headers);
+            headers.extend(options.headers);
+        },
+        None => quote!(let headers = options.headers;),
+    };
+
+    let docs = method_docs(op);
+    let with_doc = doc_attrs(&format!(
+        "[`{method}`](Self::{method}) with options: a timeout instead of the operation's \
+         default, a caller-chosen request id (submitting the same id twice within the \
+         stream's duplicate window runs the job once), extra headers."
+    ));
+    let submit_doc = doc_attrs(&format!(
+        "Submits `{}` without waiting. The handle's `wait` and `get` return the result \
+         later; its request id finds the job again from any client.",
+        op.op.id
+    ));
+    let submit_with_doc = doc_attrs(&format!(
+        "[`{submit}`](Self::{submit}) with options (request id, headers; the timeout \
+         applies to the handle's waits only)."
+    ));
+
+    quote! {
+        #docs
+        #allow
+        pub async fn #method(&self, #decl) -> ::std::result::Result<#reply, ::jetwire::JobError<#error>> {
+            self.#with(#pass ::jetwire::typed::CallOptions::default()).await
+        }
+
+        #with_doc
+        #allow
+        pub async fn #with(
+            &self,
+            #decl
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<#reply, ::jetwire::JobError<#error>> {
+            let timeout = options.timeout.unwrap_or(super::service::#const_ident.timeout);
+            let request = self.#request(#pass options)?;
+            ::jetwire::typed::call(&self.inner, request, timeout).await
+        }
+
+        #submit_doc
+        #allow
+        pub async fn #submit(
+            &self,
+            #decl
+        ) -> ::std::result::Result<::jetwire::typed::JobHandle<#reply, #error>, ::jetwire::JobError<#error>> {
+            self.#submit_with(#pass ::jetwire::typed::CallOptions::default()).await
+        }
+
+        #submit_with_doc
+        #allow
+        pub async fn #submit_with(
+            &self,
+            #decl
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<::jetwire::typed::JobHandle<#reply, #error>, ::jetwire::JobError<#error>> {
+            let request = self.#request(#pass options)?;
+            ::jetwire::typed::submit(&self.inner, request).await
+        }
+
+        /// Validates the arguments and builds the runtime request: nothing is
+        /// published when a violation is found.
+        #allow
+        #[allow(clippy::result_large_err)]
+        fn #request(
+            &self,
+            #decl
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<::jetwire::client::Request, ::jetwire::JobError<#error>> {
+            let operation = &super::service::#const_ident;
+            let mut violations = ::std::vec::Vec::new();
+            #(#checks)*
+            #encode
+            if !violations.is_empty() {
+                return ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(violations));
+            }
+            #headers
+            ::std::result::Result::Ok(::jetwire::client::Request {
+                operation,
+                subject: ::jetwire::typed::render_subject(operation, &[#(#subject_values),*]),
+                headers,
+                payload,
+                request_id: options.request_id,
+            })
+        }
+    }
+}
+
+fn method_docs(op: &OpModel) -> TokenStream {
+    let o = op.op;
+    let mut text = doc_text(
+        o.title.as_deref(),
+        o.summary.as_deref(),
+        o.description.as_deref(),
+    )
+    .unwrap_or_else(|| format!("Runs the job `{}`.", o.id));
+    text.push_str(&format!(
+        "\n\nPublishes to `{}` ({}) and waits for the result, at most {:?} by default \
+         (`JobError::TimedOut` leaves the job running; wait again with its request id).",
+        op.subject.template(),
+        o.policy.class.as_str(),
+        o.policy.timeout
+    ));
+    text.push_str(
+        "\n\nThe payload and subject parameters are validated first: a violation returns \
+         `JobError::InvalidRequest` and nothing is published.",
+    );
+    if let Some(ptr) = &o.policy.request_id_pointer {
+        text.push_str(&format!(
+            "\n\nThe request id field (`{ptr}`) of the payload is overwritten with the \
+             request id the runtime assigns; any value put there is ignored."
+        ));
+    }
+    if let Some(e) = &op.error {
+        let codes = e
+            .variants
+            .iter()
+            .map(|v| format!("`{}`", v.code))
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!("\n\nTyped errors (`JobError::Failed`): {codes}."));
+    }
+    if o.deprecated {
+        text.push_str("\n\n**Deprecated** in the spec.");
+    }
+    let doc = doc_attrs(&text);
+    let deprecated = o.deprecated.then(|| quote!(#[deprecated]));
+    quote!(#doc #deprecated)
+}
+
+fn subscribe_method(op: &OpModel) -> TokenStream {
+    let method = format_ident!("subscribe_{}", op.method);
+    let payload = op.payload.ty();
+    let params = op.params_ty();
+    let o = op.op;
+    let mut text = doc_text(
+        o.title.as_deref(),
+        o.summary.as_deref(),
+        o.description.as_deref(),
+    )
+    .unwrap_or_else(|| format!("The event `{}`.", o.id));
+    text.push_str(&format!(
+        "\n\nSubscribes (core NATS) to `{}`, every parameter a wildcard. Each item is \
+         one received message: its subject parameters and its decoded, validated \
+         payload, or the violations when it does not match the spec.",
+        op.subject.template()
+    ));
+    let doc = doc_attrs(&text);
+    let template = op.subject.template();
+    quote! {
+        #doc
+        pub async fn #method(
+            &self,
+        ) -> ::std::result::Result<
+            ::jetwire::typed::EventStream<#params, #payload>,
+            ::jetwire::JobError,
+        > {
+            ::jetwire::typed::subscribe(&self.nats, #template, #params::from_subject_values)
+                .await
+        }
+    }
+}

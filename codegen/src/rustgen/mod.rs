@@ -1,0 +1,68 @@
+//! Rust emission: IR → token streams per generated module → formatted files.
+//!
+//! - [`model`] resolves every operation once (names, types, parameters);
+//! - [`types`] bridges to the type generator;
+//! - [`service`], [`operations`], [`client`], [`worker`] emit one module each;
+//! - [`crate_files`] assembles them into a crate (`lib.rs` + module files + `Cargo.toml`)
+//!   or into one self-contained module for build scripts.
+
+pub mod client;
+pub mod crate_files;
+pub mod model;
+pub mod naming;
+pub mod operations;
+pub mod service;
+pub mod types;
+pub mod worker;
+
+use proc_macro2::TokenStream;
+
+use crate::ir::{Diagnostic, MessageId, Spec};
+use crate::Result;
+
+/// The generated modules of one spec, as token streams.
+pub struct RustCode {
+    pub types: TokenStream,
+    pub service: TokenStream,
+    pub operations: TokenStream,
+    pub client: TokenStream,
+    pub worker: TokenStream,
+    /// Payload type of every message, written from the generated module root.
+    pub message_types: Vec<MessageType>,
+    /// Ids of the operations with client/worker code.
+    pub job_operations: Vec<String>,
+    pub event_operations: Vec<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A message and the Rust type of its payload.
+#[derive(Clone, Debug)]
+pub struct MessageType {
+    pub message: MessageId,
+    /// e.g. `types::StatusRequest`, relative to the generated module root.
+    pub payload_type: String,
+}
+
+pub fn generate(spec: &Spec) -> Result<RustCode> {
+    let mut types = types::Types::new(&spec.schemas);
+    let model = model::build(spec, &mut types)?;
+    let message_types = model
+        .messages
+        .iter()
+        .map(|m| MessageType {
+            message: m.id,
+            payload_type: types::from_root(&m.payload_type).to_string(),
+        })
+        .collect();
+    Ok(RustCode {
+        types: types.definitions(),
+        service: service::emit(&model),
+        operations: operations::emit(&model),
+        client: client::emit(&model),
+        worker: worker::emit(&model),
+        message_types,
+        job_operations: model.jobs.iter().map(|j| j.op.id.clone()).collect(),
+        event_operations: model.events.iter().map(|j| j.op.id.clone()).collect(),
+        diagnostics: model.diagnostics,
+    })
+}

@@ -1,0 +1,464 @@
+//! The emission model: every operation of the spec resolved once into what the emitters
+//! need (Rust names, payload/reply/error types, subject parameters), so that `service`,
+//! `operations`, `client` and `worker` agree on every name without recomputing it.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use crate::ir::{
+    Action, Channel, Diagnostic, Location, Message, MessageId, Operation, Severity, Spec,
+    SubjectTemplate, SubjectToken,
+};
+use crate::rustgen::naming::{self, Scope};
+use crate::rustgen::types::Types;
+use crate::Result;
+
+/// The spec, resolved for emission.
+pub struct Model<'a> {
+    pub spec: &'a Spec,
+    /// Receive operations with a NATS subject: the jobs.
+    pub jobs: Vec<OpModel<'a>>,
+    /// Send operations with a NATS subject: events the service publishes.
+    pub events: Vec<OpModel<'a>>,
+    /// Operations that got no client/worker code, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Payload type of every message, for docs and example round trips.
+    pub messages: Vec<MessageModel>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub struct Skipped {
+    pub operation: String,
+    pub reason: String,
+}
+
+/// One message and the Rust type of its payload.
+pub struct MessageModel {
+    pub id: MessageId,
+    /// The type, written relative to the generated module root (`types::Foo`,
+    /// `::std::string::String`, `()` when the message has no payload).
+    pub payload_type: TokenStream,
+    pub headers_type: Option<TokenStream>,
+}
+
+/// One operation with a NATS subject.
+pub struct OpModel<'a> {
+    pub op: &'a Operation,
+    pub channel: &'a Channel,
+    pub subject: &'a SubjectTemplate,
+    /// snake_case base name (`get_status`): the client/handler method name.
+    pub method: Ident,
+    /// `OPERATION_GET_STATUS`.
+    pub const_ident: Ident,
+    /// `GetStatusParams`.
+    pub params_ident: Ident,
+    pub params: Vec<ParamModel>,
+    pub payload: Shape,
+    /// Typed headers of the request, when every request message shares one headers schema.
+    pub headers: Option<TokenStream>,
+    pub reply: Shape,
+    /// `GetStatusError`, or `None` when the operation has no typed errors (`Infallible`).
+    pub error: Option<ErrorModel>,
+}
+
+/// A subject parameter.
+pub struct ParamModel {
+    /// The name in the subject template.
+    pub name: String,
+    pub field: Ident,
+    pub description: Option<String>,
+    pub kind: ParamKind,
+}
+
+pub enum ParamKind {
+    /// The parameter lists its values: a generated enum.
+    Enum {
+        ident: Ident,
+        /// (variant, value) in document order.
+        variants: Vec<(Ident, String)>,
+    },
+    /// Any valid subject token, optionally matching `pattern`.
+    Free { pattern: Option<String> },
+}
+
+/// The payload (or reply) of an operation: none, one message, or one of several.
+pub enum Shape {
+    /// No message: `()`.
+    Unit,
+    Single {
+        message: MessageId,
+        ty: TokenStream,
+    },
+    /// Several messages: a generated untagged enum.
+    OneOf {
+        ident: Ident,
+        variants: Vec<Variant>,
+    },
+}
+
+pub struct Variant {
+    pub ident: Ident,
+    pub message: MessageId,
+    /// `None` when the message has no payload.
+    pub ty: Option<TokenStream>,
+}
+
+pub struct ErrorModel {
+    pub ident: Ident,
+    pub variants: Vec<ErrorVariant>,
+}
+
+pub struct ErrorVariant {
+    pub ident: Ident,
+    /// The code stored in the record: the message's `name`, else its key.
+    pub code: String,
+    pub message: MessageId,
+    pub ty: Option<TokenStream>,
+}
+
+impl Shape {
+    /// The Rust type, from a sibling module of `types` (`super::types::..`) or, for the
+    /// generated enums, from a sibling of `operations`.
+    pub fn ty(&self) -> TokenStream {
+        match self {
+            Shape::Unit => quote!(()),
+            Shape::Single { ty, .. } => ty.clone(),
+            Shape::OneOf { ident, .. } => quote!(super::operations::#ident),
+        }
+    }
+
+    pub fn is_unit(&self) -> bool {
+        matches!(self, Shape::Unit)
+    }
+
+    pub fn messages(&self) -> Vec<MessageId> {
+        match self {
+            Shape::Unit => vec![],
+            Shape::Single { message, .. } => vec![*message],
+            Shape::OneOf { variants, .. } => variants.iter().map(|v| v.message).collect(),
+        }
+    }
+}
+
+impl OpModel<'_> {
+    pub fn error_ty(&self) -> TokenStream {
+        match &self.error {
+            Some(e) => {
+                let ident = &e.ident;
+                quote!(super::operations::#ident)
+            }
+            None => quote!(::std::convert::Infallible),
+        }
+    }
+
+    pub fn params_ty(&self) -> TokenStream {
+        let ident = &self.params_ident;
+        quote!(super::operations::#ident)
+    }
+}
+
+/// The code/name a message goes by in the spec.
+pub fn message_name(m: &Message) -> &str {
+    m.name.as_deref().unwrap_or(&m.key)
+}
+
+/// Rustdoc text for something with an optional title, summary and description.
+pub fn doc_text(
+    title: Option<&str>,
+    summary: Option<&str>,
+    description: Option<&str>,
+) -> Option<String> {
+    let parts: Vec<&str> = [title, summary, description]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut deduped: Vec<&str> = Vec::new();
+    for p in parts {
+        if !deduped.contains(&p) {
+            deduped.push(p);
+        }
+    }
+    (!deduped.is_empty()).then(|| deduped.join("\n\n"))
+}
+
+/// `#[doc = ...]` attributes, one per line, so rustdoc renders the text as written.
+pub fn doc_attrs(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| {
+        let l = if l.is_empty() {
+            String::new()
+        } else {
+            format!(" {l}")
+        };
+        quote!(#[doc = #l])
+    });
+    quote!(#(#lines)*)
+}
+
+/// Names in the generated `operations` module that must not be reused.
+const OPERATIONS_RESERVED: &[&str] = &["Option", "Result", "String", "Vec", "Box"];
+/// Names generated on the client and the handler trait besides operation methods.
+const METHODS_RESERVED: &[&str] = &["new", "from_runtime", "runtime", "job", "handler"];
+
+pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
+    let mut diagnostics = Vec::new();
+
+    // Every message gets its payload and header types, whether or not an operation
+    // ends up with client/worker code: the types and docs cover the whole document.
+    let mut messages = Vec::new();
+    for (i, m) in spec.messages.iter().enumerate() {
+        let hint = naming::pascal(message_name(m));
+        let payload_type = match m.payload {
+            Some(id) => types.add(id, &hint)?,
+            None => quote!(()),
+        };
+        let headers_type = match m.headers {
+            Some(id) => Some(types.add(id, &format!("{hint}Headers"))?),
+            None => None,
+        };
+        messages.push(MessageModel {
+            id: MessageId(i),
+            payload_type,
+            headers_type,
+        });
+    }
+
+    let mut type_names = Scope::with_reserved(OPERATIONS_RESERVED);
+    let mut method_names = Scope::with_reserved(METHODS_RESERVED);
+    let mut const_names = Scope::default();
+    let mut jobs = Vec::new();
+    let mut events = Vec::new();
+    let mut skipped = Vec::new();
+
+    for op in &spec.operations {
+        let channel = &spec.channels[op.channel.0];
+        let Some(subject) = channel.subject.as_ref() else {
+            let reason = match &channel.address {
+                Some(a) => format!("its channel address '{a}' is not a NATS subject"),
+                None => "its channel has no address".to_string(),
+            };
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                location: op.location.clone(),
+                message: format!(
+                    "operation '{}' gets types and docs but no client or worker code: {reason}",
+                    op.id
+                ),
+            });
+            skipped.push(Skipped {
+                operation: op.id.clone(),
+                reason,
+            });
+            continue;
+        };
+
+        let base_snake = naming::snake(&op.id);
+        let derived: &[&str] = match op.action {
+            Action::Receive => &["{}", "{}_with", "submit_{}", "submit_{}_with", "{}_request"],
+            Action::Send => &["{}", "subscribe_{}", "publish_{}"],
+        };
+        let method = method_names.claim_family(&base_snake, derived);
+        let pascal = type_names.claim(naming::pascal(&op.id));
+        let const_ident = const_names.claim(format!("OPERATION_{}", naming::shouty(&op.id)));
+        let params_ident = type_names.claim(format!("{pascal}Params"));
+
+        let params = subject
+            .tokens
+            .iter()
+            .filter_map(|t| match t {
+                SubjectToken::Parameter(p) => Some(p.as_str()),
+                SubjectToken::Literal(_) => None,
+            })
+            .map(|name| param_model(channel, name, &pascal, &mut type_names))
+            .collect();
+
+        let payload = shape(
+            spec,
+            &messages,
+            &op.messages,
+            &format!("{pascal}Payload"),
+            &mut type_names,
+        );
+        let headers = common_headers(spec, &messages, &op.messages);
+        let (reply, error) = match &op.reply {
+            Some(reply) => {
+                let shape = shape(
+                    spec,
+                    &messages,
+                    &reply.messages,
+                    &format!("{pascal}Reply"),
+                    &mut type_names,
+                );
+                let error = (!reply.errors.is_empty())
+                    .then(|| error_model(spec, &messages, &reply.errors, &pascal, &mut type_names));
+                (shape, error)
+            }
+            None => (Shape::Unit, None),
+        };
+
+        let model = OpModel {
+            op,
+            channel,
+            subject,
+            method: naming::ident(&method),
+            const_ident: naming::ident(&const_ident),
+            params_ident: naming::ident(&params_ident),
+            params,
+            payload,
+            headers,
+            reply,
+            error,
+        };
+        match op.action {
+            Action::Receive => jobs.push(model),
+            Action::Send => events.push(model),
+        }
+    }
+
+    diagnostics.extend(types.diagnostics());
+    Ok(Model {
+        spec,
+        jobs,
+        events,
+        skipped,
+        messages,
+        diagnostics,
+    })
+}
+
+fn param_model(channel: &Channel, name: &str, op_pascal: &str, names: &mut Scope) -> ParamModel {
+    let declared = channel.parameters.iter().find(|p| p.name == name);
+    let kind = match declared {
+        Some(p) if !p.enum_values.is_empty() => {
+            let ident = names.claim(format!("{op_pascal}{}", naming::pascal(name)));
+            let mut variant_names = Scope::default();
+            let mut seen = Vec::new();
+            let variants = p
+                .enum_values
+                .iter()
+                .filter(|v| {
+                    // Duplicate values would give unreachable match arms.
+                    let fresh = !seen.contains(v);
+                    seen.push(*v);
+                    fresh
+                })
+                .map(|v| {
+                    let variant = variant_names.claim(naming::pascal(v));
+                    (naming::ident(&variant), v.clone())
+                })
+                .collect();
+            ParamKind::Enum {
+                ident: naming::ident(&ident),
+                variants,
+            }
+        }
+        Some(p) => ParamKind::Free {
+            pattern: p.pattern.clone(),
+        },
+        None => ParamKind::Free { pattern: None },
+    };
+    ParamModel {
+        name: name.to_string(),
+        field: naming::ident(&naming::snake(name)),
+        description: declared.and_then(|p| p.description.clone()),
+        kind,
+    }
+}
+
+fn qualified(messages: &[MessageModel], id: MessageId) -> TokenStream {
+    crate::rustgen::types::from_sibling(&messages[id.0].payload_type)
+}
+
+fn shape(
+    spec: &Spec,
+    messages: &[MessageModel],
+    ids: &[MessageId],
+    enum_name: &str,
+    names: &mut Scope,
+) -> Shape {
+    match ids {
+        [] => Shape::Unit,
+        // A message without a payload carries nothing to type.
+        [one] if spec.messages[one.0].payload.is_none() => Shape::Unit,
+        [one] => Shape::Single {
+            message: *one,
+            ty: qualified(messages, *one),
+        },
+        many => {
+            let ident = names.claim(enum_name.to_string());
+            let mut variant_names = Scope::default();
+            let variants = many
+                .iter()
+                .map(|id| {
+                    let m = &spec.messages[id.0];
+                    Variant {
+                        ident: naming::ident(&variant_names.claim(naming::pascal(message_name(m)))),
+                        message: *id,
+                        ty: m.payload.map(|_| qualified(messages, *id)),
+                    }
+                })
+                .collect();
+            Shape::OneOf {
+                ident: naming::ident(&ident),
+                variants,
+            }
+        }
+    }
+}
+
+fn common_headers(
+    spec: &Spec,
+    messages: &[MessageModel],
+    ids: &[MessageId],
+) -> Option<TokenStream> {
+    let first = ids.first()?;
+    let schema = spec.messages[first.0].headers?;
+    ids.iter()
+        .all(|id| spec.messages[id.0].headers == Some(schema))
+        .then(|| {
+            crate::rustgen::types::from_sibling(
+                messages[first.0]
+                    .headers_type
+                    .as_ref()
+                    .expect("headers type exists when the schema does"),
+            )
+        })
+}
+
+fn error_model(
+    spec: &Spec,
+    messages: &[MessageModel],
+    ids: &[MessageId],
+    op_pascal: &str,
+    names: &mut Scope,
+) -> ErrorModel {
+    let ident = names.claim(format!("{op_pascal}Error"));
+    let mut variant_names = Scope::default();
+    let variants = ids
+        .iter()
+        .map(|id| {
+            let m = &spec.messages[id.0];
+            ErrorVariant {
+                ident: naming::ident(&variant_names.claim(naming::pascal(message_name(m)))),
+                code: message_name(m).to_string(),
+                message: *id,
+                ty: m.payload.map(|_| qualified(messages, *id)),
+            }
+        })
+        .collect();
+    ErrorModel {
+        ident: naming::ident(&ident),
+        variants,
+    }
+}
+
+/// A location for diagnostics about the document as a whole.
+pub fn root_location(spec: &Spec) -> Location {
+    Location {
+        file: spec.source.path.clone(),
+        pointer: String::new(),
+        line: None,
+        column: None,
+    }
+}

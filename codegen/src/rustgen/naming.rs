@@ -1,0 +1,140 @@
+//! Rust identifiers for spec names: operation ids, parameters, enum values and messages
+//! become snake_case / PascalCase identifiers that are valid, not keywords, and unique
+//! within their scope.
+
+use std::collections::BTreeSet;
+
+use heck::{ToPascalCase, ToShoutySnakeCase, ToSnakeCase};
+use proc_macro2::{Ident, Span};
+
+/// Words that cannot be plain identifiers (strict and reserved keywords of edition 2021,
+/// plus `self`-like path keywords which cannot even be raw identifiers).
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Makes `raw` (already cased) a valid identifier: non-alphanumeric characters become
+/// `_`, a leading digit gets a prefix, keywords get a trailing `_`, empty becomes `fallback`.
+fn sanitize(raw: &str, fallback: &str) -> String {
+    let mut s: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.trim_matches('_').is_empty() {
+        s = fallback.trim_end_matches('_').to_string();
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("{fallback}{s}");
+    }
+    if KEYWORDS.contains(&s.as_str()) {
+        s.push('_');
+    }
+    s
+}
+
+/// `getStatus` → `get_status`.
+pub fn snake(name: &str) -> String {
+    sanitize(&name.to_snake_case(), "value_")
+}
+
+/// `get-status` → `GetStatus`.
+pub fn pascal(name: &str) -> String {
+    let p = sanitize(&name.to_pascal_case(), "Value");
+    // `sanitize` may have prefixed a lowercase fallback; types must start uppercase.
+    let mut chars = p.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_lowercase() => c.to_ascii_uppercase().to_string() + chars.as_str(),
+        _ => p,
+    }
+}
+
+/// `getStatus` → `GET_STATUS`.
+pub fn shouty(name: &str) -> String {
+    sanitize(&name.to_shouty_snake_case(), "VALUE_")
+}
+
+pub fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// Hands out names unique within one scope: a clash gets `_2`, `_3`, ... (or `2`, `3`
+/// for PascalCase names).
+#[derive(Default)]
+pub struct Scope {
+    used: BTreeSet<String>,
+}
+
+impl Scope {
+    /// A scope where `reserved` names are already taken.
+    pub fn with_reserved(reserved: &[&str]) -> Self {
+        Scope {
+            used: reserved.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    pub fn claim(&mut self, name: String) -> String {
+        if self.used.insert(name.clone()) {
+            return name;
+        }
+        let sep = if name.contains('_') || name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            "_"
+        } else {
+            ""
+        };
+        (2..)
+            .map(|n| format!("{name}{sep}{n}"))
+            .find(|candidate| self.used.insert(candidate.clone()))
+            .expect("an unused suffix exists")
+    }
+
+    /// Claims `base` (or `base_2`, ...) such that every name of the family — `patterns`
+    /// with `{}` replaced by the base — is free, and claims them all.
+    pub fn claim_family(&mut self, base: &str, patterns: &[&str]) -> String {
+        let expand =
+            |b: &str| -> Vec<String> { patterns.iter().map(|p| p.replace("{}", b)).collect() };
+        let chosen = std::iter::once(base.to_string())
+            .chain((2..).map(|n| format!("{base}_{n}")))
+            .find(|b| expand(b).iter().all(|n| !self.used.contains(n)))
+            .expect("an unused suffix exists");
+        self.used.extend(expand(&chosen));
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_valid_identifiers() {
+        assert_eq!(snake("getStatus"), "get_status");
+        assert_eq!(snake("type"), "type_");
+        assert_eq!(snake("2fa"), "value_2fa");
+        assert_eq!(snake("user/signedup"), "user_signedup");
+        assert_eq!(pascal("_any"), "Any");
+        assert_eq!(pascal("1.2"), "Value12");
+        assert_eq!(pascal("self"), "Self_");
+        assert_eq!(shouty("getStatus"), "GET_STATUS");
+    }
+
+    #[test]
+    fn scope_deduplicates() {
+        let mut s = Scope::default();
+        assert_eq!(s.claim("get_status".into()), "get_status");
+        assert_eq!(s.claim("get_status".into()), "get_status_2");
+        assert_eq!(s.claim("Status".into()), "Status");
+        assert_eq!(s.claim("Status".into()), "Status2");
+        assert_eq!(s.claim_family("submit_x", &["{}", "submit_{}"]), "submit_x");
+        assert_eq!(s.claim_family("x", &["{}", "submit_{}"]), "x_2");
+    }
+}
