@@ -1,0 +1,399 @@
+//! YAML (and therefore JSON) text → a `serde_json::Value` plus the line/column of every
+//! node, keyed by JSON pointer, so that later errors can say where they are.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::Yaml;
+
+use super::pointer::escape_token;
+use crate::error::{Error, Result};
+use crate::ir::Location;
+
+/// Nesting deeper than this is refused: no AsyncAPI document needs it, and it keeps
+/// recursive consumers of the value (drop, serialisation) far from the stack limit.
+const MAX_DEPTH: usize = 200;
+/// Upper bound on nodes created, aliases included (guards against alias bombs).
+const MAX_NODES: usize = 2_000_000;
+
+/// One parsed file: its value and where each node starts.
+#[derive(Debug, Clone)]
+pub struct ParsedText {
+    pub value: Value,
+    /// JSON pointer → (1-based line, 1-based column) of the node's first character.
+    pub positions: HashMap<String, (u32, u32)>,
+}
+
+/// A container being filled while events stream in.
+enum Frame {
+    Sequence {
+        items: Vec<Value>,
+        pointer: String,
+        anchor: usize,
+    },
+    Mapping {
+        map: Map<String, Value>,
+        pointer: String,
+        anchor: usize,
+        /// The key read, waiting for its value.
+        pending_key: Option<String>,
+    },
+}
+
+/// Parses `text` (the content of `path`) as one YAML document.
+pub fn parse(path: &Path, text: &str) -> Result<ParsedText> {
+    let mut builder = Builder {
+        path,
+        positions: HashMap::new(),
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        root: None,
+        nodes: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| {
+            syntax(
+                path,
+                e.marker(),
+                format!("invalid YAML: {}", e.info()),
+                String::new(),
+            )
+        })?;
+        match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::DocumentStart => {
+                if builder.root.is_some() {
+                    return Err(syntax(
+                        path,
+                        &mark,
+                        "more than one YAML document in the file".into(),
+                        String::new(),
+                    ));
+                }
+            }
+            other => builder.event(other, mark)?,
+        }
+    }
+    Ok(ParsedText {
+        value: builder.root.unwrap_or(Value::Null),
+        positions: builder.positions,
+    })
+}
+
+fn syntax(path: &Path, mark: &Marker, message: String, pointer: String) -> Error {
+    Error::Syntax {
+        location: Location {
+            file: path.to_path_buf(),
+            pointer,
+            line: Some(mark.line() as u32),
+            column: Some(mark.col() as u32 + 1),
+        },
+        message,
+    }
+}
+
+struct Builder<'a> {
+    path: &'a Path,
+    positions: HashMap<String, (u32, u32)>,
+    anchors: HashMap<usize, Value>,
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    nodes: usize,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, event: Event, mark: Marker) -> Result<()> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                // A scalar in key position is a key, not a value.
+                if let Some(Frame::Mapping {
+                    pending_key: pending @ None,
+                    ..
+                }) = self.stack.last_mut()
+                {
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, Value::String(text.clone()));
+                    }
+                    *pending = Some(text);
+                    return Ok(());
+                }
+                let tagged_str = tag
+                    .as_ref()
+                    .is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
+                let value = if style == TScalarStyle::Plain && !tagged_str {
+                    plain_scalar(&text)
+                } else {
+                    Value::String(text)
+                };
+                self.place(&mark)?;
+                self.record(anchor, &value);
+                self.finish(value)
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.check_key_position(&mark, "a sequence")?;
+                let pointer = self.place(&mark)?;
+                self.push(
+                    Frame::Sequence {
+                        items: Vec::new(),
+                        pointer,
+                        anchor,
+                    },
+                    &mark,
+                )
+            }
+            Event::MappingStart(anchor, _) => {
+                self.check_key_position(&mark, "a mapping")?;
+                let pointer = self.place(&mark)?;
+                self.push(
+                    Frame::Mapping {
+                        map: Map::new(),
+                        pointer,
+                        anchor,
+                        pending_key: None,
+                    },
+                    &mark,
+                )
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::Sequence { items, anchor, .. }) => (Value::Array(items), anchor),
+                    Some(Frame::Mapping { map, anchor, .. }) => (Value::Object(map), anchor),
+                    None => {
+                        return Err(syntax(
+                            self.path,
+                            &mark,
+                            "unbalanced YAML structure".into(),
+                            String::new(),
+                        ))
+                    }
+                };
+                self.record(anchor, &value);
+                self.finish(value)
+            }
+            Event::Alias(id) => {
+                if let Some(Frame::Mapping {
+                    pending_key: pending @ None,
+                    ..
+                }) = self.stack.last_mut()
+                {
+                    // An aliased key: only scalar keys make sense in JSON.
+                    return match self.anchors.get(&id) {
+                        Some(Value::String(s)) => {
+                            *pending = Some(s.clone());
+                            Ok(())
+                        }
+                        Some(v) if !v.is_object() && !v.is_array() => {
+                            *pending = Some(scalar_key(v));
+                            Ok(())
+                        }
+                        _ => Err(syntax(
+                            self.path,
+                            &mark,
+                            "mapping keys must be scalars".into(),
+                            self.current_pointer(),
+                        )),
+                    };
+                }
+                let value = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    syntax(
+                        self.path,
+                        &mark,
+                        "alias to an unknown anchor".into(),
+                        self.current_pointer(),
+                    )
+                })?;
+                self.nodes = self.nodes.saturating_add(count_nodes(&value));
+                self.place(&mark)?;
+                self.finish(value)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_key_position(&self, mark: &Marker, what: &str) -> Result<()> {
+        if let Some(Frame::Mapping {
+            pending_key: None, ..
+        }) = self.stack.last()
+        {
+            return Err(syntax(
+                self.path,
+                mark,
+                format!("{what} cannot be a mapping key (keys must be scalars)"),
+                self.current_pointer(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, frame: Frame, mark: &Marker) -> Result<()> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(syntax(
+                self.path,
+                mark,
+                format!("nesting deeper than {MAX_DEPTH} levels is not supported"),
+                self.current_pointer(),
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn current_pointer(&self) -> String {
+        match self.stack.last() {
+            Some(Frame::Sequence { pointer, .. }) | Some(Frame::Mapping { pointer, .. }) => {
+                pointer.clone()
+            }
+            None => String::new(),
+        }
+    }
+
+    /// The pointer of the node starting at `mark`, recorded in the position index.
+    fn place(&mut self, mark: &Marker) -> Result<String> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(syntax(
+                self.path,
+                mark,
+                format!("the document has more than {MAX_NODES} nodes"),
+                self.current_pointer(),
+            ));
+        }
+        let pointer = match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Sequence { items, pointer, .. }) => format!("{pointer}/{}", items.len()),
+            Some(Frame::Mapping {
+                pointer,
+                pending_key,
+                map,
+                ..
+            }) => {
+                let key = pending_key.as_deref().unwrap_or_default();
+                if map.contains_key(key) {
+                    return Err(syntax(
+                        self.path,
+                        mark,
+                        format!("duplicate key `{key}`"),
+                        pointer.clone(),
+                    ));
+                }
+                format!("{pointer}/{}", escape_token(key))
+            }
+        };
+        self.positions
+            .insert(pointer.clone(), (mark.line() as u32, mark.col() as u32 + 1));
+        Ok(pointer)
+    }
+
+    fn record(&mut self, anchor: usize, value: &Value) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+    }
+
+    /// Stores a completed node in its parent (or as the root).
+    fn finish(&mut self, value: Value) -> Result<()> {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Sequence { items, .. }) => items.push(value),
+            Some(Frame::Mapping {
+                map, pending_key, ..
+            }) => {
+                let key = pending_key.take().unwrap_or_default();
+                map.insert(key, value);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar.
+fn plain_scalar(text: &str) -> Value {
+    match Yaml::from_str(text) {
+        Yaml::Null => Value::Null,
+        Yaml::Boolean(b) => Value::Bool(b),
+        Yaml::Integer(i) => Value::Number(i.into()),
+        Yaml::Real(r) => r
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Value::Number)
+            // `.inf` / `.nan` have no JSON form: keep the text.
+            .unwrap_or_else(|| Value::String(text.to_string())),
+        _ => Value::String(text.to_string()),
+    }
+}
+
+fn scalar_key(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+fn count_nodes(value: &Value) -> usize {
+    // Iterative: aliased values may be deep.
+    let mut count = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        match v {
+            Value::Array(items) => todo.extend(items),
+            Value::Object(map) => todo.extend(map.values()),
+            _ => {}
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(text: &str) -> ParsedText {
+        parse(Path::new("t.yaml"), text).unwrap()
+    }
+
+    #[test]
+    fn values_and_positions() {
+        let t = p("a: 1\nb:\n  - x\n  - 'y'\n  - {c: true, d: null, e: 1.5}\nf: \"2\"\n");
+        assert_eq!(
+            t.value,
+            json!({"a": 1, "b": ["x", "y", {"c": true, "d": null, "e": 1.5}], "f": "2"})
+        );
+        assert_eq!(t.positions["/a"], (1, 4));
+        assert_eq!(t.positions["/b/1"], (4, 5));
+        assert_eq!(t.positions["/b/2/d"], (5, 17));
+    }
+
+    #[test]
+    fn json_is_yaml() {
+        let t = p("{\"a\": [1, {\"b/c\": \"x\"}]}");
+        assert_eq!(t.value, json!({"a": [1, {"b/c": "x"}]}));
+        assert!(t.positions.contains_key("/a/1/b~1c"));
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let err = parse(Path::new("t.yaml"), "a: [1, 2\nb: 3\n").unwrap_err();
+        let loc = err.location().unwrap();
+        assert!(loc.line.is_some(), "{err}");
+        let err = parse(Path::new("t.yaml"), "a: 1\na: 2\n").unwrap_err();
+        assert!(err.to_string().contains("duplicate key"), "{err}");
+        assert_eq!(err.location().unwrap().line, Some(2));
+    }
+
+    #[test]
+    fn anchors_and_deep_nesting() {
+        let t = p("a: &x {b: 1}\nc: *x\n");
+        assert_eq!(t.value["c"], json!({"b": 1}));
+        let deep = "[".repeat(10_000);
+        assert!(parse(Path::new("t.yaml"), &deep).is_err());
+    }
+}
