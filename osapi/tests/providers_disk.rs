@@ -37,6 +37,13 @@ fn filters_by_mount_point() {
 }
 
 #[test]
+fn a_pseudo_file_system_is_reported_when_asked_for() {
+    let usage = disk_usage(Some("/proc")).expect("disk usage of /proc");
+    assert_eq!(usage.mounts.len(), 1);
+    assert_eq!(usage.mounts[0].filesystem_type, "proc");
+}
+
+#[test]
 fn an_unmounted_path_is_mount_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("not-a-mount");

@@ -41,6 +41,13 @@ fn loopback_ipv6_is_reachable() {
 }
 
 #[test]
+fn an_ipv4_mapped_address_is_probed_over_ipv4() {
+    let result = ping(&query("::ffff:127.0.0.1", 1, PingMethodChoice::Auto)).expect("ping");
+    assert_all_answered(&result, 1);
+    assert_eq!(result.resolved_address, "127.0.0.1");
+}
+
+#[test]
 fn a_host_name_is_resolved() {
     let result = ping(&query("localhost", 1, PingMethodChoice::Auto)).expect("ping localhost");
     assert_all_answered(&result, 1);

@@ -7,6 +7,9 @@
 //! (e.g. `ramfs`). Memory-backed storage that does have a size (`tmpfs`, `devtmpfs`) is
 //! reported, as `df` does. When a mount point is mounted more than once, the last mount
 //! (the one visible at that path) is reported once.
+//!
+//! Asked for one mount point, the mount there is reported whatever its type: the
+//! exclusions above only keep the full listing to storage.
 
 use std::fs;
 use std::path::Path;
@@ -84,7 +87,7 @@ pub fn disk_usage(mount_point: Option<&str>) -> Result<DiskUsage, ProviderError>
         path: MOUNTS.into(),
         reason: format!("unexpected content: {reason}"),
     })?;
-    let entries = storage_mounts(entries);
+    let entries = visible_mounts(entries);
 
     if let Some(wanted) = mount_point {
         let wanted = normalize_mount_point(wanted);
@@ -102,23 +105,26 @@ pub fn disk_usage(mount_point: Option<&str>) -> Result<DiskUsage, ProviderError>
     // handle) is left out of the full listing rather than failing it.
     let mounts = entries
         .iter()
+        .filter(|e| !is_pseudo(e))
         .filter_map(|e| usage_of(e).ok())
         .filter(|u| u.total_bytes > 0)
         .collect();
     Ok(DiskUsage { mounts })
 }
 
-/// Drops pseudo file systems and keeps the last mount of each mount point, in table order.
-pub fn storage_mounts(entries: Vec<MountEntry>) -> Vec<MountEntry> {
+/// Keeps the last mount of each mount point (the one visible there), in table order.
+pub fn visible_mounts(entries: Vec<MountEntry>) -> Vec<MountEntry> {
     let mut kept: Vec<MountEntry> = Vec::new();
     for entry in entries {
-        if PSEUDO_FILESYSTEMS.contains(&entry.filesystem_type.as_str()) {
-            continue;
-        }
         kept.retain(|k| k.mount_point != entry.mount_point);
         kept.push(entry);
     }
     kept
+}
+
+/// Whether the mount is a kernel interface rather than storage.
+pub fn is_pseudo(entry: &MountEntry) -> bool {
+    PSEUDO_FILESYSTEMS.contains(&entry.filesystem_type.as_str())
 }
 
 fn normalize_mount_point(path: &str) -> String {
@@ -241,10 +247,15 @@ tmpfs /run tmpfs rw,nosuid,nodev,size=1632840k,mode=755 0 0
 
     #[test]
     fn skips_pseudo_filesystems_and_shadowed_mounts() {
-        let kept = storage_mounts(parse_mounts(MOUNTS_TEXT).unwrap());
-        let points: Vec<_> = kept.iter().map(|e| e.mount_point.as_str()).collect();
-        assert_eq!(points, ["/", "/run", "/mnt/my disk", "/data"]);
-        assert_eq!(kept[3].device, "/dev/sdd1");
+        let visible = visible_mounts(parse_mounts(MOUNTS_TEXT).unwrap());
+        assert_eq!(visible.len(), 7);
+        assert_eq!(visible[6].device, "/dev/sdd1");
+        let storage: Vec<_> = visible
+            .iter()
+            .filter(|e| !is_pseudo(e))
+            .map(|e| e.mount_point.as_str())
+            .collect();
+        assert_eq!(storage, ["/", "/run", "/mnt/my disk", "/data"]);
     }
 
     #[test]

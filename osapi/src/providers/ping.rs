@@ -168,7 +168,8 @@ fn check_bounds(query: &PingQuery) -> Result<(), ProviderError> {
 /// that is left to finish on its own when the deadline passes.
 fn resolve(address: &str, deadline: Instant) -> Result<IpAddr, ProviderError> {
     if let Ok(ip) = address.parse::<IpAddr>() {
-        return Ok(ip);
+        // An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is probed over IPv4.
+        return Ok(ip.to_canonical());
     }
     if let Some(reason) = hostname_problem(address) {
         return Err(ProviderError::InvalidAddress {
@@ -194,7 +195,7 @@ fn resolve(address: &str, deadline: Instant) -> Result<IpAddr, ProviderError> {
     match rx.recv_timeout(wait) {
         Ok(Ok(addrs)) => addrs
             .first()
-            .map(SocketAddr::ip)
+            .map(|a| a.ip().to_canonical())
             .ok_or_else(|| unknown("the name has no addresses".into())),
         Ok(Err(e)) => Err(unknown(e.to_string())),
         Err(_) => Err(unknown(format!(
