@@ -1,0 +1,516 @@
+//! Entries → Rust items (tokens): derives, serde attributes, docs, `Display`/`FromStr`
+//! for string enums, conversions for newtypes.
+
+use heck::ToSnakeCase;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use super::model::{Doc, Entry, EntryKind, Field, FieldMode, Prim, StructDef, Ty, TyKind};
+use super::naming::unraw;
+use super::{entry_tys, ty_is_eq, TypeSpace};
+
+/// A function in the generated `defaults` module.
+struct DefaultFn {
+    name: String,
+    ty: TokenStream,
+    value: TokenStream,
+}
+
+impl TypeSpace<'_> {
+    pub(crate) fn runtime(&self) -> TokenStream {
+        self.settings
+            .runtime_crate
+            .parse()
+            .unwrap_or_else(|_| quote!(::jetwire))
+    }
+
+    /// The type as written in a signature inside the `types` module.
+    pub(crate) fn ty_tokens(&self, ty: &Ty) -> TokenStream {
+        let rt = self.runtime();
+        match &ty.kind {
+            TyKind::Prim(p) => match p {
+                Prim::Unit => quote!(()),
+                Prim::Bool => quote!(bool),
+                Prim::I8 => quote!(i8),
+                Prim::I16 => quote!(i16),
+                Prim::I32 => quote!(i32),
+                Prim::I64 => quote!(i64),
+                Prim::U8 => quote!(u8),
+                Prim::U16 => quote!(u16),
+                Prim::U32 => quote!(u32),
+                Prim::U64 => quote!(u64),
+                Prim::F32 => quote!(f32),
+                Prim::F64 => quote!(f64),
+                Prim::String => quote!(::std::string::String),
+                Prim::Uuid => quote!(#rt::__private::uuid::Uuid),
+                Prim::DateTime => {
+                    quote!(#rt::__private::chrono::DateTime<#rt::__private::chrono::Utc>)
+                }
+                Prim::Date => quote!(#rt::__private::chrono::NaiveDate),
+                Prim::Value => quote!(#rt::__private::serde_json::Value),
+            },
+            TyKind::Named(e) => {
+                let ident = format_ident!("{}", self.entries[*e].name);
+                quote!(#ident)
+            }
+            TyKind::Option(inner) => {
+                let inner = self.ty_tokens(inner);
+                quote!(::std::option::Option<#inner>)
+            }
+            TyKind::Box(inner) => {
+                let inner = self.ty_tokens(inner);
+                quote!(::std::boxed::Box<#inner>)
+            }
+            TyKind::Vec(inner) => {
+                let inner = self.ty_tokens(inner);
+                quote!(::std::vec::Vec<#inner>)
+            }
+            TyKind::Map(inner) => {
+                let inner = self.ty_tokens(inner);
+                quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
+            }
+            TyKind::Tuple(elems) => {
+                let elems = elems.iter().map(|t| self.ty_tokens(t));
+                quote!((#(#elems,)*))
+            }
+        }
+    }
+
+    pub(crate) fn emit_definitions(&self) -> TokenStream {
+        let eq = self.eq_entries();
+        let mut items: Vec<(&str, TokenStream)> = Vec::new();
+        let mut defaults = Vec::new();
+        for (i, entry) in self.live_entries() {
+            items.push((&entry.name, self.emit_entry(entry, eq[i], &mut defaults)));
+        }
+        items.sort_by(|a, b| a.0.cmp(b.0));
+        let items = items.into_iter().map(|(_, tokens)| tokens);
+        let defaults = if defaults.is_empty() {
+            quote!()
+        } else {
+            defaults.sort_by(|a, b| a.name.cmp(&b.name));
+            let fns = defaults.iter().map(|d| {
+                let name = format_ident!("{}", d.name);
+                let (ty, value) = (&d.ty, &d.value);
+                quote! {
+                    pub fn #name() -> #ty { #value }
+                }
+            });
+            quote! {
+                /// Values of the schemas' `default`s, filled in for absent properties.
+                pub mod defaults {
+                    #[allow(unused_imports)]
+                    use super::*;
+                    #(#fns)*
+                }
+            }
+        };
+        quote! {
+            #(#items)*
+            #defaults
+        }
+    }
+
+    /// Which entries can derive `Eq` and `Hash` (all but those holding floats).
+    fn eq_entries(&self) -> Vec<bool> {
+        let mut eq = vec![true; self.entries.len()];
+        loop {
+            let mut changed = false;
+            for (i, entry) in self.entries.iter().enumerate() {
+                if eq[i] && !entry_tys(&entry.kind).iter().all(|t| ty_is_eq(t, &eq)) {
+                    eq[i] = false;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return eq;
+            }
+        }
+    }
+
+    fn emit_entry(&self, entry: &Entry, eq: bool, defaults: &mut Vec<DefaultFn>) -> TokenStream {
+        let rt = self.runtime();
+        let name = format_ident!("{}", entry.name);
+        let doc = doc_attrs(&entry.doc, Some(&self.node(entry.schema).location.pointer));
+        let serde_crate = format!("{}::__private::serde", self.settings.runtime_crate);
+        let eq_derives = if eq {
+            quote!(::std::cmp::Eq, ::std::hash::Hash,)
+        } else {
+            quote!()
+        };
+        let derives = quote! {
+            #[derive(
+                #rt::__private::serde::Serialize,
+                #rt::__private::serde::Deserialize,
+                ::schemars::JsonSchema,
+                ::std::fmt::Debug,
+                ::std::clone::Clone,
+                ::std::cmp::PartialEq,
+                #eq_derives
+            )]
+            #[serde(crate = #serde_crate)]
+            #[schemars(crate = "::schemars")]
+        };
+        let validate = self.validate_impl(entry);
+        let owner = entry.name.to_snake_case();
+
+        match &entry.kind {
+            EntryKind::Pending | EntryKind::Removed => quote!(),
+            EntryKind::Alias(ty) => {
+                let ty = self.ty_tokens(ty);
+                quote! {
+                    #doc
+                    pub type #name = #ty;
+                }
+            }
+            EntryKind::Newtype(ty) => {
+                let inner = self.ty_tokens(ty);
+                quote! {
+                    #doc
+                    #derives
+                    #[serde(transparent)]
+                    pub struct #name(pub #inner);
+
+                    impl ::std::ops::Deref for #name {
+                        type Target = #inner;
+                        fn deref(&self) -> &#inner {
+                            &self.0
+                        }
+                    }
+
+                    impl ::std::convert::From<#inner> for #name {
+                        fn from(value: #inner) -> Self {
+                            Self(value)
+                        }
+                    }
+
+                    impl ::std::convert::From<#name> for #inner {
+                        fn from(value: #name) -> Self {
+                            value.0
+                        }
+                    }
+
+                    #validate
+                }
+            }
+            EntryKind::Struct(def) => {
+                let fields = self.struct_fields(def, &owner, true, defaults);
+                let deny = if def.deny_unknown_fields {
+                    quote!(#[serde(deny_unknown_fields)])
+                } else {
+                    quote!()
+                };
+                quote! {
+                    #doc
+                    #derives
+                    #deny
+                    pub struct #name {
+                        #(#fields)*
+                    }
+
+                    #validate
+                }
+            }
+            EntryKind::StringEnum(variants) => {
+                let idents: Vec<Ident> = variants
+                    .iter()
+                    .map(|v| format_ident!("{}", v.ident))
+                    .collect();
+                let values: Vec<&str> = variants.iter().map(|v| v.value.as_str()).collect();
+                let docs = variants.iter().map(|v| {
+                    let fallback = format!("`{}`", v.value);
+                    doc_attrs(&v.doc, None).or_else(|| line_doc(&fallback))
+                });
+                let type_name = &entry.name;
+                quote! {
+                    #doc
+                    #[derive(
+                        #rt::__private::serde::Serialize,
+                        #rt::__private::serde::Deserialize,
+                        ::schemars::JsonSchema,
+                        ::std::fmt::Debug,
+                        ::std::clone::Clone,
+                        ::std::marker::Copy,
+                        ::std::cmp::PartialEq,
+                        ::std::cmp::Eq,
+                        ::std::hash::Hash,
+                        ::std::cmp::PartialOrd,
+                        ::std::cmp::Ord,
+                    )]
+                    #[serde(crate = #serde_crate)]
+                    #[schemars(crate = "::schemars")]
+                    pub enum #name {
+                        #(
+                            #docs
+                            #[serde(rename = #values)]
+                            #idents,
+                        )*
+                    }
+
+                    impl #name {
+                        /// Every value, in schema order.
+                        pub const ALL: &'static [Self] = &[#(Self::#idents),*];
+
+                        /// The value as written in JSON.
+                        pub fn as_str(&self) -> &'static str {
+                            match self {
+                                #(Self::#idents => #values,)*
+                            }
+                        }
+                    }
+
+                    impl ::std::fmt::Display for #name {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+
+                    impl ::std::str::FromStr for #name {
+                        type Err = #rt::schema::ParseEnumError;
+                        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+                            match value {
+                                #(#values => ::std::result::Result::Ok(Self::#idents),)*
+                                _ => ::std::result::Result::Err(
+                                    #rt::schema::ParseEnumError::new(#type_name, value),
+                                ),
+                            }
+                        }
+                    }
+
+                    #validate
+                }
+            }
+            EntryKind::Tagged { tag, variants } => {
+                let variants = variants.iter().map(|v| {
+                    let ident = format_ident!("{}", v.ident);
+                    let value = &v.tag_value;
+                    let fallback = format!("`{tag}: {value}`");
+                    let doc = doc_attrs(&v.doc, None).or_else(|| line_doc(&fallback));
+                    let fields = v.fields.iter().map(|f| {
+                        let owner = format!("{owner}_{}", v.ident.to_snake_case());
+                        self.field(f, &owner, false, defaults)
+                    });
+                    let body = if v.fields.is_empty() {
+                        quote!()
+                    } else {
+                        let fields: Vec<TokenStream> = fields.collect();
+                        quote!({ #(#fields)* })
+                    };
+                    quote! {
+                        #doc
+                        #[serde(rename = #value)]
+                        #ident #body,
+                    }
+                });
+                quote! {
+                    #doc
+                    #derives
+                    #[serde(tag = #tag)]
+                    pub enum #name {
+                        #(#variants)*
+                    }
+
+                    #validate
+                }
+            }
+            EntryKind::Untagged(variants) => {
+                let variants = variants.iter().map(|v| {
+                    let ident = format_ident!("{}", v.ident);
+                    let ty = self.ty_tokens(&v.ty);
+                    let fallback = format!("A value of type `{}`.", v.ident);
+                    let doc = doc_attrs(&v.doc, None).or_else(|| line_doc(&fallback));
+                    quote! {
+                        #doc
+                        #ident(#ty),
+                    }
+                });
+                quote! {
+                    #doc
+                    #derives
+                    #[serde(untagged)]
+                    pub enum #name {
+                        #(#variants)*
+                    }
+
+                    #validate
+                }
+            }
+        }
+    }
+
+    fn struct_fields(
+        &self,
+        def: &StructDef,
+        owner: &str,
+        public: bool,
+        defaults: &mut Vec<DefaultFn>,
+    ) -> Vec<TokenStream> {
+        def.fields
+            .iter()
+            .chain(def.extra.iter())
+            .map(|f| self.field(f, owner, public, defaults))
+            .collect()
+    }
+
+    fn field(
+        &self,
+        f: &Field,
+        owner: &str,
+        public: bool,
+        defaults: &mut Vec<DefaultFn>,
+    ) -> TokenStream {
+        let ident = field_ident(&f.ident);
+        let ty = self.ty_tokens(&f.ty);
+        let fallback = format!("`{}`", f.json_name);
+        let doc = if f.mode == FieldMode::Flatten {
+            doc_attrs(&f.doc, None)
+        } else {
+            doc_attrs(&f.doc, None).or_else(|| line_doc(&fallback))
+        };
+        let mut args = Vec::new();
+        if f.mode != FieldMode::Flatten && unraw(&f.ident) != f.json_name {
+            let json = &f.json_name;
+            args.push(quote!(rename = #json));
+        }
+        match &f.mode {
+            FieldMode::Required => {}
+            FieldMode::RequiredNullable => {
+                // A missing `Option` field would silently become `None`; deserializing
+                // through a function makes serde require its presence.
+                let de = format!(
+                    "{}::__private::serde::Deserialize::deserialize",
+                    self.settings.runtime_crate
+                );
+                args.push(quote!(deserialize_with = #de));
+            }
+            FieldMode::Optional => args.push(quote!(
+                default,
+                skip_serializing_if = "::std::option::Option::is_none"
+            )),
+            FieldMode::Defaulted(value) => {
+                let name = format!("{owner}_{}", unraw(&f.ident));
+                let path = format!("defaults::{name}");
+                args.push(quote!(default = #path));
+                defaults.push(DefaultFn {
+                    name,
+                    ty: ty.clone(),
+                    value: self.default_value(&f.ty, value),
+                });
+            }
+            FieldMode::Flatten => args.push(quote!(flatten)),
+        }
+        let serde_attr = if args.is_empty() {
+            quote!()
+        } else {
+            quote!(#[serde(#(#args),*)])
+        };
+        let vis = if public { quote!(pub) } else { quote!() };
+        quote! {
+            #doc
+            #serde_attr
+            #vis #ident: #ty,
+        }
+    }
+
+    /// A literal of `ty` for a `default` (checked by `default_is_literal`).
+    fn default_value(&self, ty: &Ty, value: &Value) -> TokenStream {
+        match (&ty.kind, value) {
+            (TyKind::Prim(Prim::Bool), Value::Bool(b)) => quote!(#b),
+            (TyKind::Prim(Prim::String), Value::String(s)) => {
+                quote!(::std::string::String::from(#s))
+            }
+            (TyKind::Prim(p), Value::Number(n)) if p.is_float() => {
+                let lit = Literal::f64_unsuffixed(n.as_f64().unwrap_or_default());
+                quote!(#lit)
+            }
+            (TyKind::Prim(_), Value::Number(n)) => {
+                let lit: TokenStream = n.to_string().parse().unwrap_or_else(|_| quote!(0));
+                quote!(#lit)
+            }
+            (TyKind::Named(e), Value::String(s)) => {
+                let name = format_ident!("{}", self.entries[*e].name);
+                match &self.entries[*e].kind {
+                    EntryKind::StringEnum(variants) => {
+                        let v = variants
+                            .iter()
+                            .find(|v| &v.value == s)
+                            .map(|v| format_ident!("{}", v.ident));
+                        quote!(#name::#v)
+                    }
+                    _ => quote!(::std::default::Default::default()),
+                }
+            }
+            _ => quote!(::std::default::Default::default()),
+        }
+    }
+}
+
+pub(crate) fn field_ident(ident: &str) -> Ident {
+    match ident.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(ident, Span::call_site()),
+    }
+}
+
+trait OrElse {
+    fn or_else(self, f: impl FnOnce() -> TokenStream) -> TokenStream;
+}
+
+impl OrElse for TokenStream {
+    fn or_else(self, f: impl FnOnce() -> TokenStream) -> TokenStream {
+        if self.is_empty() {
+            f()
+        } else {
+            self
+        }
+    }
+}
+
+fn line_doc(text: &str) -> TokenStream {
+    let text = format!(" {text}");
+    quote!(#[doc = #text])
+}
+
+/// `#[doc]` attributes from a schema's title and description (and, for entries, where
+/// the schema is written, so every item says where it comes from).
+fn doc_attrs(doc: &Doc, pointer: Option<&str>) -> TokenStream {
+    let mut paragraphs: Vec<String> = Vec::new();
+    if let Some(title) = doc
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        paragraphs.push(title.to_string());
+    }
+    if let Some(d) = doc
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        if paragraphs.first().map(String::as_str) != Some(d) {
+            paragraphs.push(d.to_string());
+        }
+    }
+    if doc.deprecated {
+        paragraphs.push("**Deprecated.**".to_string());
+    }
+    if let Some(pointer) = pointer {
+        let pointer = if pointer.is_empty() { "/" } else { pointer };
+        paragraphs.push(format!("Schema: `#{pointer}`."));
+    }
+    let lines: Vec<String> = paragraphs
+        .join("\n\n")
+        .lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" {}", l.trim_end())
+            }
+        })
+        .collect();
+    quote!(#(#[doc = #lines])*)
+}

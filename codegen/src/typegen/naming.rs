@@ -1,0 +1,133 @@
+//! Rust names for schema names and JSON property names: case conversion, keyword
+//! escaping and deterministic de-duplication.
+
+use std::collections::BTreeSet;
+
+use heck::{ToPascalCase, ToSnakeCase};
+
+/// Strict and reserved keywords (2021 edition), which need `r#` as identifiers.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while", "yield",
+];
+
+/// Keywords that cannot be raw identifiers.
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// `system status` / `system-status` / `systemStatus` → `SystemStatus`, always a valid
+/// type identifier.
+pub(crate) fn type_name(raw: &str) -> String {
+    let mut name = raw.to_pascal_case();
+    if name.is_empty() {
+        name = "Type".to_string();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'T');
+    }
+    if NOT_RAW.contains(&name.as_str()) {
+        name.push('_');
+    }
+    name
+}
+
+/// An enum variant name for a string value: `in-progress` → `InProgress`, `""` →
+/// `Empty`, `2xx` → `V2xx`.
+pub(crate) fn variant_name(raw: &str) -> String {
+    let name = raw.to_pascal_case();
+    if name.is_empty() {
+        return if raw.is_empty() { "Empty" } else { "Value" }.to_string();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return format!("V{name}");
+    }
+    if NOT_RAW.contains(&name.as_str()) {
+        return format!("{name}_");
+    }
+    name
+}
+
+/// A field identifier for a property name: `requestId` → `request_id`, `type` →
+/// `r#type`, `self` → `self_`, `2fa` → `_2fa`.
+pub(crate) fn field_name(raw: &str) -> String {
+    let mut name = raw.to_snake_case();
+    if name.is_empty() {
+        name = "field".to_string();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    if NOT_RAW.contains(&name.as_str()) {
+        name.push('_');
+    } else if KEYWORDS.contains(&name.as_str()) {
+        name.insert_str(0, "r#");
+    }
+    name
+}
+
+/// The identifier without a raw prefix, as serde sees it.
+pub(crate) fn unraw(ident: &str) -> &str {
+    ident.strip_prefix("r#").unwrap_or(ident)
+}
+
+/// Hands out names that are unique within one scope, adding `2`, `3`, ... (or `_2`,
+/// `_3` for snake-case names) to later claimants of a taken name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Names {
+    taken: BTreeSet<String>,
+}
+
+impl Names {
+    pub fn claim(&mut self, wanted: &str) -> String {
+        let sep = if wanted.contains('_') || wanted.starts_with(|c: char| c.is_lowercase()) {
+            "_"
+        } else {
+            ""
+        };
+        let mut name = wanted.to_string();
+        let mut n = 2;
+        while self.taken.contains(&name) {
+            name = format!("{wanted}{sep}{n}");
+            n += 1;
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+
+    pub fn release(&mut self, name: &str) {
+        self.taken.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_valid_identifiers() {
+        assert_eq!(type_name("system status"), "SystemStatus");
+        assert_eq!(type_name("self"), "Self_");
+        assert_eq!(type_name("3d-point"), "T3dPoint");
+        assert_eq!(variant_name("in-progress"), "InProgress");
+        assert_eq!(variant_name(""), "Empty");
+        assert_eq!(variant_name("+"), "Value");
+        assert_eq!(variant_name("2xx"), "V2xx");
+        assert_eq!(field_name("requestId"), "request_id");
+        assert_eq!(field_name("type"), "r#type");
+        assert_eq!(field_name("self"), "self_");
+        assert_eq!(field_name("2fa"), "_2fa");
+    }
+
+    #[test]
+    fn claimed_names_get_deterministic_suffixes() {
+        let mut names = Names::default();
+        assert_eq!(names.claim("Foo"), "Foo");
+        assert_eq!(names.claim("Foo"), "Foo2");
+        assert_eq!(names.claim("foo_bar"), "foo_bar");
+        assert_eq!(names.claim("foo_bar"), "foo_bar_2");
+        names.release("Foo");
+        assert_eq!(names.claim("Foo"), "Foo");
+    }
+}
