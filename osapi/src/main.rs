@@ -2,7 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use osapi::providers::{self, ping::PingQuery, ProviderError};
+use osapi::providers::ping::{PingMethodChoice, PingQuery};
+use osapi::providers::{self, ProviderError};
 
 /// OSAPI host tools.
 #[derive(Parser)]
@@ -50,7 +51,29 @@ enum LocalQuery {
         count: u32,
         #[arg(long, default_value_t = 10)]
         timeout_seconds: u32,
+        #[arg(long, value_enum, default_value_t = Method::Auto)]
+        method: Method,
+        /// Port for TCP probes.
+        #[arg(long, default_value_t = 80)]
+        tcp_port: u16,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Method {
+    Auto,
+    Icmp,
+    Tcp,
+}
+
+impl From<Method> for PingMethodChoice {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Auto => PingMethodChoice::Auto,
+            Method::Icmp => PingMethodChoice::Icmp,
+            Method::Tcp => PingMethodChoice::Tcp,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -84,10 +107,14 @@ fn run(query: LocalQuery) -> Result<String, ProviderError> {
             address,
             count,
             timeout_seconds,
+            method,
+            tcp_port,
         } => json(providers::ping::ping(&PingQuery {
+            address,
             count,
             timeout_seconds,
-            ..PingQuery::new(address)
+            method: method.into(),
+            tcp_port,
         })?),
     }
 }
