@@ -66,7 +66,11 @@ fn render(env: &Environment, name: &str, ctx: minijinja::Value) -> Result<String
         .get_template(name)
         .map_err(|e| template_error(name, e))?;
     let mut out = template.render(ctx).map_err(|e| template_error(name, e))?;
-    // One trailing newline, whatever the template's whitespace control left.
+    // At most one blank line in a row, and one trailing newline, whatever the
+    // templates' whitespace control left.
+    while out.contains("\n\n\n") {
+        out = out.replace("\n\n\n", "\n\n");
+    }
     while out.ends_with("\n\n") {
         out.pop();
     }

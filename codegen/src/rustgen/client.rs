@@ -45,6 +45,11 @@ pub fn emit(model: &Model) -> TokenStream {
                 &self.inner
             }
 
+            /// The NATS connection (event subscriptions use it).
+            pub fn nats(&self) -> &::jetwire::async_nats::Client {
+                &self.nats
+            }
+
             /// A handle for a job submitted earlier (by any client), by its request id.
             pub fn job<T, E>(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> ::jetwire::typed::JobHandle<T, E>
             where
