@@ -1,0 +1,207 @@
+//! Failures: a worker that dies mid-job, a server killed with SIGKILL while jobs are in
+//! flight, and graceful worker shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use jetwire::testing::NatsServer;
+use jetwire::{Client, JobStatus};
+use serde_json::json;
+
+/// A worker in its own runtime, so it can be killed as a crash would: every task of it
+/// (pull loops, running handlers, its NATS connection) vanishes at once.
+struct CrashableWorker {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl CrashableWorker {
+    fn start(url: String, dispatch: TestDispatch) -> CrashableWorker {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.spawn(async move {
+            let nats = jetwire::ConnectOptions::new(&url).connect().await.unwrap();
+            jetwire::Worker::builder(nats, &SERVICE, dispatch)
+                .worker_id("doomed")
+                .shutdown(std::future::pending())
+                .run()
+                .await
+        });
+        CrashableWorker { runtime }
+    }
+
+    fn crash(self) {
+        self.runtime.shutdown_background();
+    }
+}
+
+#[tokio::test]
+async fn a_job_of_a_crashed_worker_is_redelivered_and_completed_once() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SERVICE).await;
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        let dispatch = TestDispatch::default();
+        let recorder = dispatch.recorder.clone();
+        let mut events = recorder.subscribe();
+
+        let doomed = CrashableWorker::start(server.url(), dispatch.clone());
+        let handle = client
+            .submit(request(
+                work(),
+                "h",
+                json!({"action": "sleep_first", "ms": 60_000}),
+            ))
+            .await
+            .unwrap();
+        wait_for(&mut events, started(handle.request_id())).await;
+        doomed.crash();
+
+        let worker = spawn_worker(nats, &SERVICE, dispatch, |b| b);
+        let record = handle.wait(BOUND).await.unwrap();
+        assert_eq!(record.status, JobStatus::Succeeded);
+        assert_eq!(record.attempt, 2, "the second delivery completed it");
+        assert_eq!(record.worker_id.as_deref(), Some("test-worker"));
+        assert_eq!(recorder.starts(handle.request_id()).len(), 2);
+        assert_eq!(recorder.finishes(handle.request_id()), 1, "completed once");
+        worker.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn every_acked_job_completes_across_a_server_kill9_and_restart() {
+    bounded(async {
+        let mut server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SERVICE).await;
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        let dispatch = TestDispatch::default();
+        let mut events = dispatch.recorder.subscribe();
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch, |b| b);
+
+        let mut handles = Vec::new();
+        for i in 0..6 {
+            let modify = request(
+                work(),
+                "h",
+                json!({"action": "sleep", "ms": 150, "value": i}),
+            );
+            let query = request(
+                echo(),
+                "h",
+                json!({"action": "sleep", "ms": 100, "value": i}),
+            );
+            handles.push(client.submit(modify).await.unwrap());
+            handles.push(client.submit(query).await.unwrap());
+        }
+        // Waiters registered before the crash must be served after it.
+        let waits: Vec<_> = handles
+            .iter()
+            .map(|h| {
+                let h = h.clone();
+                tokio::spawn(async move { h.wait(BOUND).await })
+            })
+            .collect();
+        wait_for(&mut events, |e| matches!(e, Event::Started { .. })).await;
+        server.kill9();
+        server.restart().await;
+
+        for (h, w) in handles.iter().zip(waits) {
+            let record = w
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("job {} did not complete: {e}", h.request_id()));
+            assert_eq!(record.status, JobStatus::Succeeded, "{record:?}");
+        }
+        worker.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_in_flight_jobs_finish_and_loses_nothing() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SERVICE).await;
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        let dispatch = TestDispatch::default();
+        let recorder = dispatch.recorder.clone();
+        let mut events = recorder.subscribe();
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch.clone(), |b| {
+            b.grace_period(Duration::from_secs(20))
+        });
+        let in_flight = client
+            .submit(request(work(), "h", json!({"action": "sleep", "ms": 800})))
+            .await
+            .unwrap();
+        wait_for(&mut events, started(in_flight.request_id())).await;
+        worker.shutdown().await;
+        // run() returned only after the in-flight job was recorded and acknowledged.
+        let record = client.get(in_flight.request_id()).await.unwrap().unwrap();
+        assert_eq!(record.status, JobStatus::Succeeded);
+        assert_eq!(recorder.finishes(in_flight.request_id()), 1);
+
+        // A job submitted while no worker runs waits in the stream for the next one.
+        let later = client
+            .submit(request(work(), "h", json!({"action": "echo"})))
+            .await
+            .unwrap();
+        let worker = spawn_worker(nats, &SERVICE, dispatch, |b| b);
+        assert_eq!(
+            later.wait(BOUND).await.unwrap().status,
+            JobStatus::Succeeded
+        );
+        worker.shutdown().await;
+        assert_eq!(
+            recorder.starts(in_flight.request_id()).len(),
+            1,
+            "not run again"
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn jobs_still_running_after_the_grace_period_go_back_to_the_stream() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SERVICE).await;
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        let dispatch = TestDispatch::default();
+        let recorder = dispatch.recorder.clone();
+        let mut events = recorder.subscribe();
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch.clone(), |b| {
+            b.grace_period(Duration::from_millis(200))
+        });
+        let long = client
+            .submit(request(
+                work(),
+                "h",
+                json!({"action": "sleep_first", "ms": 60_000}),
+            ))
+            .await
+            .unwrap();
+        wait_for(&mut events, started(long.request_id())).await;
+        worker.shutdown().await;
+        let record = client.get(long.request_id()).await.unwrap();
+        assert!(
+            record.is_none_or(|r| !r.status.is_terminal()),
+            "not finished"
+        );
+
+        let worker = spawn_worker(nats, &SERVICE, dispatch, |b| b);
+        let record = long.wait(BOUND).await.unwrap();
+        assert_eq!(record.status, JobStatus::Succeeded);
+        assert_eq!(record.attempt, 2);
+        worker.shutdown().await;
+    })
+    .await
+}

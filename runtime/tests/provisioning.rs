@@ -1,0 +1,192 @@
+//! Provisioning is idempotent, updates what NATS can change, and names the field it
+//! cannot change.
+
+mod common;
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use common::*;
+use jetwire::provision::{Change, ProvisionError, ProvisionOptions};
+use jetwire::spec::{ConsumerSpec, StorageSpec, StreamSpec};
+use jetwire::testing::NatsServer;
+use jetwire::ServiceSpec;
+
+async fn run(
+    js: &jetstream::Context,
+    spec: &'static ServiceSpec,
+) -> Result<jetwire::ProvisionReport, ProvisionError> {
+    jetwire::provision(js, spec, &ProvisionOptions::default()).await
+}
+
+#[tokio::test]
+async fn provisioning_twice_changes_nothing_the_second_time() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        let first = run(&js, &SERVICE).await.unwrap();
+        assert!(
+            first.resources.iter().all(|(_, c)| *c == Change::Created),
+            "{first:?}"
+        );
+        assert_eq!(
+            first.resources.len(),
+            6,
+            "stream, 2 consumers, kv, dead-letter stream + consumer"
+        );
+        let second = run(&js, &SERVICE).await.unwrap();
+        assert!(second.is_unchanged(), "{second:?}");
+
+        let stream = js.get_stream("TJOBS").await.unwrap();
+        let config = &stream.cached_info().config;
+        assert_eq!(
+            config.retention,
+            jetstream::stream::RetentionPolicy::WorkQueue
+        );
+        assert_eq!(config.discard, jetstream::stream::DiscardPolicy::New);
+        assert_eq!(config.duplicate_window, Duration::from_secs(120));
+        let consumer = stream.consumer_info("tjobs_modify").await.unwrap();
+        assert_eq!(consumer.config.max_deliver, 3);
+        assert_eq!(consumer.config.backoff, BACKOFF.to_vec());
+        assert_eq!(consumer.config.filter_subject, "tjobs.modify.>");
+        assert_eq!(
+            consumer.config.ack_policy,
+            jetstream::consumer::AckPolicy::Explicit
+        );
+        let dl = js.get_stream("TJOBS_DLQ").await.unwrap();
+        assert!(dl
+            .cached_info()
+            .config
+            .subjects
+            .contains(&"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.TJOBS.*".to_string()));
+    })
+    .await
+}
+
+#[tokio::test]
+async fn changeable_settings_are_updated_in_place() {
+    const MORE_DELIVERIES: [ConsumerSpec; 2] = {
+        let mut c = CONSUMERS;
+        c[1].max_deliver = 5;
+        c
+    };
+    static CHANGED: ServiceSpec = ServiceSpec {
+        stream: StreamSpec {
+            max_msgs: 1000,
+            ..SERVICE_FIELDS.stream
+        },
+        consumers: &MORE_DELIVERIES,
+        ..SERVICE_FIELDS
+    };
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        run(&js, &SERVICE).await.unwrap();
+        let report = run(&js, &CHANGED).await.unwrap();
+        let change = |name: &str| {
+            report
+                .resources
+                .iter()
+                .find(|(r, _)| r == name)
+                .map(|(_, c)| c.clone())
+                .unwrap()
+        };
+        assert_eq!(change("stream TJOBS"), Change::Updated(vec!["max_msgs"]));
+        assert_eq!(
+            change("consumer TJOBS/tjobs_modify"),
+            Change::Updated(vec!["max_deliver"])
+        );
+        assert_eq!(change("consumer TJOBS/tjobs_query"), Change::Unchanged);
+        let stream = js.get_stream("TJOBS").await.unwrap();
+        assert_eq!(stream.cached_info().config.max_messages, 1000);
+        let consumer = stream.consumer_info("tjobs_modify").await.unwrap();
+        assert_eq!(consumer.config.max_deliver, 5);
+        assert!(run(&js, &CHANGED).await.unwrap().is_unchanged());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_setting_nats_cannot_change_is_reported_by_name() {
+    static IN_MEMORY: ServiceSpec = ServiceSpec {
+        stream: StreamSpec {
+            storage: StorageSpec::Memory,
+            ..SERVICE_FIELDS.stream
+        },
+        ..SERVICE_FIELDS
+    };
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        run(&js, &SERVICE).await.unwrap();
+        let err = run(&js, &IN_MEMORY).await.unwrap_err();
+        match &err {
+            ProvisionError::Conflict {
+                resource, field, ..
+            } => {
+                assert_eq!(resource, "stream TJOBS");
+                assert_eq!(*field, "storage");
+            }
+            other => panic!("expected a conflict, got {other}"),
+        }
+        assert!(err.to_string().contains("`storage`"), "{err}");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_existing_stream_with_other_retention_is_a_conflict() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        js.create_stream(jetstream::stream::Config {
+            name: "TJOBS".into(),
+            subjects: vec!["tjobs.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let err = run(&js, &SERVICE).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ProvisionError::Conflict {
+                    field: "retention",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn replicas_can_be_overridden_for_a_cluster() {
+    bounded(async {
+        let cluster = jetwire::testing::Cluster::start(3).await;
+        let js = jetstream::new(cluster.client().await);
+        let options = ProvisionOptions { replicas: Some(3) };
+        // A new stream may briefly lack a leader; provisioning is idempotent, so repeat
+        // until it went through (each attempt is bounded by the JetStream timeout).
+        let report = loop {
+            match jetwire::provision(&js, &SERVICE, &options).await {
+                Ok(r) => break r,
+                Err(e) => eprintln!("provisioning not through yet: {e}"),
+            }
+        };
+        assert!(!report.resources.is_empty());
+        let stream = js.get_stream("TJOBS").await.unwrap();
+        assert_eq!(stream.cached_info().config.num_replicas, 3);
+        let kv = js.get_stream("KV_tjobs_responses").await.unwrap();
+        assert_eq!(kv.cached_info().config.num_replicas, 3);
+        let again = loop {
+            match jetwire::provision(&js, &SERVICE, &options).await {
+                Ok(r) => break r,
+                Err(e) => eprintln!("provisioning not through yet: {e}"),
+            }
+        };
+        assert!(again.is_unchanged(), "{again:?}");
+    })
+    .await
+}
