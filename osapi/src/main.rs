@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run one query on this host directly (no NATS) and print the reply as JSON.
+    /// Run one job on this host directly (no NATS) and print the reply as JSON.
     Local {
         #[command(subcommand)]
         query: LocalQuery,
@@ -42,6 +42,25 @@ enum LocalQuery {
     Hostname {
         /// Directory holding `etc/hostname`.
         #[arg(long, default_value = "/")]
+        root: PathBuf,
+    },
+    /// setDns: replace the name servers and search domains in `<root>/etc/resolv.conf`.
+    SetDns {
+        /// Directory holding `etc/resolv.conf` (`/` for this host).
+        #[arg(long)]
+        root: PathBuf,
+        /// A name server address (1 to 3, in order of preference).
+        #[arg(long = "nameserver", required = true)]
+        nameservers: Vec<String>,
+        /// A search domain (0 to 6, in order).
+        #[arg(long = "search")]
+        search_domains: Vec<String>,
+    },
+    /// setHostname: write `<root>/etc/hostname` (and, for root `/`, the kernel's name).
+    SetHostname {
+        hostname: String,
+        /// Directory holding `etc/hostname` (`/` for this host).
+        #[arg(long)]
         root: PathBuf,
     },
     /// ping
@@ -103,6 +122,21 @@ fn run(query: LocalQuery) -> Result<String, ProviderError> {
         }
         LocalQuery::Dns { root } => json(providers::dns::get_dns(&root)?),
         LocalQuery::Hostname { root } => json(providers::hostname::get_hostname(&root)?),
+        LocalQuery::SetDns {
+            root,
+            nameservers,
+            search_domains,
+        } => json(providers::dns::set_dns(
+            &root,
+            &providers::dns::DnsUpdate {
+                nameservers,
+                search_domains,
+            },
+        )?),
+        LocalQuery::SetHostname { hostname, root } => json(providers::hostname::set_hostname(
+            &root,
+            &providers::hostname::HostnameUpdate { hostname },
+        )?),
         LocalQuery::Ping {
             address,
             count,

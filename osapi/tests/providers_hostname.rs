@@ -1,6 +1,8 @@
 //! `getHostname` / `setHostname` under a temporary root (the kernel host name of this
 //! machine is only read, never changed).
 
+mod support;
+
 use std::fs;
 
 use osapi::providers::hostname::{
@@ -74,5 +76,80 @@ fn a_root_without_a_name_is_an_error_but_the_host_root_falls_back() {
             assert!(text.contains(&host.hostname), "{text:?} vs {host:?}");
         }
         HostnameSource::Kernel => assert_eq!(host.hostname, kernel_hostname()),
+    }
+}
+
+/// The host-root path (`root = /`): run in private UTS and mount namespaces, with a
+/// tmpfs over `/etc`, so the kernel host name and `/etc/hostname` changed are the
+/// namespace's own. `$ORIGINAL` is the kernel host name the namespace starts with.
+mod host_root {
+    use super::support::{in_namespaces, is_root, printed};
+
+    const SETUP: &str = "ORIGINAL=$(cat /proc/sys/kernel/hostname) && mount -t tmpfs tmpfs /etc \
+                         && echo old-name > /etc/hostname";
+    const REPORT: &str = "echo \"kernel=$(cat /proc/sys/kernel/hostname) \
+                          original=$ORIGINAL file=$(cat /etc/hostname)\"";
+
+    fn run(steps: &str) -> std::process::Output {
+        in_namespaces(
+            &["--uts", "--mount"],
+            &format!("{SETUP} && {steps}; {REPORT}"),
+        )
+    }
+
+    #[test]
+    fn sets_the_kernel_name_and_the_file() {
+        if !is_root() {
+            eprintln!("skipped: creating namespaces needs root");
+            return;
+        }
+        let output = run("\"$OSAPI\" local set-hostname web-07 --root /");
+        let text = printed(&output);
+        assert!(text.contains("\"kernel_updated\": true"), "{text}");
+        assert!(
+            text.contains("\"previous_hostname\": \"old-name\""),
+            "{text}"
+        );
+        assert!(text.contains("kernel=web-07 "), "{text}");
+        assert!(text.contains("file=web-07"), "{text}");
+    }
+
+    #[test]
+    fn without_cap_sys_admin_nothing_changes() {
+        if !is_root() {
+            eprintln!("skipped: creating namespaces needs root");
+            return;
+        }
+        let output = run("setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin \
+             \"$OSAPI\" local set-hostname web-07 --root /");
+        let text = printed(&output);
+        assert!(text.contains("(PermissionDenied)"), "{text}");
+        assert!(text.contains("file=old-name"), "{text}");
+        let report = String::from_utf8_lossy(&output.stdout);
+        let kernel = report.split("kernel=").nth(1).unwrap().split(' ').next();
+        let original = report.split("original=").nth(1).unwrap().split(' ').next();
+        assert_eq!(kernel, original, "{text}");
+    }
+
+    #[test]
+    fn a_failed_file_write_restores_the_kernel_name() {
+        if !is_root() {
+            eprintln!("skipped: creating namespaces needs root");
+            return;
+        }
+        // A bind mount on /etc/hostname makes the rename over it fail (EBUSY) after the
+        // kernel name was already set.
+        let output = run(
+            "echo old-name > /etc/bound && mount --bind /etc/bound /etc/hostname \
+             && \"$OSAPI\" local set-hostname web-07 --root /",
+        );
+        let text = printed(&output);
+        assert!(text.contains("(IoFailure)"), "{text}");
+        assert!(text.contains("file=old-name"), "{text}");
+        let report = String::from_utf8_lossy(&output.stdout);
+        let kernel = report.split("kernel=").nth(1).unwrap().split(' ').next();
+        let original = report.split("original=").nth(1).unwrap().split(' ').next();
+        assert_eq!(kernel, original, "{text}");
+        assert_ne!(kernel, Some("web-07"), "{text}");
     }
 }

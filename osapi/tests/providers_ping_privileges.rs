@@ -4,40 +4,27 @@
 //! touched. Creating the namespace needs root (as the agent's hosts and CI run); run
 //! unprivileged, these tests say so and check nothing.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use serde_json::Value;
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0")
-}
+use support::{in_namespaces, is_root, printed};
 
 /// Runs `osapi local ping <args>` in a new network namespace whose ping group range is
 /// `ping_group_range`, with CAP_NET_RAW dropped.
 fn ping_without_net_raw(ping_group_range: &str, args: &str) -> Output {
-    let osapi = env!("CARGO_BIN_EXE_osapi");
-    let script = format!(
-        "ip link set lo up && echo '{ping_group_range}' > /proc/sys/net/ipv4/ping_group_range \
-         && exec setpriv --bounding-set=-net_raw --inh-caps=-net_raw {osapi} local ping {args}"
-    );
-    Command::new("unshare")
-        .args(["--net", "sh", "-c", &script])
-        .output()
-        .expect("unshare (util-linux) runs")
+    in_namespaces(
+        &["--net"],
+        &format!(
+            "ip link set lo up && echo '{ping_group_range}' > /proc/sys/net/ipv4/ping_group_range \
+             && exec setpriv --bounding-set=-net_raw --inh-caps=-net_raw \"$OSAPI\" local ping {args}"
+        ),
+    )
 }
 
 fn reply(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", printed(output));
     serde_json::from_slice(&output.stdout).expect("a JSON reply")
 }
 
