@@ -1,5 +1,7 @@
 //! `getDns` / `setDns` on a resolv.conf under a temporary root.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
 
@@ -133,4 +135,58 @@ fn a_symlinked_resolv_conf_is_not_replaced() {
     assert_eq!(fs::read_to_string(&managed).unwrap(), ORIGINAL);
     // Reading through the link still works.
     assert_eq!(get_dns(root.path()).unwrap().nameservers, ["192.0.2.53"]);
+}
+
+/// The host-root path (`root = /`), in a private mount namespace with a tmpfs over
+/// `/etc`, so the resolv.conf changed is the namespace's own.
+mod host_root {
+    use super::support::{in_namespaces, is_root, printed};
+
+    const SETUP: &str = "mount -t tmpfs tmpfs /etc \
+                         && printf 'nameserver 192.0.2.9\\noptions edns0\\n' > /etc/resolv.conf";
+
+    #[test]
+    fn replaces_the_hosts_resolv_conf() {
+        if !is_root() {
+            eprintln!("skipped: creating namespaces needs root");
+            return;
+        }
+        let output = in_namespaces(
+            &["--mount"],
+            &format!(
+                "{SETUP} && \"$OSAPI\" local set-dns --root / --nameserver 192.0.2.1 \
+                 --search corp.example && echo --- && cat /etc/resolv.conf"
+            ),
+        );
+        let text = printed(&output);
+        assert!(output.status.success(), "{text}");
+        let file = text.split("---\n").nth(1).unwrap();
+        assert!(
+            file.starts_with("search corp.example\nnameserver 192.0.2.1\noptions edns0\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unprivileged_agent_gets_permission_denied_and_nothing_changes() {
+        if !is_root() {
+            eprintln!("skipped: creating namespaces needs root");
+            return;
+        }
+        let output = in_namespaces(
+            &["--mount"],
+            &format!(
+                "{SETUP} && setpriv --reuid=65534 --regid=65534 --clear-groups \
+                 \"$OSAPI\" local set-dns --root / --nameserver 192.0.2.1; \
+                 echo --- && cat /etc/resolv.conf && ls -A /etc"
+            ),
+        );
+        let text = printed(&output);
+        assert!(text.contains("(PermissionDenied)"), "{text}");
+        let after = text.split("---\n").nth(1).unwrap();
+        assert!(
+            after.starts_with("nameserver 192.0.2.9\noptions edns0\nresolv.conf\n"),
+            "{text}"
+        );
+    }
 }

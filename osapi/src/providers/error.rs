@@ -79,12 +79,10 @@ impl ProviderError {
     pub fn from_io(operation: &str, path: &Path, err: &io::Error) -> Self {
         let path = path.display().to_string();
         match err.kind() {
-            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-                ProviderError::PermissionDenied {
-                    operation: format!("{operation}: {err}"),
-                    path: Some(path),
-                }
-            }
+            io::ErrorKind::PermissionDenied => ProviderError::PermissionDenied {
+                operation: format!("{operation}: {err}"),
+                path: Some(path),
+            },
             _ => ProviderError::IoFailure {
                 path,
                 reason: err.to_string(),
