@@ -2,8 +2,8 @@
 //!
 //! `submit` publishes with JetStream (awaiting the stream's ack) under a request id that is
 //! both the payload's request-id field and `Nats-Msg-Id`, so a retried submit of the same
-//! request is deduplicated by the stream. `wait` is fed by one KV watcher per client (see
-//! [`crate::watcher`]); `get` reads a record from any process.
+//! request is deduplicated by the stream. `wait` is fed by one KV watcher per client (no
+//! polling, no consumer per request); `get` reads a record from any process.
 
 use std::sync::Arc;
 use std::time::Duration;

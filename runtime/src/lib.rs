@@ -8,6 +8,74 @@
 //!    [`dispatch::Dispatch`] and stores a [`record::ResponseRecord`] in a KV bucket;
 //! 3. the client reads the record when it is ready, or later by id;
 //! 4. the [`deadletter`] component records jobs that exhausted their deliveries.
+//!
+//! ## The path of a request
+//!
+//! ```text
+//!  caller ── Client::submit ──▶ jobs stream (WorkQueue, discard new, dedup window)
+//!    │        request id = UUID v7 (or the caller's), set at the operation's
+//!    │        payload pointer and as the Nats-Msg-Id / Jetwire-Request-Id headers;
+//!    │        the PubAck means "accepted" (duplicate: true = same request again)
+//!    │
+//!    │                    durable pull consumer per class (query / modify)
+//!    │                               │ explicit ack, ack_wait, max_deliver, backoff
+//!    │                               ▼
+//!    │                    Worker: subject → operation → Dispatch → Outcome
+//!    │                      · terminal record already there → ack, do not run
+//!    │                      · running > 250 ms → `running` record; in-progress acks
+//!    │                      · succeeded → record, ack
+//!    │                      · retryable failure → NAK with delay (backoff)
+//!    │                      · final failure → record, TERM
+//!    │                               │
+//!    │                               ▼
+//!    └── Client::wait ◀── responses KV bucket, key = request id
+//!          (one KV watcher per client)     ▲
+//!                                          │ `dead_lettered` record
+//!   MAX_DELIVERIES advisory ─▶ dead-letter stream ─▶ DeadLetters
+//!                              (advisories + kept job messages; list / replay)
+//! ```
+//!
+//! The KV record is the single source of truth for a request's state; every writer
+//! creates it only if absent or replaces it with a CAS update on the revision it read,
+//! and never overwrites a terminal state (a replay resets it explicitly).
+//!
+//! ## The response record
+//!
+//! Stored as JSON under the request id in the responses bucket
+//! ([`record::ResponseRecord`]); fields that have no value are left out:
+//!
+//! ```json
+//! {
+//!   "request_id": "0192f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b",
+//!   "operation": "getDns",
+//!   "subject": "jobs.query.dns.web-1",
+//!   "status": "succeeded",
+//!   "attempt": 1,
+//!   "worker_id": "web-1-4242",
+//!   "result": { "servers": ["192.0.2.53"] },
+//!   "accepted_at": "2026-11-23T09:00:00Z",
+//!   "started_at": "2026-11-23T09:00:00.010Z",
+//!   "finished_at": "2026-11-23T09:00:00.020Z"
+//! }
+//! ```
+//!
+//! - `status`: `accepted` | `running` | `succeeded` | `failed` | `dead_lettered`; the last
+//!   three are terminal.
+//! - `attempt`: the delivery that wrote the record (1-based; 0 = no worker yet; for
+//!   `dead_lettered`: the attempts used).
+//! - `result`: the reply payload (exactly the spec's reply message), on success.
+//! - `error` (on `failed` / `dead_lettered`):
+//!   `{"kind": "handler" | "invalid_request" | "unknown_operation" | "dead_lettered" |
+//!   "internal", "code": "...", "message": "...", "retryable": false,
+//!   "details": {...}, "violations": [{"path": "/name", "message": "..."}]}` —
+//!   `details` is the typed error's payload (handler errors), `violations` lists every
+//!   schema violation (invalid requests).
+//!
+//! ## Deployment pieces
+//!
+//! [`connect`] builds the NATS connection, [`provision()`](provision::provision) creates
+//! the stream, consumers, bucket and dead-letter stream, [`embedded`] runs a local
+//! `nats-server`, and the `testing` feature adds the per-test server harness.
 
 // `JobError` is the agreed, inline error type of every job call; boxing it would change
 // the contract for a size lint.
