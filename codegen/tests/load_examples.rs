@@ -42,27 +42,262 @@ fn every_example_loads() {
             assert!(!spec.info.title.is_empty(), "{}", doc.display());
             assert_eq!(spec.source.sha256.len(), 64);
             for d in &spec.diagnostics {
-                eprintln!("{:?} {}: {}", d.severity, d.location, d.message);
+                // Every diagnostic says where, down to the line.
+                assert!(
+                    d.location.line.is_some() && d.location.file.exists(),
+                    "{:?} {}: {}",
+                    d.severity,
+                    d.location,
+                    d.message
+                );
             }
         }
     }
+}
+
+fn op<'a>(spec: &'a Spec, id: &str) -> &'a jetwire_codegen::ir::Operation {
+    spec.operations
+        .iter()
+        .find(|o| o.id == id)
+        .unwrap_or_else(|| panic!("no operation `{id}`"))
+}
+
+fn warnings_about<'a>(spec: &'a Spec, needle: &str) -> Vec<&'a str> {
+    spec.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning && d.message.contains(needle))
+        .map(|d| d.message.as_str())
+        .collect()
+}
+
+#[test]
+fn streetlights_kafka_3_1() {
+    let spec = load("3.1/streetlights-kafka-asyncapi.yml");
+    let ids: Vec<(&str, Action)> = spec
+        .operations
+        .iter()
+        .map(|o| (o.id.as_str(), o.action))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("receiveLightMeasurement", Action::Receive),
+            ("turnOn", Action::Send),
+            ("turnOff", Action::Send),
+            ("dimLight", Action::Send),
+        ]
+    );
+    let measured = op(&spec, "receiveLightMeasurement");
+    let channel = &spec.channels[measured.channel.0];
+    assert_eq!(
+        channel.address.as_deref(),
+        Some("smartylighting.streetlights.1.0.event.{streetlightId}.lighting.measured")
+    );
+    // Dotted Kafka topics with whole-token parameters are NATS subjects too.
+    assert_eq!(
+        channel.subject.as_ref().unwrap().wildcard(),
+        "smartylighting.streetlights.1.0.event.*.lighting.measured"
+    );
+    assert_eq!(channel.parameters[0].name, "streetlightId");
+    // `turnOn` and `turnOff` use the same component message: one message.
+    assert_eq!(spec.messages.len(), 3);
+    assert_eq!(op(&spec, "turnOn").messages, op(&spec, "turnOff").messages);
+    let turn = &spec.messages[op(&spec, "turnOn").messages[0].0];
+    assert_eq!(turn.key, "turnOnOff");
+    assert_eq!(turn.title.as_deref(), Some("Turn on/off"));
+    // The `commonHeaders` message trait supplies the headers.
+    let headers = spec
+        .schemas
+        .get(turn.headers.expect("headers from the trait"));
+    assert!(headers.schema.properties.contains_key("my-app-header"));
+    let payload = spec.schemas.get(turn.payload.unwrap());
+    assert_eq!(payload.name.as_deref(), Some("turnOnOffPayload"));
+    // The `kafka` operation trait's bindings are noted where the trait is.
+    assert!(spec.diagnostics.iter().any(|d| d.severity == Severity::Note
+        && d.message.contains("`kafka` bindings")
+        && d.location
+            .pointer
+            .starts_with("/components/operationTraits/kafka")));
+    assert!(warnings_about(&spec, "security schemes").len() == 1);
+    // The one served operation makes the stream and the consumer.
+    assert_eq!(
+        spec.jetstream.stream.subjects,
+        vec!["smartylighting.streetlights.1.0.event.*.lighting.measured"]
+    );
+    assert_eq!(spec.jetstream.consumers.len(), 1);
+}
+
+#[test]
+fn streetlights_mqtt_and_websocket_addresses_are_not_subjects() {
+    let spec = load("3.1/streetlights-mqtt-asyncapi.yml");
+    assert_eq!(spec.operations.len(), 4);
+    for o in &spec.operations {
+        assert!(spec.channels[o.channel.0].subject.is_none(), "{}", o.id);
+    }
+    let skipped = warnings_about(&spec, "gets no client or worker code");
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert!(
+        skipped[0].contains("must be a whole token"),
+        "{}",
+        skipped[0]
+    );
+    assert!(spec.jetstream.consumers.is_empty());
+    assert!(spec.jetstream.stream.subjects.is_empty());
+
+    let spec = load("2.6/websocket-gemini.yml");
+    assert_eq!(
+        warnings_about(&spec, "gets no client or worker code").len(),
+        1
+    );
+    // Types are still generated from the messages.
+    assert!(!spec.messages.is_empty());
+    assert!(spec.messages.iter().all(|m| m.payload.is_some()));
+}
+
+#[test]
+fn social_media_resolves_refs_across_files() {
+    for version in ["3.1", "2.6"] {
+        let spec = load(&format!("{version}/social-media/backend/asyncapi.yaml"));
+        assert_eq!(spec.operations.len(), 4, "{version}");
+        let receive: Vec<&str> = spec
+            .operations
+            .iter()
+            .filter(|o| o.action == Action::Receive)
+            .map(|o| spec.channels[o.channel.0].address.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            receive,
+            vec!["like/comment", "comment/{commentId}/changed"],
+            "{version}"
+        );
+        // Messages come from ../common/messages.yaml, their payloads from
+        // ../common/schemas.yaml; the schema is named by its title.
+        let liked = spec
+            .messages
+            .iter()
+            .find(|m| m.key == "commentLiked")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{version}: {:?}",
+                    spec.messages.iter().map(|m| &m.key).collect::<Vec<_>>()
+                )
+            });
+        assert!(
+            liked
+                .location
+                .file
+                .ends_with("social-media/common/messages.yaml"),
+            "{}",
+            liked.location
+        );
+        let payload = spec.schemas.get(liked.payload.unwrap());
+        assert_eq!(payload.name.as_deref(), Some("commentLikedPayload"));
+        assert!(payload
+            .location
+            .file
+            .ends_with("social-media/common/schemas.yaml"));
+        assert!(payload.location.line.is_some());
+        // `commentId` (allOf [$ref '#/commentId', ...]) resolves inside schemas.yaml.
+        let comment_id = spec.schemas.get(payload.schema.properties["commentId"]);
+        let target = spec.schemas.get(comment_id.schema.all_of[0]);
+        assert_eq!(target.location.pointer, "/commentId");
+        assert!(target.location.file.ends_with("common/schemas.yaml"));
+        // The hash covers the root and every file read.
+        let root_only = jetwire_codegen::load::load_spec_from_str(
+            &examples().join(format!("{version}/social-media/backend/other.yaml")),
+            "asyncapi: 3.1.0\ninfo: {title: x, version: '1'}\n",
+        )
+        .unwrap();
+        assert_ne!(root_only.source.sha256, spec.source.sha256);
+    }
+}
+
+#[test]
+fn two_six_specifics() {
+    // `publish` = receive, `subscribe` = send; ids are synthesised when missing.
+    let spec = load("2.6/simple.yml");
+    assert_eq!(spec.operations.len(), 1);
+    assert_eq!(spec.operations[0].id, "subscribeUserSignedup");
+    assert_eq!(spec.operations[0].action, Action::Send);
+    assert_eq!(warnings_about(&spec, "has no `operationId`").len(), 1);
+    assert_eq!(spec.messages[0].key, "UserSignedUp");
+
+    // `oneOf` lists several messages; every component message is kept.
+    let spec = load("2.6/oneof.yml");
+    let test2 = spec
+        .operations
+        .iter()
+        .find(|o| spec.channels[o.channel.0].key == "test2")
+        .unwrap();
+    assert_eq!(test2.messages.len(), 2);
+    assert_eq!(
+        spec.messages.len(),
+        5,
+        "{:?}",
+        spec.messages.iter().map(|m| &m.key).collect::<Vec<_>>()
+    );
+
+    // Parameters take enum/default/examples/pattern from their schema.
+    let spec = load("2.6/streetlights-kafka.yml");
+    let measured = op(&spec, "receiveLightMeasurement");
+    assert_eq!(measured.action, Action::Receive);
+    let parameter = &spec.channels[measured.channel.0].parameters[0];
+    assert_eq!(parameter.name, "streetlightId");
+    assert!(parameter.description.is_some());
+}
+
+#[test]
+fn replies_and_foreign_schema_formats() {
+    let spec = load("3.1/adeo-kafka-request-reply-asyncapi.yml");
+    let receive = op(&spec, "receiveACostingRequest");
+    let reply = receive.reply.as_ref().expect("a reply");
+    let reply_channel = &spec.channels[reply.channel.unwrap().0];
+    assert_eq!(reply_channel.address, None);
+    assert_eq!(
+        reply.address_location.as_deref(),
+        Some("$message.header#/REPLY_TOPIC")
+    );
+    assert_eq!(reply.messages.len(), 1);
+    assert!(reply.errors.is_empty());
+    // Avro payloads are "any" schemas, with a warning (and no network access).
+    let avro = warnings_about(&spec, "application/vnd.apache.avro");
+    assert_eq!(avro.len(), 2, "{avro:?}");
+    let request = &spec.messages[receive.messages[0].0];
+    let payload = spec.schemas.get(request.payload.unwrap());
+    assert!(payload.schema.types.is_empty() && payload.schema.properties.is_empty());
+    assert_eq!(
+        request.correlation_id.as_ref().unwrap().header_name(),
+        Some("REQUEST_ID")
+    );
 }
 
 #[test]
 fn the_project_contract_loads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi.yaml");
     let spec = load_spec(&path).unwrap_or_else(|e| panic!("{e}"));
-    for d in &spec.diagnostics {
-        eprintln!("{:?} {}: {}", d.severity, d.location, d.message);
+    assert!(
+        spec.diagnostics
+            .iter()
+            .all(|d| d.severity != Severity::Warning),
+        "{:?}",
+        spec.diagnostics
+    );
+    let classes: Vec<_> = spec
+        .jetstream
+        .consumers
+        .iter()
+        .map(|c| (c.durable.as_str(), c.filter_subject.as_str()))
+        .collect();
+    assert_eq!(
+        classes,
+        vec![
+            ("jobs-query", "jobs.query.>"),
+            ("jobs-modify", "jobs.modify.>")
+        ]
+    );
+    for o in &spec.operations {
+        assert_eq!(o.action, Action::Receive, "{}", o.id);
+        assert!(spec.channels[o.channel.0].subject.is_some(), "{}", o.id);
+        assert!(o.reply.is_some(), "{}", o.id);
     }
-    for op in &spec.operations {
-        eprintln!(
-            "{} {:?} {:?} {:?}",
-            op.id,
-            op.action,
-            op.policy,
-            op.reply.as_ref().map(|r| (&r.messages, &r.errors))
-        );
-    }
-    eprintln!("{:#?}", spec.jetstream);
 }

@@ -15,7 +15,8 @@
 //!   stream:                  # the work-queue stream the jobs are published to
 //!     name: JOBS             # default JOBS
 //!     subjects: [jobs.>]     # default: the subject (parameters as `*`) of every
-//!                            #   `receive` operation, de-duplicated and sorted
+//!                            #   `receive` operation, sorted, without duplicates and
+//!                            #   without subjects another one's wildcard covers
 //!     storage: file          # file (default) | memory
 //!     max-bytes: -1          # default -1 (unlimited)
 //!     max-msgs: -1           # default -1 (unlimited)

@@ -258,8 +258,8 @@ impl Lowering {
             .collect();
         for (key, value) in entries {
             let at = self.locate(&schemas_at, &key);
-            self.interner
-                .intern(&mut self.docs, at, &value, Some(key))?;
+            // A Multi Format Schema Object in another format becomes an "any" schema.
+            self.schema_with_format(at, &value, None, "component", Some(key))?;
         }
         Ok(())
     }

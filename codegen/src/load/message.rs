@@ -75,7 +75,7 @@ impl Lowering {
                 self.check_keywords(trait_at, map, MESSAGE_KEYWORDS, "a message trait");
             }
         }
-        self.note_bindings(&at, &merged_map, "a message");
+        self.note_bindings(&origin("bindings"), &merged_map, "a message");
 
         let f = self.fields(&at, &merged, "a message")?;
         // Field errors should point where the field was written (maybe in a trait).
@@ -132,6 +132,7 @@ impl Lowering {
                 payload,
                 schema_format.as_deref(),
                 "payload",
+                None,
             )?),
         };
         let headers = match merged_map.get("headers") {
@@ -139,8 +140,10 @@ impl Lowering {
             Some(headers) => Some(self.schema_with_format(
                 field_at(self, "headers"),
                 headers,
-                schema_format.as_deref(),
+                // 2.x `schemaFormat` is about the payload; headers are always JSON Schema.
+                None,
                 "headers",
+                None,
             )?),
         };
         let correlation_id = match merged_map.get("correlationId") {
@@ -199,6 +202,7 @@ impl Lowering {
         value: &Value,
         message_format: Option<&str>,
         what: &str,
+        name: Option<String>,
     ) -> Result<SchemaId> {
         let wrapped = value
             .as_object()
@@ -232,9 +236,9 @@ impl Lowering {
                          it is treated as any JSON value"
                     ),
                 );
-                self.interner.intern(&mut self.docs, at, &json!({}), None)
+                self.interner.intern(&mut self.docs, at, &json!({}), name)
             }
-            _ => self.interner.intern(&mut self.docs, at, &value, None),
+            _ => self.interner.intern(&mut self.docs, at, &value, name),
         }
     }
 

@@ -21,7 +21,7 @@ mod v2;
 mod v3;
 mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -54,9 +54,32 @@ pub fn load_spec(path: &Path) -> Result<Spec> {
     load_spec_from_str(path, &text)
 }
 
+/// Stack for the loading thread. Schemas are read recursively (a sub-schema is read
+/// while its parent's frame is live), and a document may nest them as deep as the YAML
+/// depth limit allows; a dedicated stack makes that safe whatever thread calls us.
+const LOADER_STACK_BYTES: usize = 256 << 20;
+
 /// Loads a document given as text; `path` names it in messages and is the base for
 /// relative `$ref`s.
 pub fn load_spec_from_str(path: &Path, text: &str) -> Result<Spec> {
+    let (path, text) = (path.to_path_buf(), text.to_string());
+    let worker = std::thread::Builder::new()
+        .name("jetwire-load".into())
+        .stack_size(LOADER_STACK_BYTES)
+        .spawn(move || load_on_this_thread(&path, &text));
+    match worker {
+        Ok(handle) => match handle.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(source) => Err(Error::Io {
+            path: PathBuf::from("<loader thread>"),
+            source,
+        }),
+    }
+}
+
+fn load_on_this_thread(path: &Path, text: &str) -> Result<Spec> {
     let docs = Documents::new(path, text)?;
     let root = docs.root_value().clone();
     let version = version(&docs, &root)?;

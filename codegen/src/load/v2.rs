@@ -233,8 +233,8 @@ impl Lowering {
         let origin = |k: &str| merged.origins.get(k).cloned().unwrap_or_else(|| at.clone());
         self.check_keywords(&at, &object, OPERATION_KEYWORDS, &what);
         let map = merged.value.as_object().cloned().unwrap_or_default();
-        self.note_bindings(&at, &map, &what);
-        self.note_security(&at, &map, &what);
+        self.note_bindings(&origin("bindings"), &map, &what);
+        self.note_security(&origin("security"), &map, &what);
 
         let f = self.fields(&at, &merged.value, &what)?;
         let summary = f.string("summary")?;

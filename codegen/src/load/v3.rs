@@ -250,8 +250,8 @@ impl Lowering {
             }
         }
         let map = merged.value.as_object().cloned().unwrap_or_default();
-        self.note_bindings(&at, &map, &what);
-        self.note_security(&at, &map, &what);
+        self.note_bindings(&origin("bindings"), &map, &what);
+        self.note_security(&origin("security"), &map, &what);
 
         let f = self.fields(&at, &merged.value, &what)?;
         let action = match f.required_string("action")?.as_str() {

