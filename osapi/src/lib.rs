@@ -2,5 +2,8 @@
 //! described by `asyncapi.yaml`, served over jetwire job queues.
 //!
 //! [`providers`] does the work on the host; it knows nothing about the transport.
+//! [`bridge`] turns the generated job types into provider inputs and provider results
+//! into replies and typed errors.
 
+pub mod bridge;
 pub mod providers;

@@ -19,7 +19,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomically;
 use super::error::ProviderError;
@@ -42,11 +42,12 @@ pub struct DnsConfig {
 }
 
 /// Mirrors the contract's `DnsUpdate` schema (without the transport's `request_id`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsUpdate {
     /// 1 to 3 IPv4 or IPv6 addresses, in order of preference.
     pub nameservers: Vec<String>,
-    /// 0 to 6 domains appended to unqualified names, in order.
+    /// 0 to 6 domains appended to unqualified names, in order (absent = none).
+    #[serde(default)]
     pub search_domains: Vec<String>,
 }
 

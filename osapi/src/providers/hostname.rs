@@ -15,7 +15,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomically;
 use super::error::ProviderError;
@@ -42,7 +42,7 @@ pub struct HostnameInfo {
 }
 
 /// Mirrors the contract's `HostnameUpdate` schema (without the transport's `request_id`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostnameUpdate {
     pub hostname: String,
 }

@@ -29,7 +29,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::error::ProviderError;
@@ -43,7 +43,7 @@ pub const MAX_COUNT: u32 = 10;
 pub const MAX_TIMEOUT_SECONDS: u32 = 50;
 
 /// Which probe the caller wants (the contract's `PingMethodChoice`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PingMethodChoice {
     /// ICMP when a socket for it can be opened, else TCP.
@@ -64,18 +64,35 @@ pub enum PingMethodUsed {
 }
 
 /// Mirrors the contract's `PingQuery` schema (without the transport's `request_id`;
-/// defaults of the optional fields filled in).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// absent optional fields take the contract's defaults).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PingQuery {
     /// Host name or IP address.
     pub address: String,
     /// Probes to send, 1–10.
+    #[serde(default = "defaults::count")]
     pub count: u32,
     /// Deadline for the whole run, 1–50 seconds.
+    #[serde(default = "defaults::timeout_seconds")]
     pub timeout_seconds: u32,
+    #[serde(default)]
     pub method: PingMethodChoice,
     /// Port for TCP probes.
+    #[serde(default = "defaults::tcp_port")]
     pub tcp_port: u16,
+}
+
+/// The contract's defaults of `PingQuery`.
+mod defaults {
+    pub fn count() -> u32 {
+        4
+    }
+    pub fn timeout_seconds() -> u32 {
+        10
+    }
+    pub fn tcp_port() -> u16 {
+        80
+    }
 }
 
 impl PingQuery {
@@ -83,10 +100,10 @@ impl PingQuery {
     pub fn new(address: impl Into<String>) -> Self {
         PingQuery {
             address: address.into(),
-            count: 4,
-            timeout_seconds: 10,
+            count: defaults::count(),
+            timeout_seconds: defaults::timeout_seconds(),
             method: PingMethodChoice::Auto,
-            tcp_port: 80,
+            tcp_port: defaults::tcp_port(),
         }
     }
 }
