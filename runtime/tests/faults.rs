@@ -205,3 +205,55 @@ async fn jobs_still_running_after_the_grace_period_go_back_to_the_stream() {
     })
     .await
 }
+
+#[tokio::test]
+async fn jobs_complete_on_a_three_node_cluster_while_a_node_is_down() {
+    bounded(async {
+        let mut cluster = jetwire::testing::Cluster::start(3).await;
+        let nats = cluster.client().await;
+        let js = async_nats::jetstream::new(nats.clone());
+        let options = jetwire::ProvisionOptions { replicas: Some(3) };
+        // New replicated streams may briefly lack a leader; provisioning is idempotent.
+        while let Err(e) = jetwire::provision(&js, &SERVICE, &options).await {
+            eprintln!("provisioning not through yet: {e}");
+        }
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        let worker = spawn_worker(
+            cluster.client().await,
+            &SERVICE,
+            TestDispatch::default(),
+            |b| b,
+        );
+
+        let before = client
+            .call(
+                request(echo(), "h", json!({"action": "echo", "value": 1})),
+                BOUND,
+            )
+            .await
+            .unwrap();
+        assert_eq!(before["value"], 1);
+
+        cluster.kill9(2);
+        let mut handles = Vec::new();
+        for i in 0..4 {
+            let mut req = request(work(), "h", json!({"action": "echo", "value": i}));
+            req.request_id = Some(format!("cluster-{i}"));
+            // A submit that fails during a leader election is retried with the same
+            // request id: the stream runs it once either way.
+            let handle = loop {
+                match client.submit(req.clone()).await {
+                    Ok(h) => break h,
+                    Err(e) => eprintln!("submit not accepted yet: {e}"),
+                }
+            };
+            handles.push(handle);
+        }
+        for h in &handles {
+            assert_eq!(h.wait(BOUND).await.unwrap().status, JobStatus::Succeeded);
+        }
+        cluster.restart(2).await;
+        worker.shutdown().await;
+    })
+    .await
+}

@@ -114,3 +114,31 @@ async fn cluster_of_three_replicates_and_survives_a_node_kill() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+async fn embedded_server_uses_the_given_store_and_port_and_stops_on_drop() {
+    timeout(BOUND, async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let port = jetwire::testing::free_port();
+        let server = jetwire::EmbeddedServer::start(jetwire::EmbeddedOptions {
+            store_dir: Some(store.clone()),
+            port: Some(port),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(server.url(), format!("nats://127.0.0.1:{port}"));
+        assert!(
+            store.join("jetstream").is_dir(),
+            "JetStream keeps its data in the given dir"
+        );
+        let nats = async_nats::connect(server.url()).await.unwrap();
+        nats.flush().await.unwrap();
+        drop(server);
+        // Stopped: the port no longer accepts connections.
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    })
+    .await
+    .expect("test timed out");
+}
