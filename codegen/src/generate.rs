@@ -201,10 +201,9 @@ fn collect_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
         let name = entry.file_name();
         let child = rel.join(&name);
         match entry.file_type() {
-            Ok(t) if t.is_dir() => {
-                if name != "target" && !name.to_string_lossy().starts_with('.') {
-                    collect_files(root, &child, out);
-                }
+            // Build output and hidden directories are never generated.
+            Ok(t) if t.is_dir() && name != "target" && !name.to_string_lossy().starts_with('.') => {
+                collect_files(root, &child, out);
             }
             Ok(t) if t.is_file() => out.push(child),
             _ => {}

@@ -132,6 +132,11 @@ fn job_methods(op: &OpModel) -> TokenStream {
             ParamKind::Free { .. } => quote!(#field),
         }
     });
+    // Header violations are told apart from payload ones by their `headers:` prefix.
+    let check_headers = op
+        .headers
+        .as_ref()
+        .map(|_| quote!(::jetwire::Validate::validate_at(headers, "headers:", &mut violations);));
     let encode = if op.payload.is_unit() {
         quote!(let payload = ::jetwire::__private::serde_json::Value::Null;)
     } else {
@@ -221,6 +226,7 @@ fn job_methods(op: &OpModel) -> TokenStream {
             let mut violations = ::std::vec::Vec::new();
             #(#checks)*
             #encode
+            #check_headers
             if !violations.is_empty() {
                 return ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(violations));
             }

@@ -56,7 +56,7 @@ const MODULES: &[(&str, &str)] = &[
     ),
 ];
 
-fn module_tokens<'a>(code: &'a RustCode) -> [(&'static str, &'static str, &'a TokenStream); 5] {
+fn module_tokens(code: &RustCode) -> [(&'static str, &'static str, &TokenStream); 5] {
     [
         (MODULES[0].0, MODULES[0].1, &code.types),
         (MODULES[1].0, MODULES[1].1, &code.service),

@@ -22,15 +22,15 @@ pub fn emit(model: &Model) -> TokenStream {
         StorageKind::File => quote!(::jetwire::spec::StorageSpec::File),
         StorageKind::Memory => quote!(::jetwire::spec::StorageSpec::Memory),
     };
-    let max_bytes = int(js.stream.max_bytes as i64);
-    let max_msgs = int(js.stream.max_msgs as i64);
-    let max_msg_size = int(js.stream.max_msg_size as i64);
+    let max_bytes = int(js.stream.max_bytes);
+    let max_msgs = int(js.stream.max_msgs);
+    let max_msg_size = int(i64::from(js.stream.max_msg_size));
     let duplicate_window = duration(js.stream.duplicate_window);
     let stream_replicas = int(js.stream.replicas as i64);
 
     let bucket = &js.responses.bucket;
     let ttl = duration(js.responses.ttl);
-    let history = int(js.responses.history as i64);
+    let history = int(js.responses.history);
     let responses_replicas = int(js.responses.replicas as i64);
 
     let dlq = &js.dead_letter.stream;
@@ -41,9 +41,9 @@ pub fn emit(model: &Model) -> TokenStream {
         let class = class(c.class);
         let filter = &c.filter_subject;
         let ack_wait = duration(c.ack_wait);
-        let max_deliver = int(c.max_deliver as i64);
+        let max_deliver = int(c.max_deliver);
         let backoff = c.backoff.iter().map(|d| duration(*d));
-        let max_ack_pending = int(c.max_ack_pending as i64);
+        let max_ack_pending = int(c.max_ack_pending);
         let concurrency = int(c.concurrency as i64);
         quote! {
             ::jetwire::spec::ConsumerSpec {

@@ -7,7 +7,9 @@
 //!   round-trips through its generated payload type.
 //!
 //! A document the generator rejects becomes a failing test naming the error, so the
-//! other documents are still compiled and checked.
+//! other documents are still compiled and checked. Clippy is silenced on these modules:
+//! they are third-party documents compiled for correctness; lint cleanliness of
+//! generated code is held up by the checked-in `generated/` crate.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,7 +69,7 @@ fn main() {
                 std::fs::write(out.join(format!("{module}.rs")), &generated.code).unwrap();
                 writeln!(
                     specs,
-                    "#[doc = {shown:?}]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
+                    "#[doc = {shown:?}]\n#[allow(clippy::all)]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
                 )
                 .unwrap();
                 write_checks(&mut checks, module, &shown, &spec, &generated);

@@ -257,6 +257,7 @@ impl Client {
                 ::jetwire::__private::serde_json::Value::Null
             }
         };
+        ::jetwire::Validate::validate_at(headers, "headers:", &mut violations);
         if !violations.is_empty() {
             return ::std::result::Result::Err(
                 ::jetwire::JobError::InvalidRequest(violations),

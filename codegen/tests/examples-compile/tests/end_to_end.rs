@@ -1,0 +1,447 @@
+//! The generated client and dispatcher of the `jobs` fixture against a real nats-server:
+//! typed replies, typed errors, requests rejected before publishing, payloads rejected
+//! by the worker, detached submits, several request messages and typed events.
+
+use std::time::Duration;
+
+use jetwire::testing::NatsServer;
+use jetwire::typed::CallOptions;
+use jetwire::{FailureKind, HandlerError, JobContext, JobError};
+use jetwire_examples_compile::fixture_jobs::{
+    client::Client,
+    operations::{
+        GetStatusParams, GetStatusTarget, HostChangedParams, LookupParams, LookupPayload,
+        RestartServiceParams, SetHostnameError, SetHostnameParams,
+    },
+    service::SERVICE,
+    types::{
+        HostChanged, HostChangedField, HostnameInvalid, HostnameSet, LookupByAddress, LookupByName,
+        LookupResult, RestartService, SetHostname, SetHostnameHeaders, Status, StatusRequest,
+    },
+    worker::{Dispatcher, Events, Handler},
+};
+
+/// Upper bound of any single wait in these tests (they finish far sooner).
+const BOUND: Duration = Duration::from_secs(20);
+
+struct Fleet;
+
+impl Handler for Fleet {
+    async fn get_status(
+        &self,
+        ctx: &JobContext,
+        params: GetStatusParams,
+        payload: StatusRequest,
+    ) -> Result<Status, HandlerError<std::convert::Infallible>> {
+        assert_eq!(
+            payload.request_id, ctx.request_id,
+            "the runtime sets the id field"
+        );
+        Ok(Status {
+            hostname: format!("{}:{}", params.target, payload.request_id),
+            uptime_seconds: 7,
+            load: payload.verbose.then(|| vec![0.5]),
+            disks: None,
+        })
+    }
+
+    async fn set_hostname(
+        &self,
+        _ctx: &JobContext,
+        params: SetHostnameParams,
+        payload: SetHostname,
+    ) -> Result<HostnameSet, HandlerError<SetHostnameError>> {
+        match payload.hostname.as_str() {
+            "localhost" => Err(HandlerError::Failed(SetHostnameError::HostnameInvalid(
+                HostnameInvalid {
+                    reason: "reserved name".into(),
+                },
+            ))),
+            "busy" => Err(SetHostnameError::HostBusy.into()),
+            _ => Ok(HostnameSet {
+                previous: params.host,
+                current: payload.hostname,
+            }),
+        }
+    }
+
+    async fn restart_service(
+        &self,
+        _ctx: &JobContext,
+        _params: RestartServiceParams,
+        _payload: RestartService,
+    ) -> Result<(), HandlerError<std::convert::Infallible>> {
+        Ok(())
+    }
+
+    async fn lookup(
+        &self,
+        _ctx: &JobContext,
+        _params: LookupParams,
+        payload: LookupPayload,
+    ) -> Result<LookupResult, HandlerError<std::convert::Infallible>> {
+        Ok(match payload {
+            LookupPayload::LookupByName(n) => LookupResult {
+                name: n.name,
+                addresses: vec!["10.0.0.1".into()],
+            },
+            LookupPayload::LookupByAddress(a) => LookupResult {
+                name: "by-address".into(),
+                addresses: vec![a.address],
+            },
+        })
+    }
+}
+
+struct Running {
+    _server: NatsServer,
+    nats: jetwire::async_nats::Client,
+    client: Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    worker: tokio::task::JoinHandle<Result<(), jetwire::worker::WorkerError>>,
+}
+
+impl Running {
+    async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.worker.await.unwrap().unwrap();
+    }
+
+    /// Messages in the jobs stream (work-queue: published and not yet acknowledged).
+    async fn jobs_in_stream(&self) -> u64 {
+        let js = jetwire::async_nats::jetstream::new(self.nats.clone());
+        let mut stream = js.get_stream(SERVICE.stream.name).await.unwrap();
+        stream.info().await.unwrap().state.messages
+    }
+}
+
+async fn start(with_worker: bool) -> Running {
+    let server = NatsServer::start().await;
+    let nats = server.client().await;
+    let js = jetwire::async_nats::jetstream::new(nats.clone());
+    jetwire::provision(&js, &SERVICE, &jetwire::ProvisionOptions::default())
+        .await
+        .unwrap();
+    let client = Client::new(nats.clone()).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = if with_worker {
+        tokio::spawn(
+            jetwire::Worker::builder(nats.clone(), &SERVICE, Dispatcher::new(Fleet))
+                .worker_id("e2e")
+                .shutdown(async move {
+                    let _ = rx.await;
+                })
+                .run(),
+        )
+    } else {
+        drop(rx);
+        tokio::spawn(async { Ok(()) })
+    };
+    Running {
+        _server: server,
+        nats,
+        client,
+        stop: Some(tx),
+        worker,
+    }
+}
+
+fn headers() -> SetHostnameHeaders {
+    SetHostnameHeaders {
+        x_actor: "admin".into(),
+    }
+}
+
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND * 3, f)
+        .await
+        .expect("test exceeded its time bound")
+}
+
+#[tokio::test]
+async fn a_call_returns_the_typed_reply_and_the_request_id_reaches_the_payload() {
+    bounded(async {
+        let fleet = start(true).await;
+        let status = fleet
+            .client
+            .get_status_with(
+                GetStatusTarget::Web,
+                &StatusRequest {
+                    request_id: "ignored".into(),
+                    verbose: true,
+                },
+                CallOptions::default()
+                    .request_id("req-status-1")
+                    .timeout(BOUND),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status.hostname, "web:req-status-1");
+        assert_eq!(status.load, Some(vec![0.5]));
+
+        let renamed = fleet
+            .client
+            .set_hostname(
+                "web-1",
+                &SetHostname {
+                    hostname: "web-2".into(),
+                },
+                &headers(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            renamed,
+            HostnameSet {
+                previous: "web-1".into(),
+                current: "web-2".into()
+            }
+        );
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn typed_errors_come_back_typed() {
+    bounded(async {
+        let fleet = start(true).await;
+        let err = fleet
+            .client
+            .set_hostname(
+                "web-1",
+                &SetHostname {
+                    hostname: "localhost".into(),
+                },
+                &headers(),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            JobError::Failed {
+                error: SetHostnameError::HostnameInvalid(invalid),
+                ..
+            } => assert_eq!(invalid.reason, "reserved name"),
+            other => panic!("expected HostnameInvalid, got {other:?}"),
+        }
+        let err = fleet
+            .client
+            .set_hostname(
+                "web-1",
+                &SetHostname {
+                    hostname: "busy".into(),
+                },
+                &headers(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JobError::Failed {
+                    error: SetHostnameError::HostBusy,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn invalid_requests_are_rejected_before_publishing() {
+    bounded(async {
+        // No worker: anything published would stay in the stream.
+        let fleet = start(false).await;
+        let err = fleet
+            .client
+            .set_hostname(
+                "web.1",
+                &SetHostname {
+                    hostname: "Not Valid!".into(),
+                },
+                &headers(),
+            )
+            .await
+            .unwrap_err();
+        let JobError::InvalidRequest(violations) = err else {
+            panic!("expected InvalidRequest, got {err:?}");
+        };
+        let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+        assert!(paths.contains(&"{host}"), "{violations:?}");
+        assert!(paths.contains(&"/hostname"), "{violations:?}");
+
+        // The subject parameter pattern (`^[a-z0-9-]+$`) and the typed headers.
+        let err = fleet
+            .client
+            .submit_set_hostname(
+                "Web_1",
+                &SetHostname {
+                    hostname: "ok".into(),
+                },
+                &SetHostnameHeaders {
+                    x_actor: String::new(),
+                },
+            )
+            .await
+            .unwrap_err();
+        let JobError::InvalidRequest(violations) = err else {
+            panic!("expected InvalidRequest, got {err:?}");
+        };
+        let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(paths, ["{host}", "headers:/x-actor"], "{violations:?}");
+        assert_eq!(fleet.jobs_in_stream().await, 0, "nothing was published");
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_worker_rejects_a_payload_that_breaks_the_spec() {
+    bounded(async {
+        let fleet = start(true).await;
+        // Published with the untyped runtime client, so nothing checks it on the way.
+        let request = jetwire::Request {
+            operation: &jetwire_examples_compile::fixture_jobs::service::OPERATION_SET_HOSTNAME,
+            subject: "jobs.modify.hostname.web-1".into(),
+            headers: vec![],
+            payload: serde_json::json!({ "hostname": "" , "extra": 1 }),
+            request_id: None,
+        };
+        let err = fleet
+            .client
+            .runtime()
+            .call(request, BOUND)
+            .await
+            .unwrap_err();
+        match err {
+            JobError::Rejected { failure, .. } => {
+                assert_eq!(failure.kind, FailureKind::InvalidRequest);
+                assert!(failure.message.contains("extra"), "{failure:?}");
+            }
+            other => panic!("expected an invalid_request failure, got {other:?}"),
+        }
+        let request = jetwire::Request {
+            operation: &jetwire_examples_compile::fixture_jobs::service::OPERATION_SET_HOSTNAME,
+            subject: "jobs.modify.hostname.web-1".into(),
+            headers: vec![],
+            payload: serde_json::json!({ "hostname": "-bad-" }),
+            request_id: None,
+        };
+        let err = fleet
+            .client
+            .runtime()
+            .call(request, BOUND)
+            .await
+            .unwrap_err();
+        match err {
+            JobError::Rejected { failure, .. } => {
+                assert_eq!(failure.kind, FailureKind::InvalidRequest);
+                assert_eq!(failure.violations[0].path, "/hostname", "{failure:?}");
+            }
+            other => panic!("expected an invalid_request failure, got {other:?}"),
+        }
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_detached_submit_is_found_again_by_its_request_id() {
+    bounded(async {
+        let fleet = start(true).await;
+        let handle = fleet
+            .client
+            .submit_restart_service_with(
+                "web-1",
+                "nginx",
+                &RestartService {
+                    graceful: Some(true),
+                },
+                CallOptions::default().request_id("restart-1"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(handle.request_id(), "restart-1");
+        handle.wait(BOUND).await.unwrap();
+        // Another handle from the id alone reads the finished result.
+        let again = fleet
+            .client
+            .job::<(), std::convert::Infallible>("restart-1");
+        assert_eq!(again.get().await.unwrap(), Some(()));
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn several_request_messages_are_told_apart() {
+    bounded(async {
+        let fleet = start(true).await;
+        let by_name = fleet
+            .client
+            .lookup(&LookupPayload::LookupByName(LookupByName {
+                name: "web-1".into(),
+            }))
+            .await
+            .unwrap();
+        assert_eq!(by_name.name, "web-1");
+        let by_address = fleet
+            .client
+            .lookup(&LookupPayload::LookupByAddress(LookupByAddress {
+                address: "10.0.0.7".into(),
+            }))
+            .await
+            .unwrap();
+        assert_eq!(by_address.addresses, vec!["10.0.0.7".to_string()]);
+        // `format: ipv4` is checked before publishing.
+        let err = fleet
+            .client
+            .lookup(&LookupPayload::LookupByAddress(LookupByAddress {
+                address: "not-an-address".into(),
+            }))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, JobError::InvalidRequest(_)), "{err:?}");
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn events_are_published_and_received_typed() {
+    bounded(async {
+        let fleet = start(false).await;
+        let mut events = fleet.client.subscribe_host_changed().await.unwrap();
+        let publisher = Events::new(fleet.nats.clone());
+        publisher
+            .publish_host_changed(
+                &HostChangedParams {
+                    host: "web-1".into(),
+                },
+                &HostChanged {
+                    field: HostChangedField::Hostname,
+                    value: "web-2".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let event = events.next().await.unwrap().unwrap();
+        assert_eq!(event.subject, "events.host.web-1.changed");
+        assert_eq!(event.params.host, "web-1");
+        assert_eq!(event.payload.value, "web-2");
+
+        // A message that breaks the spec arrives as its violations.
+        fleet
+            .nats
+            .publish("events.host.web-1.changed", "{\"field\":\"other\"}".into())
+            .await
+            .unwrap();
+        let bad = events.next().await.unwrap();
+        assert!(bad.is_err(), "{bad:?}");
+        fleet.shutdown().await;
+    })
+    .await
+}
