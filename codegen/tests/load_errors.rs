@@ -386,3 +386,76 @@ fn wrong_types_are_named() {
         "must be a string",
     );
 }
+
+#[test]
+fn routing_keys_must_name_a_payload_field_or_a_parameter() {
+    let with = |extension: &str| {
+        BASE.replace(
+            "    action: receive\n    channel:\n      $ref: '#/channels/modifyDns'",
+            &format!("    action: receive\n    channel:\n      $ref: '#/channels/modifyDns'\n    x-jetwire:\n{extension}"),
+        )
+    };
+    let text = with("      routing-key: host\n      partitions: 4");
+    let err = load_text(&text);
+    assert_names(
+        &err,
+        "inline.yaml",
+        "/operations/setDns/x-jetwire/routing-key",
+        line_of(&text, "routing-key"),
+        "must be a payload field",
+    );
+    let text = with("      partitions: 4");
+    let err = load_text(&text);
+    assert_names(
+        &err,
+        "inline.yaml",
+        "/operations/setDns/x-jetwire/partitions",
+        line_of(&text, "partitions"),
+        "needs a `routing-key`",
+    );
+    for good in ["'{target}'", "'$message.payload#/host'"] {
+        let text = with(&format!("      routing-key: {good}\n      partitions: 4"));
+        load_spec_from_str(&fixtures().join("inline.yaml"), &text)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn explicit_consumers_are_checked() {
+    let text = BASE.replace(
+        "channels:\n",
+        "x-jetwire:\n  consumers:\n    - {durable: jobs.query, class: query, filter-subject: 'jobs.query.>'}\nchannels:\n",
+    );
+    let err = load_text(&text);
+    assert_names(
+        &err,
+        "inline.yaml",
+        "/x-jetwire/consumers/0/durable",
+        line_of(&text, "durable"),
+        "not a valid NATS name",
+    );
+    let text = BASE.replace(
+        "channels:\n",
+        "x-jetwire:\n  consumers:\n    - {durable: q, class: query, filter-subject: 'jobs.>.x'}\nchannels:\n",
+    );
+    let err = load_text(&text);
+    assert_names(
+        &err,
+        "inline.yaml",
+        "/x-jetwire/consumers/0/filter-subject",
+        line_of(&text, "durable"),
+        "`>` may only be the last token",
+    );
+    let text = BASE.replace(
+        "channels:\n",
+        "x-jetwire:\n  defaults:\n    max-deliver: 2\n    backoff: [1s, 2s]\nchannels:\n",
+    );
+    let err = load_text(&text);
+    assert_names(
+        &err,
+        "inline.yaml",
+        "/x-jetwire/defaults/backoff",
+        line_of(&text, "backoff"),
+        "more deliveries than backoff steps",
+    );
+}

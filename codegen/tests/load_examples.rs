@@ -301,3 +301,17 @@ fn the_project_contract_loads() {
         assert!(o.reply.is_some(), "{}", o.id);
     }
 }
+
+#[test]
+fn older_2_x_versions_are_read_as_2_6_with_a_note() {
+    let text = std::fs::read_to_string(examples().join("2.6/simple.yml"))
+        .unwrap()
+        .replace("asyncapi: '2.6.0'", "asyncapi: '2.4.0'");
+    let spec = jetwire_codegen::load::load_spec_from_str(&examples().join("2.6/simple.yml"), &text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(spec.source.asyncapi_version, "2.4.0");
+    assert!(spec.diagnostics.iter().any(|d| d.severity == Severity::Note
+        && d.location.pointer == "/asyncapi"
+        && d.message.contains("read as 2.6")));
+    assert_eq!(spec.operations.len(), 1);
+}

@@ -75,8 +75,10 @@
 //!                            #   travels. Default: the first message's `correlationId`
 //!                            #   when its location is `$message.payload#/...`; else
 //!                            #   the id travels only as the `Nats-Msg-Id` header
-//!   routing-key: $message.payload#/host  # runtime expression for keyed partitions
-//!   partitions: 8            # number of keyed partitions, 1..=1024
+//!   routing-key: $message.payload#/host  # what keyed partitions hash: a payload
+//!                            #   field (`$message.payload#/<pointer>`) or a channel
+//!                            #   parameter (`{target}`)
+//!   partitions: 8            # number of keyed partitions, 1..=1024; needs routing-key
 //! ```
 
 use std::time::Duration;
@@ -110,6 +112,8 @@ pub struct OperationExtension {
     pub request_id: Option<String>,
     pub routing_key: Option<String>,
     pub partitions: Option<u32>,
+    /// Where the extension is written (for errors found once the operation is known).
+    pub at: Option<Location>,
 }
 
 const MAX_REPLICAS: i64 = 5;
@@ -411,6 +415,7 @@ pub fn operation_extension(
         request_id,
         routing_key: x.string("routing-key")?,
         partitions: x.integer("partitions", 1, 1024)?.map(|n| n as u32),
+        at: Some(x.at.clone()),
     })
 }
 

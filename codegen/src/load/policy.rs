@@ -61,9 +61,36 @@ impl Lowering {
                     .map(str::to_string)
             })
         });
+        if let Some(key) = &x.routing_key {
+            let parameter = key.strip_prefix('{').and_then(|k| k.strip_suffix('}'));
+            let known_parameter = parameter.is_some_and(|p| {
+                self.channels[draft.channel.0]
+                    .parameters
+                    .iter()
+                    .any(|q| q.name == p)
+            });
+            if !key.starts_with("$message.payload#/") && !known_parameter {
+                let at = x.at.as_ref().map_or_else(
+                    || draft.location.clone(),
+                    |at| self.locate(at, "routing-key"),
+                );
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "operation `{}`: `x-jetwire.routing-key` `{key}` must be a payload field \
+                         (`$message.payload#/field`) or one of the channel's parameters (`{{name}}`)",
+                        draft.id
+                    ),
+                ));
+            }
+        }
         if x.partitions.is_some() && x.routing_key.is_none() {
+            let at = x.at.as_ref().map_or_else(
+                || draft.location.clone(),
+                |at| self.locate(at, "partitions"),
+            );
             return Err(Error::invalid(
-                draft.location.clone(),
+                at,
                 format!(
                     "operation `{}`: `x-jetwire.partitions` needs a `routing-key` to partition by",
                     draft.id

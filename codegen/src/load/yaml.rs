@@ -1,7 +1,7 @@
 //! YAML (and therefore JSON) text → a `serde_json::Value` plus the line/column of every
 //! node, keyed by JSON pointer, so that later errors can say where they are.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::{Map, Number, Value};
@@ -16,6 +16,8 @@ use crate::ir::Location;
 /// Nesting deeper than this is refused: no AsyncAPI document needs it, and it keeps
 /// recursive consumers of the value (drop, serialisation) far from the stack limit.
 const MAX_DEPTH: usize = 128;
+/// The YAML merge key.
+const MERGE_KEY: &str = "<<";
 /// Upper bound on nodes created, aliases included (guards against alias bombs).
 const MAX_NODES: usize = 2_000_000;
 
@@ -40,6 +42,8 @@ enum Frame {
         anchor: usize,
         /// The key read, waiting for its value.
         pending_key: Option<String>,
+        /// Keys that came from a `<<` merge: explicit keys may override them.
+        merged: HashSet<String>,
     },
 }
 
@@ -155,6 +159,7 @@ impl Builder<'_> {
                         pointer,
                         anchor,
                         pending_key: None,
+                        merged: HashSet::new(),
                     },
                     &mark,
                 )
@@ -263,17 +268,18 @@ impl Builder<'_> {
                 self.current_pointer(),
             ));
         }
-        let pointer = match self.stack.last() {
+        let pointer = match self.stack.last_mut() {
             None => String::new(),
             Some(Frame::Sequence { items, pointer, .. }) => format!("{pointer}/{}", items.len()),
             Some(Frame::Mapping {
                 pointer,
                 pending_key,
                 map,
+                merged,
                 ..
             }) => {
                 let key = pending_key.as_deref().unwrap_or_default();
-                if map.contains_key(key) {
+                if map.contains_key(key) && !merged.remove(key) {
                     return Err(syntax(
                         self.path,
                         mark,
@@ -301,10 +307,52 @@ impl Builder<'_> {
             None => self.root = Some(value),
             Some(Frame::Sequence { items, .. }) => items.push(value),
             Some(Frame::Mapping {
-                map, pending_key, ..
+                map,
+                pending_key,
+                merged,
+                pointer,
+                ..
             }) => {
                 let key = pending_key.take().unwrap_or_default();
-                map.insert(key, value);
+                if key != MERGE_KEY {
+                    map.insert(key, value);
+                    return Ok(());
+                }
+                // YAML merge keys (`<<: *defaults` or `<<: [*a, *b]`): keys already
+                // present win, and earlier sources win over later ones.
+                map.remove(MERGE_KEY);
+                let sources = match value {
+                    Value::Object(source) => vec![source],
+                    Value::Array(items) if items.iter().all(Value::is_object) => items
+                        .into_iter()
+                        .filter_map(|v| match v {
+                            Value::Object(o) => Some(o),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => {
+                        let at = format!("{pointer}/{MERGE_KEY}");
+                        let (line, column) = self.positions.get(&at).copied().unwrap_or((1, 1));
+                        return Err(Error::Syntax {
+                            location: Location {
+                                file: self.path.to_path_buf(),
+                                pointer: at,
+                                line: Some(line),
+                                column: Some(column),
+                            },
+                            message: "a merge key `<<` needs a mapping or a list of mappings"
+                                .into(),
+                        });
+                    }
+                };
+                for source in sources {
+                    for (k, v) in source {
+                        if !map.contains_key(&k) {
+                            merged.insert(k.clone());
+                            map.insert(k, v);
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -387,6 +435,14 @@ mod tests {
         let err = parse(Path::new("t.yaml"), "a: 1\na: 2\n").unwrap_err();
         assert!(err.to_string().contains("duplicate key"), "{err}");
         assert_eq!(err.location().unwrap().line, Some(2));
+    }
+
+    #[test]
+    fn merge_keys() {
+        let t = p("base: &b {a: 1, b: 2}\nother: &o {c: 3}\nx:\n  <<: [*b, *o]\n  b: 20\n");
+        assert_eq!(t.value["x"], json!({"a": 1, "b": 20, "c": 3}));
+        assert!(parse(Path::new("t.yaml"), "x:\n  <<: 1\n").is_err());
+        assert!(parse(Path::new("t.yaml"), "x:\n  a: 1\n  a: 2\n").is_err());
     }
 
     #[test]
