@@ -459,3 +459,29 @@ fn explicit_consumers_are_checked() {
         "more deliveries than backoff steps",
     );
 }
+
+#[test]
+fn syntax_errors_in_referenced_files_name_that_file() {
+    let text = BASE.replace(
+        "$ref: '#/components/messages/SetDnsRequest'",
+        "$ref: './errors/bad-syntax.yaml#/Job'",
+    );
+    let err = load_text(&text);
+    assert!(matches!(err, Error::Syntax { .. }), "{err}");
+    let location = err.location().unwrap();
+    assert!(location.file.ends_with("errors/bad-syntax.yaml"), "{err}");
+    assert!(location.line.is_some_and(|l| l >= 4), "{err}");
+}
+
+#[test]
+fn references_to_non_files_are_refused() {
+    for target in ["./errors", "/dev/zero"] {
+        let text = BASE.replace(
+            "$ref: '#/components/messages/SetDnsRequest'",
+            &format!("$ref: '{target}#/Job'"),
+        );
+        let err = load_text(&text);
+        assert!(matches!(err, Error::Ref { .. }), "{err}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+}

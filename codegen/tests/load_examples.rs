@@ -315,3 +315,21 @@ fn older_2_x_versions_are_read_as_2_6_with_a_note() {
         && d.message.contains("read as 2.6")));
     assert_eq!(spec.operations.len(), 1);
 }
+
+#[test]
+fn synthesised_operation_ids_are_unique() {
+    let text = "asyncapi: 2.6.0
+info: {title: T, version: '1'}
+channels:
+  /a:
+    publish: {message: {payload: {type: string}}}
+  a:
+    publish: {message: {payload: {type: string}}}
+";
+    let spec = jetwire_codegen::load::load_spec_from_str(Path::new("ids.yaml"), text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = spec.operations.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, vec!["publishA", "publishA2"]);
+    assert_eq!(spec.operations[1].messages.len(), 1);
+    assert_eq!(spec.messages[1].key, "publishA2Message");
+}

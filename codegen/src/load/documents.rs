@@ -16,6 +16,13 @@ use crate::ir::Location;
 
 /// How many `$ref`s one pointer walk may pass through before it is called a loop.
 const MAX_HOPS: usize = 64;
+/// Referenced files larger than this are refused.
+const MAX_FILE_BYTES: u64 = 64 << 20;
+
+enum LoadFailure {
+    Unreadable(String),
+    Parse(Error),
+}
 
 struct Document {
     value: Value,
@@ -127,7 +134,10 @@ impl Documents {
         let mut tokens = tokens;
         let mut hops = 0;
         loop {
-            self.load(&file).map_err(|e| fail(self, e))?;
+            self.load(&file).map_err(|failure| match failure {
+                LoadFailure::Unreadable(reason) => fail(self, reason),
+                LoadFailure::Parse(error) => error,
+            })?;
             let mut value = &self.files[&file].value;
             let mut current = String::new();
             let mut i = 0;
@@ -176,16 +186,30 @@ impl Documents {
         normalize(&base.join(file_part))
     }
 
-    /// Reads and parses `file` unless it is already known.
-    fn load(&mut self, file: &Path) -> std::result::Result<(), String> {
+    /// Reads and parses `file` unless it is already known. A file that cannot be read
+    /// is reported by the caller at the `$ref`; a file that does not parse is a syntax
+    /// error in that file.
+    fn load(&mut self, file: &Path) -> std::result::Result<(), LoadFailure> {
         if self.files.contains_key(file) {
             return Ok(());
         }
-        let bytes =
-            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let text = String::from_utf8(bytes.clone())
-            .map_err(|_| format!("{} is not UTF-8 text", file.display()))?;
-        let parsed = yaml::parse(file, &text).map_err(|e| e.to_string())?;
+        let cannot = |e: &dyn std::fmt::Display| {
+            LoadFailure::Unreadable(format!("cannot read {}: {e}", file.display()))
+        };
+        // Only regular files: a reference to a device or a FIFO must not hang or
+        // exhaust memory.
+        let metadata = std::fs::metadata(file).map_err(|e| cannot(&e))?;
+        if !metadata.is_file() {
+            return Err(cannot(&"not a regular file"));
+        }
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(cannot(&format!("larger than {} MiB", MAX_FILE_BYTES >> 20)));
+        }
+        let bytes = std::fs::read(file).map_err(|e| cannot(&e))?;
+        let text = String::from_utf8(bytes.clone()).map_err(|_| {
+            LoadFailure::Unreadable(format!("{} is not UTF-8 text", file.display()))
+        })?;
+        let parsed = yaml::parse(file, &text).map_err(LoadFailure::Parse)?;
         self.files.insert(
             file.to_path_buf(),
             Document {

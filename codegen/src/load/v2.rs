@@ -244,7 +244,14 @@ impl Lowering {
         let id = match f.string("operationId")? {
             Some(id) => id,
             None => {
-                let id = synthesised_id(key, path);
+                // Distinct paths may sanitise to the same words (`/a` and `a`).
+                let base = synthesised_id(key, path);
+                let mut id = base.clone();
+                let mut n = 2;
+                while self.operation_ids.contains_key(&id) {
+                    id = format!("{base}{n}");
+                    n += 1;
+                }
                 self.diagnostic(
                     Severity::Warning,
                     at.clone(),
