@@ -347,22 +347,43 @@ pub fn header_pairs<H: Serialize>(headers: &H) -> Vec<(String, String)> {
 // The worker side: decoding and outcomes
 // ---------------------------------------------------------------------------------------
 
-/// Decodes and validates a job payload; a failure is the final `invalid_request` outcome.
+/// Decodes and validates a job payload; a failure is the final `invalid_request` outcome,
+/// its violation located at the JSON pointer where decoding stopped.
 #[allow(clippy::result_large_err)]
 pub fn decode_payload<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Outcome> {
-    let value: T = serde_json::from_slice(bytes).map_err(|e| {
+    let not_decoded = |path: String, e: serde_json::Error| {
         Outcome::invalid_request(
             format!("the payload does not decode: {e}"),
             vec![Violation {
-                path: String::new(),
+                path,
                 message: e.to_string(),
             }],
         )
-    })?;
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| not_decoded(json_pointer(e.path()), e.into_inner()))?;
+    // Trailing characters after the JSON value are an error too.
+    de.end().map_err(|e| not_decoded(String::new(), e))?;
     value
         .validate()
         .map_err(|v| Outcome::invalid_request("the payload violates the schema", v))?;
     Ok(value)
+}
+
+/// A serde path (`servers[1].host`) as a JSON pointer (`/servers/1/host`).
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out = crate::validate::child_path(&out, index),
+            Segment::Map { key } => out = crate::validate::child_path(&out, key),
+            Segment::Enum { variant } => out = crate::validate::child_path(&out, variant),
+            Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// Maps what a typed handler returned to the outcome the runtime records.
@@ -642,6 +663,45 @@ mod tests {
         }
         assert!(check_subject_parameter("t", "web1", Some("^[a-z0-9]+$")).is_none());
         assert!(check_subject_parameter("t", "Web_1", Some("^[a-z0-9]+$")).is_some());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Host {
+        name: String,
+        ports: Vec<u16>,
+    }
+
+    impl Validate for Host {
+        fn validate_at(&self, path: &str, out: &mut Vec<Violation>) {
+            if self.name.is_empty() {
+                out.push(Violation {
+                    path: crate::validate::child_path(path, "name"),
+                    message: "must not be empty".into(),
+                });
+            }
+        }
+    }
+
+    fn violations(outcome: Outcome) -> Vec<Violation> {
+        match outcome {
+            Outcome::Failed { failure, .. } => {
+                assert_eq!(failure.kind, FailureKind::InvalidRequest);
+                failure.violations
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decoding_errors_name_the_json_pointer() {
+        let err = decode_payload::<Host>(br#"{"name": "a", "ports": [80, "x"]}"#).unwrap_err();
+        assert_eq!(violations(err)[0].path, "/ports/1");
+        let err = decode_payload::<Host>(br#"{"name": "a", "ports": []} x"#).unwrap_err();
+        assert_eq!(violations(err)[0].path, "");
+        let err = decode_payload::<Host>(br#"{"name": "", "ports": []}"#).unwrap_err();
+        assert_eq!(violations(err)[0].path, "/name");
+        assert!(decode_payload::<Host>(br#"{"name": "a", "ports": [1]}"#).is_ok());
     }
 
     #[test]

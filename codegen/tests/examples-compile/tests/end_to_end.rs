@@ -320,6 +320,7 @@ async fn the_worker_rejects_a_payload_that_breaks_the_spec() {
             JobError::Rejected { failure, .. } => {
                 assert_eq!(failure.kind, FailureKind::InvalidRequest);
                 assert!(failure.message.contains("extra"), "{failure:?}");
+                assert_eq!(failure.violations[0].path, "/extra", "{failure:?}");
             }
             other => panic!("expected an invalid_request failure, got {other:?}"),
         }
