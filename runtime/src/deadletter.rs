@@ -108,14 +108,30 @@ impl DeadLetters {
     /// loss or a server restart.
     pub async fn run(&self, stop: CancellationToken) {
         let mut failures: u32 = 0;
+        let mut consumer = None;
         loop {
             if stop.is_cancelled() {
                 return;
             }
-            match self.process_batch(&stop, Duration::from_secs(1)).await {
+            let result = match &consumer {
+                Some(c) => self.process_batch(c, &stop, Duration::from_secs(1)).await,
+                // (Re)starting: first repair what an interruption may have left.
+                None => match self.consumer().await {
+                    Ok(c) => match self.reconcile().await {
+                        Ok(_) => {
+                            consumer = Some(c);
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                },
+            };
+            match result {
                 Ok(_) => failures = 0,
                 Err(e) => {
                     failures += 1;
+                    consumer = None;
                     tracing::debug!(error = %e, "dead-letter loop interrupted; retrying");
                     let delay = Duration::from_millis((50u64 << failures.min(5)).min(1_000));
                     tokio::select! {
@@ -127,20 +143,24 @@ impl DeadLetters {
         }
     }
 
-    /// Handles the advisories that arrive within `wait` (one pull); returns how many.
-    pub async fn process_batch(
-        &self,
-        stop: &CancellationToken,
-        wait: Duration,
-    ) -> Result<usize, DeadLetterError> {
-        let consumer: jetstream::consumer::PullConsumer = self
-            .js
+    /// The durable consumer of the advisories.
+    pub async fn consumer(&self) -> Result<jetstream::consumer::PullConsumer, DeadLetterError> {
+        self.js
             .get_consumer_from_stream(
                 dead_letter_consumer_name(self.service),
                 self.service.dead_letter.stream,
             )
             .await
-            .map_err(nats)?;
+            .map_err(nats)
+    }
+
+    /// Handles the advisories that arrive within `wait` (one pull); returns how many.
+    pub async fn process_batch(
+        &self,
+        consumer: &jetstream::consumer::PullConsumer,
+        stop: &CancellationToken,
+        wait: Duration,
+    ) -> Result<usize, DeadLetterError> {
         let mut batch = consumer
             .batch()
             .max_messages(16)
@@ -161,8 +181,32 @@ impl DeadLetters {
             };
             match serde_json::from_slice::<MaxDeliveriesAdvisory>(&msg.payload) {
                 Ok(adv) => match self.handle(&adv).await {
-                    Ok(()) => {
+                    Ok(record) => {
+                        // Done with the advisory: the stream keeps only advisories still to
+                        // handle (and the dead letters themselves).
+                        if let Ok(info) = msg.info() {
+                            let seq = info.stream_sequence;
+                            if let Ok(dl) =
+                                self.js.get_stream(self.service.dead_letter.stream).await
+                            {
+                                let _ = dl.delete_message(seq).await;
+                            }
+                        }
                         let _ = msg.double_ack().await;
+                        // The record comes last: when a client sees it, the hand-over is
+                        // complete. If writing fails, `reconcile` writes it.
+                        match record {
+                            Some(record) => {
+                                self.records
+                                    .write_unless_terminal(&record)
+                                    .await
+                                    .map_err(nats)?;
+                            }
+                            // A repeated advisory, or one whose hand-over was interrupted.
+                            None => {
+                                self.reconcile().await?;
+                            }
+                        }
                         handled += 1;
                     }
                     Err(e) => {
@@ -180,9 +224,14 @@ impl DeadLetters {
         }
     }
 
-    async fn handle(&self, adv: &MaxDeliveriesAdvisory) -> Result<(), DeadLetterError> {
+    /// Moves the job of one advisory into the dead letters and returns the record to
+    /// write (`None` when there is nothing left to move).
+    async fn handle(
+        &self,
+        adv: &MaxDeliveriesAdvisory,
+    ) -> Result<Option<ResponseRecord>, DeadLetterError> {
         if adv.stream != self.service.stream.name {
-            return Ok(());
+            return Ok(None);
         }
         let jobs = self
             .js
@@ -192,10 +241,7 @@ impl DeadLetters {
         let original = match jobs.get_raw_message(adv.stream_seq).await {
             Ok(m) => m,
             // Already moved (a repeated advisory) or acknowledged meanwhile.
-            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(()),
-            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::JetStream(ref j) if j.error_code() == jetstream::ErrorCode::NO_MESSAGE_FOUND) => {
-                return Ok(())
-            }
+            Err(e) if no_message(&e.kind()) => return Ok(None),
             Err(e) => return Err(nats(e)),
         };
         let subject = original.subject.to_string();
@@ -216,8 +262,6 @@ impl DeadLetters {
             })
             .filter(|id| is_valid_request_id(id))
             .unwrap_or_else(|| format!("seq-{}", adv.stream_seq));
-        let span = tracing::info_span!("jetwire.dead_letter", request_id = %request_id, subject = %subject);
-        let _enter = span.enter();
         let now = Utc::now();
 
         let mut headers = HeaderMap::new();
@@ -249,36 +293,49 @@ impl DeadLetters {
             .await
             .map_err(nats)?;
 
-        let record = ResponseRecord {
-            request_id: request_id.clone(),
-            operation: op.map(|o| o.id.to_string()).unwrap_or_default(),
-            subject: subject.clone(),
-            status: JobStatus::DeadLettered,
-            attempt: adv.deliveries,
-            worker_id: None,
-            result: None,
-            error: Some(JobFailure {
-                kind: FailureKind::DeadLettered,
-                code: "dead_lettered".into(),
-                message: format!(
-                    "all {} delivery attempts failed; the job is kept as a dead letter and can be replayed",
-                    adv.deliveries
-                ),
-                retryable: true,
-                details: None,
-                violations: vec![],
-            }),
-            accepted_at: None,
-            started_at: None,
-            finished_at: Some(now),
-        };
-        self.records
-            .write_unless_terminal(&record)
-            .await
-            .map_err(nats)?;
         jobs.delete_message(adv.stream_seq).await.map_err(nats)?;
-        tracing::warn!(attempts = adv.deliveries, "job dead-lettered");
-        Ok(())
+        tracing::warn!(request_id = %request_id, subject = %subject, attempts = adv.deliveries, "job dead-lettered");
+        Ok(Some(dead_lettered_record(
+            &request_id,
+            op.map(|o| o.id).unwrap_or_default(),
+            &subject,
+            adv.deliveries,
+            now,
+        )))
+    }
+
+    /// Gives every dead letter its terminal record, repairing a hand-over that was
+    /// interrupted between moving the job and writing the record. A record reset by a
+    /// replay (accepted after the job was dead-lettered) is left alone.
+    pub async fn reconcile(&self) -> Result<usize, DeadLetterError> {
+        let mut repaired = 0;
+        for letter in self.list().await? {
+            let current = self.records.get(&letter.request_id).await.map_err(nats)?;
+            let missing = match &current {
+                None => true,
+                Some(r) if r.status.is_terminal() => false,
+                Some(r) => match (r.accepted_at, letter.dead_lettered_at) {
+                    (Some(accepted), Some(dead)) => accepted <= dead,
+                    _ => true,
+                },
+            };
+            if missing {
+                let op = route(self.service, &letter.subject).map(|(op, _)| op.id);
+                let record = dead_lettered_record(
+                    &letter.request_id,
+                    op.unwrap_or_default(),
+                    &letter.subject,
+                    letter.attempts,
+                    letter.dead_lettered_at.unwrap_or_else(Utc::now),
+                );
+                self.records
+                    .write_unless_terminal(&record)
+                    .await
+                    .map_err(nats)?;
+                repaired += 1;
+            }
+        }
+        Ok(repaired)
     }
 
     fn decode(&self, msg: jetstream::message::StreamMessage) -> DeadLetter {
@@ -329,10 +386,7 @@ impl DeadLetters {
             .await
         {
             Ok(msg) => Ok(Some(self.decode(msg))),
-            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
-            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::JetStream(ref j) if j.error_code() == jetstream::ErrorCode::NO_MESSAGE_FOUND) => {
-                Ok(None)
-            }
+            Err(e) if no_message(&e.kind()) => Ok(None),
             Err(e) => Err(nats(e)),
         }
     }
@@ -351,7 +405,7 @@ impl DeadLetters {
             let (subject, _) = entry.map_err(nats)?;
             match stream.get_last_raw_message_by_subject(&subject).await {
                 Ok(msg) => out.push(self.decode(msg)),
-                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {}
+                Err(e) if no_message(&e.kind()) => {}
                 Err(e) => return Err(nats(e)),
             }
         }
@@ -406,5 +460,47 @@ impl DeadLetters {
         stream.delete_message(letter.sequence).await.map_err(nats)?;
         tracing::info!(request_id, sequence = ack.sequence, "dead letter replayed");
         Ok(ack.sequence)
+    }
+}
+
+/// Whether a message lookup failed because there is no such message.
+fn no_message(kind: &LastRawMessageErrorKind) -> bool {
+    match kind {
+        LastRawMessageErrorKind::NoMessageFound => true,
+        LastRawMessageErrorKind::JetStream(e) => {
+            e.error_code() == jetstream::ErrorCode::NO_MESSAGE_FOUND
+        }
+        _ => false,
+    }
+}
+
+fn dead_lettered_record(
+    request_id: &str,
+    operation: &str,
+    subject: &str,
+    attempts: u64,
+    at: DateTime<Utc>,
+) -> ResponseRecord {
+    ResponseRecord {
+        request_id: request_id.into(),
+        operation: operation.into(),
+        subject: subject.into(),
+        status: JobStatus::DeadLettered,
+        attempt: attempts,
+        worker_id: None,
+        result: None,
+        error: Some(JobFailure {
+            kind: FailureKind::DeadLettered,
+            code: "dead_lettered".into(),
+            message: format!(
+                "all {attempts} delivery attempts failed; the job is kept as a dead letter and can be replayed"
+            ),
+            retryable: true,
+            details: None,
+            violations: vec![],
+        }),
+        accepted_at: None,
+        started_at: None,
+        finished_at: Some(at),
     }
 }

@@ -69,6 +69,23 @@ async fn retries_follow_the_backoff_until_max_deliver_then_the_job_is_dead_lette
         assert_eq!(jobs.info().await.unwrap().state.messages, 0);
         let record = client.get(handle.request_id()).await.unwrap().unwrap();
         assert_eq!(record.status, JobStatus::DeadLettered);
+        // The handled advisory is gone; the dead-letter stream holds just the letter.
+        let mut dl = js.get_stream("TJOBS_DLQ").await.unwrap();
+        assert_eq!(dl.info().await.unwrap().state.messages, 1);
+
+        // An interrupted hand-over (the record lost) is repaired from the dead letter.
+        client
+            .records()
+            .kv()
+            .delete(handle.request_id())
+            .await
+            .unwrap();
+        assert!(client.get(handle.request_id()).await.unwrap().is_none());
+        assert_eq!(dead.reconcile().await.unwrap(), 1);
+        let repaired = client.get(handle.request_id()).await.unwrap().unwrap();
+        assert_eq!(repaired.status, JobStatus::DeadLettered);
+        assert_eq!(repaired.attempt, 3);
+        assert_eq!(dead.reconcile().await.unwrap(), 0, "nothing left to repair");
 
         // Replay once the cause is fixed: same request id, runs again, succeeds.
         recorder.heal();
@@ -78,6 +95,7 @@ async fn retries_follow_the_backoff_until_max_deliver_then_the_job_is_dead_lette
         assert_eq!(record.request_id, handle.request_id());
         assert!(dead.list().await.unwrap().is_empty());
         assert!(dead.get(handle.request_id()).await.unwrap().is_none());
+        assert_eq!(dl.info().await.unwrap().state.messages, 0);
         worker.shutdown().await;
     })
     .await
