@@ -304,9 +304,7 @@ impl TypeSpace<'_> {
         if !(s.types.is_empty() || s.types == [InstanceType::String]) {
             return None;
         }
-        if s.format.as_deref().is_some_and(|f| {
-            matches!(f, "uuid" | "date-time" | "date") || Format::parse(f).is_some()
-        }) {
+        if matches!(s.format.as_deref(), Some("uuid" | "date-time" | "date")) {
             // A typed string (a uuid, a date) limited to some values stays that type.
             return None;
         }
@@ -356,97 +354,108 @@ impl TypeSpace<'_> {
         checks.extend(s.min_properties.map(Check::MinProperties));
         checks.extend(s.max_properties.map(Check::MaxProperties));
         let closed = s.additional_properties == Some(AdditionalProperties::Allowed(false));
-        let extra_schema = match &s.additional_properties {
-            Some(AdditionalProperties::Schema(a)) if self.node(*a).schema.boolean != Some(true) => {
-                Some(*a)
-            }
-            _ => None,
-        };
+        let extra = self.extra_properties(id, s, &name, closed)?;
 
         if s.properties.is_empty() && s.required.is_empty() {
-            if closed && s.pattern_properties.is_empty() {
-                return Ok(Built::Entry(EntryKind::Struct(StructDef {
-                    fields: Vec::new(),
-                    deny_unknown_fields: true,
-                    extra: None,
-                    checks,
-                })));
-            }
-            let value = if let Some(a) = extra_schema {
-                if !s.pattern_properties.is_empty() {
-                    self.diag(
-                        id,
-                        Severity::Warning,
-                        "`patternProperties` next to `additionalProperties` are not checked",
-                    );
-                }
-                self.ty_for(a, &format!("{name}Value"))?
-            } else if s.pattern_properties.len() == 1 {
-                let (pattern, p) = s.pattern_properties.first().expect("one entry");
-                let (pattern, p) = (pattern.clone(), *p);
+            let Some(mut map) = extra else {
                 if closed {
-                    if regex::Regex::new(&pattern).is_ok() {
-                        checks.push(Check::KeyPattern(pattern));
-                    } else {
-                        self.diag(
-                            id,
-                            Severity::Warning,
-                            format!("property pattern `{pattern}` is not supported by the regex engine and is not checked"),
-                        );
-                    }
+                    return Ok(Built::Entry(EntryKind::Struct(StructDef {
+                        fields: Vec::new(),
+                        deny_unknown_fields: true,
+                        extra: None,
+                        checks,
+                    })));
                 }
-                self.ty_for(p, &format!("{name}Value"))?
-            } else {
-                if !s.pattern_properties.is_empty() {
-                    self.diag(
-                        id,
-                        Severity::Warning,
-                        "several `patternProperties`: values are typed as JSON values and keys are not checked",
-                    );
-                }
-                Ty::prim(Prim::Value)
+                let mut ty = Ty::wrap(TyKind::Map, Ty::prim(Prim::Value));
+                ty.checks = checks;
+                return Ok(Built::Ty(ty));
             };
-            let mut ty = Ty::wrap(TyKind::Map, value);
-            ty.checks = checks;
-            return Ok(Built::Ty(ty));
+            map.checks.extend(checks);
+            return Ok(Built::Ty(map));
         }
 
         let fields = self.build_fields(s, &name, None)?;
-        let mut deny_unknown_fields = closed;
-        if !s.pattern_properties.is_empty() {
-            self.diag(
-                id,
-                Severity::Warning,
-                "`patternProperties` next to `properties` are not checked; matching properties are accepted",
-            );
-            deny_unknown_fields = false;
-        }
-        let extra = match extra_schema {
-            Some(a) => {
-                let value = self.ty_for(a, &format!("{name}Value"))?;
-                let mut idents = Names::default();
-                for f in &fields {
-                    idents.claim(&f.ident);
-                }
-                Some(Field {
-                    ident: idents.claim("additional_properties"),
-                    json_name: String::new(),
-                    ty: Ty::wrap(TyKind::Map, value),
-                    mode: FieldMode::Flatten,
-                    doc: Doc {
-                        description: Some("Properties not named in the schema.".into()),
-                        ..Doc::default()
-                    },
-                })
+        let deny_unknown_fields = closed && extra.is_none();
+        let extra = extra.map(|map| {
+            let mut idents = Names::default();
+            for f in &fields {
+                idents.claim(&f.ident);
             }
-            None => None,
-        };
+            Field {
+                ident: idents.claim("additional_properties"),
+                json_name: String::new(),
+                ty: map,
+                mode: FieldMode::Flatten,
+                doc: Doc {
+                    description: Some("Properties not named in the schema.".into()),
+                    ..Doc::default()
+                },
+            }
+        });
         Ok(Built::Entry(EntryKind::Struct(StructDef {
             fields,
             deny_unknown_fields,
             extra,
             checks,
         })))
+    }
+
+    /// The map holding the properties `properties` does not name: typed by
+    /// `additionalProperties`, or by the single `patternProperties` schema (whose
+    /// pattern every key must then match when no other property is allowed).
+    fn extra_properties(
+        &mut self,
+        id: SchemaId,
+        s: &Schema,
+        name: &str,
+        closed: bool,
+    ) -> Result<Option<Ty>> {
+        let hint = format!("{name}Value");
+        if let Some(AdditionalProperties::Schema(a)) = &s.additional_properties {
+            if self.node(*a).schema.boolean != Some(true) {
+                if !s.pattern_properties.is_empty() {
+                    self.diag(
+                        id,
+                        Severity::Warning,
+                        "`patternProperties` next to an `additionalProperties` schema are not checked",
+                    );
+                }
+                let value = self.ty_for(*a, &hint)?;
+                return Ok(Some(Ty::wrap(TyKind::Map, value)));
+            }
+        }
+        match s.pattern_properties.len() {
+            0 => Ok(None),
+            1 => {
+                let (pattern, p) = s.pattern_properties.first().expect("one entry");
+                let (pattern, p) = (pattern.clone(), *p);
+                let mut map = Ty::wrap(TyKind::Map, self.ty_for(p, &hint)?);
+                if !closed {
+                    self.diag(
+                        id,
+                        Severity::Note,
+                        format!("properties whose names do not match `{pattern}` are typed like those that do"),
+                    );
+                } else if regex::Regex::new(&pattern).is_ok() {
+                    map.checks.push(Check::KeyPattern(pattern));
+                } else {
+                    self.diag(
+                        id,
+                        Severity::Warning,
+                        format!("property pattern `{pattern}` is not supported by the regex engine and is not checked"),
+                    );
+                }
+                Ok(Some(map))
+            }
+            _ => {
+                self.diag(
+                    id,
+                    Severity::Warning,
+                    "several `patternProperties`: their values are typed as JSON values and names are not checked",
+                );
+                Ok(Some(Ty::wrap(TyKind::Map, Ty::prim(Prim::Value))))
+            }
+        }
     }
 
     /// The fields for the properties of `s` (leaving out `skip`, a tag property).
@@ -488,12 +497,18 @@ impl TypeSpace<'_> {
                 }
                 (Ty::option(ty), FieldMode::Optional)
             };
+            // A named schema's documentation belongs to its type, not to this field.
+            let doc = if self.node(pid).name.is_some() {
+                Doc::default()
+            } else {
+                doc_of(&prop)
+            };
             fields.push(Field {
                 ident: idents.claim(&field_name(key)),
                 json_name: key.clone(),
                 ty,
                 mode,
-                doc: doc_of(&prop),
+                doc,
             });
         }
         // Required properties the schema does not describe still have to be there.

@@ -28,9 +28,10 @@ impl TypeSpace<'_> {
             }
             EntryKind::Struct(def) => {
                 let mut body = TokenStream::new();
-                let count = self.property_count(&def.fields, def.extra.as_ref());
-                for check in &def.checks {
-                    body.extend(self.count_check(check, &count, quote!(path)));
+                if !def.checks.is_empty() {
+                    let count = self.property_count(&def.fields, def.extra.as_ref());
+                    let checks = def.checks.iter().map(|c| self.count_check(c, quote!(path)));
+                    body.extend(quote!({ let __len = #count; #(#checks)* }));
                 }
                 for f in def.fields.iter().chain(def.extra.iter()) {
                     let ident = field_ident(&f.ident);
@@ -184,12 +185,17 @@ impl TypeSpace<'_> {
                 }
             }
             TyKind::Vec(item) => {
-                let len = quote!(#v.len());
-                for check in &ty.checks {
-                    code.extend(match check {
-                        Check::UniqueItems => self.unique_check(&v, &path, depth),
-                        c => self.count_check(c, &len, path.clone()),
-                    });
+                let counts: Vec<TokenStream> = ty
+                    .checks
+                    .iter()
+                    .map(|c| self.count_check(c, path.clone()))
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                if !counts.is_empty() {
+                    code.extend(quote!({ let __len = #v.len(); #(#counts)* }));
+                }
+                if ty.checks.contains(&Check::UniqueItems) {
+                    code.extend(self.unique_check(&v, &path, depth));
                 }
                 let (i, x, p) = (
                     format_ident!("__i{depth}"),
@@ -207,12 +213,19 @@ impl TypeSpace<'_> {
                 }
             }
             TyKind::Map(value) => {
-                let len = quote!(#v.len());
+                let counts: Vec<TokenStream> = ty
+                    .checks
+                    .iter()
+                    .map(|c| self.count_check(c, path.clone()))
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                if !counts.is_empty() {
+                    code.extend(quote!({ let __len = #v.len(); #(#counts)* }));
+                }
                 for check in &ty.checks {
-                    code.extend(match check {
-                        Check::KeyPattern(pattern) => self.key_pattern_check(pattern, &v, &path),
-                        c => self.count_check(c, &len, path.clone()),
-                    });
+                    if let Check::KeyPattern(pattern) = check {
+                        code.extend(self.key_pattern_check(pattern, &v, &path));
+                    }
                 }
                 let (k, x, p) = (
                     format_ident!("__k{depth}"),
@@ -462,12 +475,12 @@ impl TypeSpace<'_> {
                 quote!(if let ::std::option::Option::Some(__x) = #v.as_f64() { #inner })
             }
             Check::MinItems(_) | Check::MaxItems(_) => {
-                let inner = self.count_check(check, &quote!(__arr.len()), path.clone());
-                quote!(if let ::std::option::Option::Some(__arr) = #v.as_array() { #inner })
+                let inner = self.count_check(check, path.clone());
+                quote!(if let ::std::option::Option::Some(__arr) = #v.as_array() { let __len = __arr.len(); #inner })
             }
             Check::MinProperties(_) | Check::MaxProperties(_) => {
-                let inner = self.count_check(check, &quote!(__obj.len()), path.clone());
-                quote!(if let ::std::option::Option::Some(__obj) = #v.as_object() { #inner })
+                let inner = self.count_check(check, path.clone());
+                quote!(if let ::std::option::Option::Some(__obj) = #v.as_object() { let __len = __obj.len(); #inner })
             }
             Check::Enum(values) => {
                 let allowed = values.iter().map(|x| self.json_tokens(x));
@@ -509,8 +522,8 @@ impl TypeSpace<'_> {
         }
     }
 
-    /// Checks on a count: items of an array, properties of an object.
-    fn count_check(&self, check: &Check, len: &TokenStream, path: TokenStream) -> TokenStream {
+    /// A check on a count (items of an array, properties of an object) bound to `__len`.
+    fn count_check(&self, check: &Check, path: TokenStream) -> TokenStream {
         let (n, cmp, template) = match check {
             Check::MinItems(n) => (
                 *n,
@@ -536,7 +549,7 @@ impl TypeSpace<'_> {
         };
         let lit = Literal::u64_unsuffixed(n);
         let push = self.formatted(&path, &template);
-        quote!({ let __len = #len; if __len #cmp #lit { #push } })
+        quote!(if __len #cmp #lit { #push })
     }
 
     fn unique_check(&self, v: &TokenStream, path: &TokenStream, depth: usize) -> TokenStream {

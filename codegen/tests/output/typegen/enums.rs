@@ -403,10 +403,10 @@ pub struct Versioned {
     pub version: i64,
     /// `kind`
     pub kind: ::std::string::String,
-    /// A primary color.
+    /// `color`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub color: ::std::option::Option<Color>,
-    /// An integer enum: a checked i64.
+    /// `level`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub level: ::std::option::Option<Level>,
     /// `inlineStatus`

@@ -236,7 +236,7 @@ impl ::jetwire::Validate for String {
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
 pub struct Titled {
-    /// Job Request
+    /// `inner`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub inner: ::std::option::Option<JobRequest3>,
     /// `sameName`

@@ -35,7 +35,7 @@ pub enum Expr {
     /// `op: neg`
     #[serde(rename = "neg")]
     Neg {
-        /// A recursive tagged union.
+        /// `arg`
         arg: ::std::boxed::Box<Expr>,
     },
     /// `op: sum`

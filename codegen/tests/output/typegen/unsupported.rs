@@ -15,7 +15,6 @@
 //   warning: unsupported.json (at #/definitions/NotString): `not` is not checked
 //   warning: unsupported.json (at #/definitions/Conditional): `if`/`then`/`else` are not checked
 //   warning: unsupported.json (at #/definitions/Contains): `contains` is not checked
-//   warning: unsupported.json (at #/definitions/Patterned): `patternProperties` next to `properties` are not checked; matching properties are accepted
 //   warning: unsupported.json (at #/definitions/KeyNames): `propertyNames` is not checked
 //   warning: unsupported.json (at #/definitions/BadPattern): pattern `^(?=a)` is not supported by the regex engine and is not checked (error: look-around, including look-ahead and look-behind, is not supported)
 
@@ -74,13 +73,39 @@ pub type NotString = ::jetwire::__private::serde_json::Value;
 pub struct Patterned {
     /// `id`
     pub id: ::std::string::String,
+    /// Properties not named in the schema.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::string::String,
+    >,
 }
 impl ::jetwire::Validate for Patterned {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __f = &self.additional_properties;
+            {
+                static __RE: ::std::sync::OnceLock<
+                    ::std::option::Option<::jetwire::__private::regex::Regex>,
+                > = ::std::sync::OnceLock::new();
+                if let ::std::option::Option::Some(__re) = __RE
+                    .get_or_init(|| ::jetwire::__private::regex::Regex::new("^x-").ok())
+                {
+                    for __key in __f.keys() {
+                        if !__re.is_match(__key) {
+                            let __pk = ::jetwire::validate::child_path(path, __key);
+                            out.push(::jetwire::Violation {
+                                path: ::std::string::String::from(&__pk),
+                                message: ::std::string::String::from(
+                                    "property name must match the pattern `^x-`",
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 /// Schema: `#/definitions/Unknown`.
 pub type Unknown = ::std::string::String;

@@ -40,7 +40,7 @@ pub struct Constrained {
     pub contact: ::std::option::Option<::std::string::String>,
     /// `mode`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub mode: ::std::option::Option<::std::string::String>,
+    pub mode: ::std::option::Option<ConstrainedMode>,
     /// `level`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub level: ::std::option::Option<i64>,
@@ -81,19 +81,11 @@ impl ::jetwire::Validate for Constrained {
                     ),
                 });
             }
-        }
-        {
-            let __len = 5 + usize::from(self.legacy.is_some())
-                + usize::from(self.contact.is_some()) + usize::from(self.mode.is_some())
-                + usize::from(self.level.is_some()) + usize::from(self.fixed.is_some())
-                + usize::from(self.limits.is_some())
-                + usize::from(self.headers.is_some()) + usize::from(self.pair.is_some())
-                + usize::from(self.grid.is_some());
-            if __len > 8 {
+            if __len > 9 {
                 out.push(::jetwire::Violation {
                     path: ::std::string::String::from(path),
                     message: ::std::format!(
-                        "must have at most 8 properties (has {__len})"
+                        "must have at most 9 properties (has {__len})"
                     ),
                 });
             }
@@ -223,9 +215,6 @@ impl ::jetwire::Validate for Constrained {
                         ),
                     });
                 }
-            }
-            {
-                let __len = __f.len();
                 if __len > 3 {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
@@ -281,29 +270,6 @@ impl ::jetwire::Validate for Constrained {
                             path: ::std::string::String::from(&__p),
                             message: ::std::string::String::from(
                                 "must be an email address",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "mode");
-            let __f = &self.mode;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_hostname(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be a hostname"),
-                        });
-                    }
-                    if !["a", "b"].contains(&__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be one of \"a\", \"b\"",
                             ),
                         });
                     }
@@ -454,6 +420,67 @@ impl ::jetwire::Validate for Constrained {
             }
         }
     }
+}
+/// Schema: `#/definitions/Constrained/properties/mode`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::marker::Copy,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+    ::std::cmp::PartialOrd,
+    ::std::cmp::Ord,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub enum ConstrainedMode {
+    /// `a`
+    #[serde(rename = "a")]
+    A,
+    /// `b`
+    #[serde(rename = "b")]
+    B,
+}
+impl ConstrainedMode {
+    /// Every value, in schema order.
+    pub const ALL: &'static [Self] = &[Self::A, Self::B];
+    /// The value as written in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::A => "a",
+            Self::B => "b",
+        }
+    }
+}
+impl ::std::fmt::Display for ConstrainedMode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::std::str::FromStr for ConstrainedMode {
+    type Err = ::jetwire::schema::ParseEnumError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        match value {
+            "a" => ::std::result::Result::Ok(Self::A),
+            "b" => ::std::result::Result::Ok(Self::B),
+            _ => {
+                ::std::result::Result::Err(
+                    ::jetwire::schema::ParseEnumError::new("ConstrainedMode", value),
+                )
+            }
+        }
+    }
+}
+impl ::jetwire::Validate for ConstrainedMode {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
 }
 /// Schema: `#/definitions/Endpoint`.
 #[derive(
