@@ -88,3 +88,46 @@ fn skipped_operations_are_reported() {
     assert!(worker.contains("fn ping("));
     assert!(!worker.contains("receive_hook"));
 }
+
+#[test]
+fn parameter_problems_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("params.yaml");
+    std::fs::write(
+        &spec,
+        r#"asyncapi: 3.1.0
+info: { title: Params, version: '1' }
+channels:
+  c:
+    address: jobs.query.c.{target}.{host}
+    parameters:
+      target:
+        enum: [ok, not.ok]
+      host:
+        x-pattern: '(['
+operations:
+  op:
+    action: receive
+    channel: { $ref: '#/channels/c' }
+"#,
+    )
+    .unwrap();
+    let generated = Generator::new(&spec).generate().unwrap();
+    let messages: Vec<&str> = generated
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("'not.ok' is not a NATS subject token")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("pattern '([' is not a valid regular expression")),
+        "{messages:#?}"
+    );
+}

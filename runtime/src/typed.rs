@@ -386,20 +386,41 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// Maps what a typed handler returned to the outcome the runtime records.
-pub fn handler_outcome<T: Serialize, E: TypedError>(
+/// Maps what a typed handler returned to the outcome the runtime records. A reply that
+/// breaks the spec's constraints is not stored as a success: the job fails (final,
+/// `internal`, code `invalid_reply`) with the violations, so no client ever receives a
+/// reply outside the contract.
+pub fn handler_outcome<T: Serialize + Validate, E: TypedError>(
     result: Result<T, HandlerError<E>>,
     operation: &OperationSpec,
 ) -> Outcome {
     match result {
-        Ok(reply) => match serde_json::to_value(&reply) {
-            Ok(value) => Outcome::Succeeded(value),
-            Err(e) => final_failure(
-                FailureKind::Internal,
-                "internal",
-                format!("the reply cannot be serialised: {e}"),
-            ),
-        },
+        Ok(reply) => {
+            if let Err(violations) = reply.validate() {
+                return Outcome::Failed {
+                    failure: JobFailure {
+                        kind: FailureKind::Internal,
+                        code: "invalid_reply".into(),
+                        message: format!(
+                            "the reply of '{}' violates the schema of its reply message",
+                            operation.id
+                        ),
+                        retryable: false,
+                        details: None,
+                        violations,
+                    },
+                    retry_after: None,
+                };
+            }
+            match serde_json::to_value(&reply) {
+                Ok(value) => Outcome::Succeeded(value),
+                Err(e) => final_failure(
+                    FailureKind::Internal,
+                    "internal",
+                    format!("the reply cannot be serialised: {e}"),
+                ),
+            }
+        }
         Err(HandlerError::Failed(e)) => Outcome::Failed {
             failure: JobFailure {
                 kind: FailureKind::Handler,

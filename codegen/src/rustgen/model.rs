@@ -270,7 +270,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                 SubjectToken::Parameter(p) => Some(p.as_str()),
                 SubjectToken::Literal(_) => None,
             })
-            .map(|name| param_model(channel, name, &pascal, &mut type_names))
+            .map(|name| param_model(channel, name, &pascal, &mut type_names, &mut diagnostics))
             .collect();
 
         let payload = shape(
@@ -327,8 +327,40 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
     })
 }
 
-fn param_model(channel: &Channel, name: &str, op_pascal: &str, names: &mut Scope) -> ParamModel {
+fn param_model(
+    channel: &Channel,
+    name: &str,
+    op_pascal: &str,
+    names: &mut Scope,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> ParamModel {
     let declared = channel.parameters.iter().find(|p| p.name == name);
+    let mut warn = |message: String| {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            location: channel.location.clone(),
+            message,
+        })
+    };
+    if let Some(p) = declared {
+        for value in &p.enum_values {
+            if !is_subject_token(value) {
+                warn(format!(
+                    "parameter '{name}': enum value '{value}' is not a NATS subject token \
+                     (empty, or contains '.', '*', '>' or whitespace); requests with it \
+                     are rejected"
+                ));
+            }
+        }
+        if let Some(pattern) = &p.pattern {
+            if let Err(e) = regex::Regex::new(pattern) {
+                warn(format!(
+                    "parameter '{name}': pattern '{pattern}' is not a valid regular \
+                     expression ({e}); every value is rejected"
+                ));
+            }
+        }
+    }
     let kind = match declared {
         Some(p) if !p.enum_values.is_empty() => {
             let ident = names.claim(format!("{op_pascal}{}", naming::pascal(name)));
@@ -364,6 +396,14 @@ fn param_model(channel: &Channel, name: &str, op_pascal: &str, names: &mut Scope
         description: declared.and_then(|p| p.description.clone()),
         kind,
     }
+}
+
+/// One NATS subject token: not empty, no `.`, `*`, `>`, whitespace or control characters.
+fn is_subject_token(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| matches!(c, '.' | '*' | '>') || c.is_whitespace() || c.is_control())
 }
 
 fn qualified(messages: &[MessageModel], id: MessageId) -> TokenStream {

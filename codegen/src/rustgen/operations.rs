@@ -56,6 +56,21 @@ fn params(op: &OpModel) -> TokenStream {
             }
         }
     };
+    let free_checks = op.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Free { pattern } => {
+            let field = &p.field;
+            let name = &p.name;
+            let pattern = pattern_tokens(pattern);
+            Some(quote! {
+                if let ::std::option::Option::Some(v) =
+                    ::jetwire::typed::check_subject_parameter(#name, &self.#field, #pattern)
+                {
+                    out.push(v);
+                }
+            })
+        }
+        ParamKind::Enum { .. } => None,
+    });
     let values = op.params.iter().map(|p| {
         let field = &p.field;
         quote!(self.#field.as_str())
@@ -74,6 +89,16 @@ fn params(op: &OpModel) -> TokenStream {
                 values: &[(&str, ::std::string::String)],
             ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
                 #assemble
+            }
+
+            /// Every way the values break the subject rules: not one NATS subject
+            /// token, or not matching the parameter's pattern (enumerated parameters
+            /// are valid by construction).
+            pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+                #[allow(unused_mut)]
+                let mut out = ::std::vec::Vec::new();
+                #(#free_checks)*
+                out
             }
 
             /// The parameter values in subject template order.

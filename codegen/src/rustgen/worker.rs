@@ -192,6 +192,10 @@ fn events(model: &Model) -> TokenStream {
                 params: &#params,
                 #payload_arg
             ) -> ::std::result::Result<(), ::jetwire::JobError> {
+                let violations = params.violations();
+                if !violations.is_empty() {
+                    return ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(violations));
+                }
                 ::jetwire::typed::publish_event(
                     &self.nats,
                     #template,

@@ -37,10 +37,15 @@ impl Handler for Fleet {
             payload.request_id, ctx.request_id,
             "the runtime sets the id field"
         );
+        // `db` answers with four load averages where the schema allows three.
+        let load = match params.target {
+            GetStatusTarget::Db => Some(vec![0.5; 4]),
+            _ => payload.verbose.then(|| vec![0.5]),
+        };
         Ok(Status {
             hostname: format!("{}:{}", params.target, payload.request_id),
             uptime_seconds: 7,
-            load: payload.verbose.then(|| vec![0.5]),
+            load,
             disks: None,
         })
     }
@@ -197,6 +202,32 @@ async fn a_call_returns_the_typed_reply_and_the_request_id_reaches_the_payload()
                 current: "web-2".into()
             }
         );
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_reply_outside_the_contract_is_not_delivered() {
+    bounded(async {
+        let fleet = start(true).await;
+        let request = StatusRequest {
+            request_id: String::new(),
+            verbose: false,
+        };
+        let err = fleet
+            .client
+            .get_status(GetStatusTarget::Db, &request)
+            .await
+            .unwrap_err();
+        match err {
+            JobError::Rejected { failure, .. } => {
+                assert_eq!(failure.kind, FailureKind::Internal);
+                assert_eq!(failure.code, "invalid_reply");
+                assert_eq!(failure.violations[0].path, "/load", "{failure:?}");
+            }
+            other => panic!("expected an invalid_reply failure, got {other:?}"),
+        }
         fleet.shutdown().await;
     })
     .await
@@ -442,6 +473,22 @@ async fn events_are_published_and_received_typed() {
             .unwrap();
         let bad = events.next().await.unwrap();
         assert!(bad.is_err(), "{bad:?}");
+
+        // Subject parameters are checked before publishing.
+        let err = publisher
+            .publish_host_changed(
+                &HostChangedParams { host: "a.b".into() },
+                &HostChanged {
+                    field: HostChangedField::Dns,
+                    value: "x".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, JobError::InvalidRequest(ref v) if v[0].path == "{host}"),
+            "{err:?}"
+        );
         fleet.shutdown().await;
     })
     .await

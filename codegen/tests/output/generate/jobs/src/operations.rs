@@ -42,6 +42,14 @@ impl GetStatusParams {
             _ => ::std::result::Result::Err(violations),
         }
     }
+    /// Every way the values break the subject rules: not one NATS subject
+    /// token, or not matching the parameter's pattern (enumerated parameters
+    /// are valid by construction).
+    pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
+        let mut out = ::std::vec::Vec::new();
+        out
+    }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
         ::std::vec![self.target.as_str()]
@@ -161,6 +169,21 @@ impl SetHostnameParams {
             }
             _ => ::std::result::Result::Err(violations),
         }
+    }
+    /// Every way the values break the subject rules: not one NATS subject
+    /// token, or not matching the parameter's pattern (enumerated parameters
+    /// are valid by construction).
+    pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
+        let mut out = ::std::vec::Vec::new();
+        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
+            "host",
+            &self.host,
+            ::std::option::Option::Some("^[a-z0-9-]+$"),
+        ) {
+            out.push(v);
+        }
+        out
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -304,6 +327,28 @@ impl RestartServiceParams {
             _ => ::std::result::Result::Err(violations),
         }
     }
+    /// Every way the values break the subject rules: not one NATS subject
+    /// token, or not matching the parameter's pattern (enumerated parameters
+    /// are valid by construction).
+    pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
+        let mut out = ::std::vec::Vec::new();
+        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
+            "host",
+            &self.host,
+            ::std::option::Option::None,
+        ) {
+            out.push(v);
+        }
+        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
+            "service",
+            &self.service,
+            ::std::option::Option::None,
+        ) {
+            out.push(v);
+        }
+        out
+    }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
         ::std::vec![self.host.as_str(), self.service.as_str()]
@@ -326,6 +371,14 @@ impl LookupParams {
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
         let _ = values;
         ::std::result::Result::Ok(LookupParams {})
+    }
+    /// Every way the values break the subject rules: not one NATS subject
+    /// token, or not matching the parameter's pattern (enumerated parameters
+    /// are valid by construction).
+    pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
+        let mut out = ::std::vec::Vec::new();
+        out
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -402,6 +455,21 @@ impl HostChangedParams {
             }
             _ => ::std::result::Result::Err(violations),
         }
+    }
+    /// Every way the values break the subject rules: not one NATS subject
+    /// token, or not matching the parameter's pattern (enumerated parameters
+    /// are valid by construction).
+    pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
+        let mut out = ::std::vec::Vec::new();
+        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
+            "host",
+            &self.host,
+            ::std::option::Option::None,
+        ) {
+            out.push(v);
+        }
+        out
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {

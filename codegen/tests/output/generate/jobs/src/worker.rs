@@ -218,6 +218,12 @@ impl Events {
         params: &super::operations::HostChangedParams,
         payload: &super::types::HostChanged,
     ) -> ::std::result::Result<(), ::jetwire::JobError> {
+        let violations = params.violations();
+        if !violations.is_empty() {
+            return ::std::result::Result::Err(
+                ::jetwire::JobError::InvalidRequest(violations),
+            );
+        }
         ::jetwire::typed::publish_event(
                 &self.nats,
                 "events.host.{host}.changed",

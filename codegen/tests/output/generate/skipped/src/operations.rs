@@ -19,6 +19,14 @@ impl PingParams {
         let _ = values;
         ::std::result::Result::Ok(PingParams {})
     }
+    /// Every way the values break the subject rules: not one NATS subject
+    /// token, or not matching the parameter's pattern (enumerated parameters
+    /// are valid by construction).
+    pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
+        let mut out = ::std::vec::Vec::new();
+        out
+    }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
         ::std::vec![]
