@@ -377,3 +377,34 @@ fn the_same_document_in_2_6_and_3_1_lowers_to_the_same_facts() {
     assert_eq!(target.enum_values, vec!["_any", "_all"]);
     assert_eq!(target.default.as_deref(), Some("_any"));
 }
+
+#[test]
+fn overlapping_receive_subjects_are_warned_about() {
+    let spec = load(&document(
+        "",
+        &[
+            ("getA", "jobs.query.a.{target}", ""),
+            ("getAny", "jobs.query.{what}.x", ""),
+            ("getB", "jobs.query.b.{target}", ""),
+        ],
+    ));
+    let overlaps: Vec<&str> = spec
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning && d.message.contains("overlapping subjects"))
+        .map(|d| d.message.as_str())
+        .collect();
+    // `jobs.query.a.x` and `jobs.query.b.x` each match two operations; `getA` and
+    // `getB` never share a subject.
+    assert_eq!(overlaps.len(), 2, "{overlaps:?}");
+    assert!(
+        overlaps[0].contains("`getA` and `getAny`"),
+        "{}",
+        overlaps[0]
+    );
+    assert!(
+        overlaps[1].contains("`getAny` and `getB`"),
+        "{}",
+        overlaps[1]
+    );
+}

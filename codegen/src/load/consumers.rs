@@ -118,6 +118,28 @@ pub fn stream_subjects(served: &[Served<'_>]) -> Vec<String> {
     kept
 }
 
+/// Warns about `receive` operations whose subjects overlap: the worker routes a job to
+/// its operation by subject, so such jobs could not be told apart.
+pub fn warn_shared_subjects(served: &[Served<'_>], diagnostics: &mut Vec<Diagnostic>) {
+    for (i, later) in served.iter().enumerate() {
+        let filter = wildcard_of(later.subject);
+        if let Some(earlier) = served[..i].iter().find(|e| may_match(&filter, e.subject)) {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                location: later.location.clone(),
+                message: format!(
+                    "operations `{}` and `{}` receive on overlapping subjects (`{}` and `{}`); \
+                     the worker cannot tell their jobs apart",
+                    earlier.id,
+                    later.id,
+                    earlier.subject.template(),
+                    later.subject.template()
+                ),
+            });
+        }
+    }
+}
+
 /// Plans the consumers for `served` (the `receive` operations that have a subject).
 pub fn plan_consumers(
     served: &[Served<'_>],

@@ -17,6 +17,35 @@ use crate::ir::{
     Channel, ChannelId, Diagnostic, Location, Message, MessageId, Operation, Server, Severity,
 };
 
+/// Server Object fields of 3.x and 2.x.
+const SERVER_KEYWORDS: &[&str] = &[
+    "host",
+    "url",
+    "protocol",
+    "protocolVersion",
+    "pathname",
+    "description",
+    "title",
+    "summary",
+    "variables",
+    "security",
+    "tags",
+    "externalDocs",
+    "bindings",
+];
+
+/// Info Object fields of 3.x and 2.x.
+const INFO_KEYWORDS: &[&str] = &[
+    "title",
+    "version",
+    "description",
+    "termsOfService",
+    "contact",
+    "license",
+    "tags",
+    "externalDocs",
+];
+
 /// Where a resolved object lives: the identity used to deduplicate.
 pub type PlaceKey = (PathBuf, String);
 
@@ -217,7 +246,8 @@ impl Lowering {
             let description = server.string("description")?;
             let protocol_at = server.at("protocol");
             let map = server.map.clone();
-            if !matches!(protocol.as_str(), "nats" | "tls" | "ws" | "wss") || protocol.is_empty() {
+            self.check_keywords(&server_at, &map, SERVER_KEYWORDS, &what);
+            if protocol != "nats" {
                 self.diagnostic(
                     Severity::Warning,
                     protocol_at,
@@ -262,5 +292,42 @@ impl Lowering {
             self.schema_with_format(at, &value, None, "component", Some(key))?;
         }
         Ok(())
+    }
+
+    /// Warns about unknown fields of `info` (its values are read by the caller).
+    pub fn check_info(&mut self, root: &Value) {
+        if let Some(info) = root.get("info").and_then(Value::as_object) {
+            let at = self.docs.root_at("/info");
+            self.check_keywords(&at, info, INFO_KEYWORDS, "info");
+        }
+    }
+
+    /// Notes `components/<kind>` entries nothing refers to: they are not part of what
+    /// the application does, so nothing is generated for them.
+    pub fn note_unused_components(
+        &mut self,
+        root: &Value,
+        kind: &str,
+        used: impl Fn(&Self, &Location) -> bool,
+    ) {
+        let Some(entries) = root
+            .get("components")
+            .and_then(|c| c.get(kind))
+            .and_then(Value::as_object)
+        else {
+            return;
+        };
+        let keys: Vec<String> = entries.keys().cloned().collect();
+        let at = self.docs.root_at(&format!("/components/{kind}"));
+        for key in keys {
+            let entry_at = self.locate(&at, &key);
+            if !used(self, &entry_at) {
+                self.diagnostic(
+                    Severity::Note,
+                    entry_at,
+                    format!("`components/{kind}/{key}` is not used by the document; nothing is generated for it"),
+                );
+            }
+        }
     }
 }

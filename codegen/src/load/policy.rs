@@ -1,7 +1,7 @@
 //! Operations get their job policy (the operation's `x-jetwire` over the document
 //! defaults) and, once all are known, the stream subjects and consumer plan.
 
-use super::consumers::{plan_consumers, stream_subjects, Served};
+use super::consumers::{plan_consumers, stream_subjects, warn_shared_subjects, Served};
 use super::extension::OperationExtension;
 use super::lower::Lowering;
 use crate::error::{Error, Result};
@@ -143,6 +143,7 @@ impl Lowering {
             })
             .collect();
         let mut diagnostics = Vec::new();
+        warn_shared_subjects(&served, &mut diagnostics);
         let subjects = match &self.extension.subjects {
             Some(subjects) => subjects.clone(),
             None => stream_subjects(&served),

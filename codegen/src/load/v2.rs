@@ -103,6 +103,7 @@ impl Lowering {
                 self.channel_v2(path, at, value)?;
             }
         }
+        self.check_info(root);
         if let Some(messages) = root.get("components").and_then(|c| c.get("messages")) {
             let at = self.docs.root_at("/components/messages");
             for (key, value) in self.entries(&at, messages, "components.messages")? {

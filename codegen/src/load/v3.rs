@@ -117,6 +117,15 @@ impl Lowering {
                 self.operation_v3(id, at, value)?;
             }
         }
+        self.check_info(root);
+        self.note_unused_components(root, "channels", |this, at| {
+            this.channel_ids.contains_key(&place(at))
+        });
+        self.note_unused_components(root, "operations", |this, at| {
+            this.operations
+                .iter()
+                .any(|op| op.location.file == at.file && op.location.pointer == at.pointer)
+        });
         // Messages only defined as components are still part of the contract.
         if let Some(messages) = root.get("components").and_then(|c| c.get("messages")) {
             let at = self.docs.root_at("/components/messages");
