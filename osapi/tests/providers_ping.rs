@@ -1,7 +1,6 @@
 //! `ping` against loopback only.
 
 use std::net::TcpListener;
-use std::time::Instant;
 
 use osapi::providers::ping::{ping, PingMethodChoice, PingMethodUsed, PingQuery, PROBE_INTERVAL};
 
@@ -94,7 +93,6 @@ fn tcp_probes_count_accepted_and_refused_connections() {
 fn the_deadline_bounds_the_run() {
     let mut q = query("127.0.0.1", 10, PingMethodChoice::Auto);
     q.timeout_seconds = 1;
-    let started = Instant::now();
     let result = ping(&q).expect("ping");
     // 10 probes take 9 intervals (1.8 s); a 1 s deadline cuts the run short.
     let fit = (1_000 / PROBE_INTERVAL.as_millis() + 1) as u32;
@@ -103,12 +101,10 @@ fn the_deadline_bounds_the_run() {
         "sent {} probes, at most {fit} fit in 1 s",
         result.packets_sent
     );
-    assert!(result.packets_sent < 10);
-    assert_eq!(result.packets_received, result.packets_sent, "{result:?}");
+    // Only a probe sent just before the deadline may miss its answer.
     assert!(
-        started.elapsed().as_secs_f64() < 2.0,
-        "{:?}",
-        started.elapsed()
+        result.packets_received + 1 >= result.packets_sent && result.reachable,
+        "{result:?}"
     );
 }
 
