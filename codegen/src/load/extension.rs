@@ -52,15 +52,25 @@
 //! ```
 //!
 //! Without `consumers`, one durable pull consumer is planned per job class that has
-//! `receive` operations: `jobs-query` and `jobs-modify`. Its filter is the class's
-//! common subject prefix plus `.>` (e.g. `jobs.query.>`) when no subject of the other
-//! class falls under it; otherwise the narrowest single filter (literal tokens where
-//! all subjects of the class agree, `*` elsewhere, `>` for differing lengths) that
-//! still matches no subject of the other class; and when no single filter separates
-//! the classes, one consumer per operation (durable = the operation id with every
-//! character other than ASCII letters, digits, `-` and `_` replaced by `-`), with a
-//! note. Every planned consumer takes `ack-wait`, `max-deliver`, `backoff` and
-//! `max-ack-pending` from `defaults`, and its class's concurrency.
+//! `receive` operations with a NATS subject address: `jobs-query` and `jobs-modify`.
+//! Its filter subject is, in order of preference:
+//!
+//! 1. `jobs.query.>` / `jobs.modify.>` when every subject of the class starts with
+//!    that prefix and no subject of the other class does;
+//! 2. else `<prefix>.>` for the shortest literal prefix that every subject of the
+//!    class shares and that no subject of the other class falls under;
+//! 3. else the narrowest single filter — literal tokens where all subjects of the
+//!    class agree, `*` elsewhere, and a final `>` when they differ in length — that no
+//!    subject of the other class falls under;
+//! 4. else there is one consumer per operation of the class (durable: the operation id
+//!    with every character other than ASCII letters, digits, `-` and `_` replaced by
+//!    `-`; filter: the operation's subject with parameters as `*`), and a note says so.
+//!
+//! A channel parameter counts as matching any token when deciding what falls under a
+//! filter. Every planned consumer takes `ack-wait`, `max-deliver`, `backoff` and
+//! `max-ack-pending` from `defaults`, and its class's concurrency. Consumers with
+//! overlapping filters (which a work-queue stream refuses) and `receive` operations
+//! with overlapping subjects (whose jobs the worker cannot tell apart) get warnings.
 //!
 //! # Operation level (`x-jetwire` on an operation; in 2.x on `publish`/`subscribe`)
 //!
