@@ -99,12 +99,19 @@ impl Client {
         service: &'static ServiceSpec,
         ack_timeout: Duration,
     ) -> Result<Client, JobError> {
+        let connection = nats.clone();
         let js = jetstream::ContextBuilder::new()
             .timeout(ack_timeout)
             .build(nats);
         let records = RecordStore::open(&js, service.responses.bucket)
             .await
-            .map_err(store_error)?;
+            .map_err(|e| {
+                if connection.connection_state() != async_nats::connection::State::Connected {
+                    JobError::ServerUnavailable(e.to_string())
+                } else {
+                    store_error(e)
+                }
+            })?;
         let waiters = Waiters::start(records.clone())
             .await
             .map_err(JobError::Nats)?;

@@ -410,6 +410,11 @@ async fn a_down_server_is_server_unavailable() {
             .await
             .unwrap_err();
         assert!(matches!(err, JobError::ServerUnavailable(_)), "{err:?}");
+        let err =
+            Client::with_ack_timeout(server.client().await, &SERVICE, Duration::from_millis(500))
+                .await
+                .unwrap_err();
+        assert!(matches!(err, JobError::ServerUnavailable(_)), "{err:?}");
 
         // Connecting to a server that is not there names the server and the reason.
         let url = server.url();

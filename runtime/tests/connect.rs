@@ -1,0 +1,173 @@
+//! `ConnectOptions` against real servers that require credentials.
+
+use std::time::Duration;
+
+use jetwire::{Auth, ConnectOptions, EmbeddedOptions, EmbeddedServer};
+use tokio::time::timeout;
+
+const BOUND: Duration = Duration::from_secs(30);
+
+async fn server_with(args: &[&str]) -> EmbeddedServer {
+    EmbeddedServer::start(EmbeddedOptions {
+        extra_args: args.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn user_and_password_are_sent_and_wrong_ones_are_reported() {
+    timeout(BOUND, async {
+        let server = server_with(&["--user", "alice", "--pass", "s3cret"]).await;
+        let good = ConnectOptions::new(server.url())
+            .name("connect-test")
+            .auth(Auth::UserPassword {
+                user: "alice".into(),
+                password: "s3cret".into(),
+            })
+            .connect()
+            .await
+            .unwrap();
+        good.flush().await.unwrap();
+
+        let err = ConnectOptions::new(server.url())
+            .auth(Auth::UserPassword {
+                user: "alice".into(),
+                password: "wrong".into(),
+            })
+            .connect()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&server.url()), "{text}");
+        assert!(text.contains("authorization violation"), "{text}");
+    })
+    .await
+    .expect("test timed out")
+}
+
+#[tokio::test]
+async fn a_token_is_sent() {
+    timeout(BOUND, async {
+        let server = server_with(&["--auth", "tok3n"]).await;
+        let client = ConnectOptions::new(server.url())
+            .auth(Auth::Token("tok3n".into()))
+            .connect()
+            .await
+            .unwrap();
+        client.flush().await.unwrap();
+        assert!(ConnectOptions::new(server.url()).connect().await.is_err());
+    })
+    .await
+    .expect("test timed out")
+}
+
+#[tokio::test]
+async fn bad_settings_are_reported_before_connecting() {
+    let err = ConnectOptions::new("").connect().await.unwrap_err();
+    assert!(err.to_string().contains("no server URL"), "{err}");
+    let mut opts = ConnectOptions::new("nats://127.0.0.1:4222");
+    opts.tls.client_cert = Some("/x/cert.pem".into());
+    let err = opts.connect().await.unwrap_err();
+    assert!(
+        err.to_string().contains("both the certificate and the key"),
+        "{err}"
+    );
+    let err = ConnectOptions::new("nats://127.0.0.1:4222")
+        .auth(Auth::CredentialsFile("/nonexistent/user.creds".into()))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/user.creds"), "{err}");
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, pem: String| std::fs::write(dir.path().join(name), pem).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(vec![]).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = ca.self_signed(&ca_key).unwrap();
+        write("ca.pem", ca.pem());
+        for (name, purpose, sans) in [
+            (
+                "server",
+                ExtendedKeyUsagePurpose::ServerAuth,
+                vec!["localhost".to_string(), "127.0.0.1".to_string()],
+            ),
+            (
+                "client",
+                ExtendedKeyUsagePurpose::ClientAuth,
+                vec!["client".to_string()],
+            ),
+        ] {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(sans).unwrap();
+            params.extended_key_usages = vec![purpose];
+            let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+            write(&format!("{name}.pem"), cert.pem());
+            write(&format!("{name}-key.pem"), key.serialize_pem());
+        }
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+#[tokio::test]
+async fn tls_with_a_private_ca_and_a_client_certificate() {
+    timeout(BOUND, async {
+        let pki = Pki::new();
+        let server = server_with(&[
+            "--tlsverify",
+            "--tlscert",
+            pki.path("server.pem").to_str().unwrap(),
+            "--tlskey",
+            pki.path("server-key.pem").to_str().unwrap(),
+            "--tlscacert",
+            pki.path("ca.pem").to_str().unwrap(),
+        ])
+        .await;
+        let tls = jetwire::TlsOptions {
+            ca_file: Some(pki.path("ca.pem")),
+            client_cert: Some(pki.path("client.pem")),
+            client_key: Some(pki.path("client-key.pem")),
+            require: true,
+        };
+        let client = ConnectOptions::new(server.url())
+            .tls(tls.clone())
+            .connect()
+            .await
+            .unwrap();
+        client.flush().await.unwrap();
+
+        // Without the client certificate the server refuses the connection.
+        let without_cert = jetwire::TlsOptions {
+            client_cert: None,
+            client_key: None,
+            ..tls
+        };
+        let err = ConnectOptions::new(server.url())
+            .tls(without_cert)
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(&server.url()), "{err}");
+    })
+    .await
+    .expect("test timed out")
+}
