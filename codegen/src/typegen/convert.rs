@@ -107,11 +107,12 @@ impl TypeSpace<'_> {
                 if node.name.is_some() || recursive {
                     // A recursive type alias is not allowed, and an alias would lose the
                     // checks when the type is used on its own: both need a newtype.
-                    self.entries[e].kind = if recursive || has_inline_checks(&ty) || is_tuple(&ty) {
-                        EntryKind::Newtype(ty)
-                    } else {
-                        EntryKind::Alias(ty)
-                    };
+                    self.entries[e].kind =
+                        if recursive || has_inline_checks(&ty) || contains_tuple(&ty) {
+                            EntryKind::Newtype(ty)
+                        } else {
+                            EntryKind::Alias(ty)
+                        };
                     (Ty::named(e), nullable)
                 } else {
                     let name = std::mem::take(&mut self.entries[e].name);
@@ -906,11 +907,15 @@ pub(crate) fn has_inline_checks(ty: &Ty) -> bool {
     }
 }
 
-fn is_tuple(ty: &Ty) -> bool {
+/// Tuples have no `Validate` implementation: a type holding one (outside a named
+/// type) needs a newtype to be validated on its own.
+pub(crate) fn contains_tuple(ty: &Ty) -> bool {
     match &ty.kind {
         TyKind::Tuple(_) => true,
-        TyKind::Option(inner) => is_tuple(inner),
-        _ => false,
+        TyKind::Option(inner) | TyKind::Box(inner) | TyKind::Vec(inner) | TyKind::Map(inner) => {
+            contains_tuple(inner)
+        }
+        TyKind::Prim(_) | TyKind::Named(_) => false,
     }
 }
 

@@ -166,6 +166,18 @@ impl TypeSpace<'_> {
             }
             EntryKind::Newtype(ty) => {
                 let inner = self.ty_tokens(ty);
+                let display = match &ty.kind {
+                    TyKind::Prim(p) if *p == Prim::String || p.is_integer() || p.is_float() => {
+                        quote! {
+                            impl ::std::fmt::Display for #name {
+                                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                                    ::std::fmt::Display::fmt(&self.0, f)
+                                }
+                            }
+                        }
+                    }
+                    _ => quote!(),
+                };
                 quote! {
                     #doc
                     #derives
@@ -190,6 +202,8 @@ impl TypeSpace<'_> {
                             value.0
                         }
                     }
+
+                    #display
 
                     #validate
                 }
@@ -363,11 +377,15 @@ impl TypeSpace<'_> {
         let ident = field_ident(&f.ident);
         let ty = self.ty_tokens(&f.ty);
         let fallback = format!("`{}`", f.json_name);
-        let doc = if f.mode == FieldMode::Flatten {
+        let mut doc = if f.mode == FieldMode::Flatten {
             doc_attrs(&f.doc, None)
         } else {
             doc_attrs(&f.doc, None).or_else(|| line_doc(&fallback))
         };
+        if let FieldMode::Defaulted(value) = &f.mode {
+            let note = format!(" Defaults to `{value}` when absent.");
+            doc.extend(quote!(#[doc = ""] #[doc = #note]));
+        }
         let mut args = Vec::new();
         if f.mode != FieldMode::Flatten && unraw(&f.ident) != f.json_name {
             let json = &f.json_name;

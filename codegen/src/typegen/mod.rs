@@ -108,7 +108,7 @@ impl<'a> TypeSpace<'a> {
         }
         let hint = naming::type_name(name_hint);
         let mut ty = self.ty_for(id, &hint)?;
-        if convert::has_inline_checks(&ty) {
+        if convert::has_inline_checks(&ty) || convert::contains_tuple(&ty) {
             // The type is used on its own (a payload): it has to validate itself.
             let e = self.reserve(&hint, id, convert::doc_of(&self.node(id).schema));
             self.entries[e].kind = EntryKind::Newtype(ty);

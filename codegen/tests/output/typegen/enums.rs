@@ -111,6 +111,11 @@ impl ::std::convert::From<Level> for i64 {
         value.0
     }
 }
+impl ::std::fmt::Display for Level {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        ::std::fmt::Display::fmt(&self.0, f)
+    }
+}
 impl ::jetwire::Validate for Level {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
         let __f = &self.0;

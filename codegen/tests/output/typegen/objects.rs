@@ -58,18 +58,28 @@ pub type Counters = ::std::collections::BTreeMap<::std::string::String, u64>;
 #[schemars(crate = "::schemars")]
 pub struct Defaults {
     /// `retries`
+    ///
+    /// Defaults to `3` when absent.
     #[serde(default = "defaults::defaults_retries")]
     pub retries: i64,
     /// `verbose`
+    ///
+    /// Defaults to `false` when absent.
     #[serde(default = "defaults::defaults_verbose")]
     pub verbose: bool,
     /// `greeting`
+    ///
+    /// Defaults to `"hello"` when absent.
     #[serde(default = "defaults::defaults_greeting")]
     pub greeting: ::std::string::String,
     /// `ratio`
+    ///
+    /// Defaults to `0.5` when absent.
     #[serde(default = "defaults::defaults_ratio")]
     pub ratio: f64,
     /// `mode`
+    ///
+    /// Defaults to `"safe"` when absent.
     #[serde(default = "defaults::defaults_mode")]
     pub mode: DefaultsMode,
     /// `limits`

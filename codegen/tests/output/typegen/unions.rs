@@ -459,6 +459,11 @@ impl ::std::convert::From<Ipv4> for ::std::string::String {
         value.0
     }
 }
+impl ::std::fmt::Display for Ipv4 {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        ::std::fmt::Display::fmt(&self.0, f)
+    }
+}
 impl ::jetwire::Validate for Ipv4 {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
         let __f = &self.0;
