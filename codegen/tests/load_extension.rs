@@ -408,3 +408,14 @@ fn overlapping_receive_subjects_are_warned_about() {
         overlaps[1]
     );
 }
+
+#[test]
+fn json_documents_load_like_yaml() {
+    let yaml = load_spec(&fixtures().join("dns-3.1.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let json = load_spec(&fixtures().join("dns-3.1.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(facts(&yaml), facts(&json));
+    // Positions are known in JSON too.
+    let op = json.operations.iter().find(|o| o.id == "setDns").unwrap();
+    assert!(op.location.line.is_some_and(|l| l > 1));
+    assert_ne!(yaml.source.sha256, json.source.sha256);
+}
