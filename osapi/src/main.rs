@@ -18,27 +18,27 @@ enum Command {
     /// Run one job on this host directly (no NATS) and print the reply as JSON.
     Local {
         #[command(subcommand)]
-        query: LocalQuery,
+        job: LocalJob,
     },
 }
 
 #[derive(Subcommand)]
-enum LocalQuery {
-    /// getSystemStatus
+enum LocalJob {
+    /// getSystemStatus: host name, OS, kernel, uptime, load, memory, swap, CPUs.
     System,
-    /// getDisk
+    /// getDisk: usage of the mounted storage file systems.
     Disk {
         /// Report only the file system mounted here.
         #[arg(long)]
         mount_point: Option<String>,
     },
-    /// getDns
+    /// getDns: name servers, search domains and options of `<root>/etc/resolv.conf`.
     Dns {
         /// Directory holding `etc/resolv.conf`.
         #[arg(long, default_value = "/")]
         root: PathBuf,
     },
-    /// getHostname
+    /// getHostname: the name in `<root>/etc/hostname` (else, for root `/`, the kernel's).
     Hostname {
         /// Directory holding `etc/hostname`.
         #[arg(long, default_value = "/")]
@@ -63,13 +63,17 @@ enum LocalQuery {
         #[arg(long)]
         root: PathBuf,
     },
-    /// ping
+    /// ping: probe a host and report reachability, loss and round-trip times.
     Ping {
+        /// Host name or IP address.
         address: String,
+        /// Probes to send (1 to 10).
         #[arg(long, default_value_t = 4)]
         count: u32,
+        /// Deadline for the whole run, in seconds (1 to 50).
         #[arg(long, default_value_t = 10)]
         timeout_seconds: u32,
+        /// auto: ICMP when allowed, else TCP.
         #[arg(long, value_enum, default_value_t = Method::Auto)]
         method: Method,
         /// Port for TCP probes.
@@ -97,9 +101,9 @@ impl From<Method> for PingMethodChoice {
 
 fn main() -> ExitCode {
     let Cli {
-        command: Command::Local { query },
+        command: Command::Local { job },
     } = Cli::parse();
-    match run(query) {
+    match run(job) {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS
@@ -111,18 +115,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(query: LocalQuery) -> Result<String, ProviderError> {
+fn run(job: LocalJob) -> Result<String, ProviderError> {
     fn json<T: serde::Serialize>(value: T) -> Result<String, ProviderError> {
         Ok(serde_json::to_string_pretty(&value).expect("provider structs serialize"))
     }
-    match query {
-        LocalQuery::System => json(providers::system::system_status()?),
-        LocalQuery::Disk { mount_point } => {
+    match job {
+        LocalJob::System => json(providers::system::system_status()?),
+        LocalJob::Disk { mount_point } => {
             json(providers::disk::disk_usage(mount_point.as_deref())?)
         }
-        LocalQuery::Dns { root } => json(providers::dns::get_dns(&root)?),
-        LocalQuery::Hostname { root } => json(providers::hostname::get_hostname(&root)?),
-        LocalQuery::SetDns {
+        LocalJob::Dns { root } => json(providers::dns::get_dns(&root)?),
+        LocalJob::Hostname { root } => json(providers::hostname::get_hostname(&root)?),
+        LocalJob::SetDns {
             root,
             nameservers,
             search_domains,
@@ -133,11 +137,11 @@ fn run(query: LocalQuery) -> Result<String, ProviderError> {
                 search_domains,
             },
         )?),
-        LocalQuery::SetHostname { hostname, root } => json(providers::hostname::set_hostname(
+        LocalJob::SetHostname { hostname, root } => json(providers::hostname::set_hostname(
             &root,
             &providers::hostname::HostnameUpdate { hostname },
         )?),
-        LocalQuery::Ping {
+        LocalJob::Ping {
             address,
             count,
             timeout_seconds,
