@@ -25,6 +25,30 @@
 //! repeated.
 //!
 //! Generated from the AsyncAPI document: [`client::Client`] submits jobs, [`worker::Handler`] is what a worker implements, [`worker::Dispatcher`] connects it to the jetwire runtime, [`service::SERVICE`] describes the JetStream resources. See `docs/` for the wire protocol.
+//!
+//! ## Jobs
+//!
+//! | Operation | Subject | Client | Handler |
+//! |---|---|---|---|
+//! | `getSystemStatus` | `jobs.query.system.{target}` | [`get_system_status`](client::Client::get_system_status), [`submit_get_system_status`](client::Client::submit_get_system_status) | [`get_system_status`](worker::Handler::get_system_status) |
+//! | `getDisk` | `jobs.query.disk.{target}` | [`get_disk`](client::Client::get_disk), [`submit_get_disk`](client::Client::submit_get_disk) | [`get_disk`](worker::Handler::get_disk) |
+//! | `getDns` | `jobs.query.dns.{target}` | [`get_dns`](client::Client::get_dns), [`submit_get_dns`](client::Client::submit_get_dns) | [`get_dns`](worker::Handler::get_dns) |
+//! | `getHostname` | `jobs.query.hostname.{target}` | [`get_hostname`](client::Client::get_hostname), [`submit_get_hostname`](client::Client::submit_get_hostname) | [`get_hostname`](worker::Handler::get_hostname) |
+//! | `ping` | `jobs.query.ping.{target}` | [`ping`](client::Client::ping), [`submit_ping`](client::Client::submit_ping) | [`ping`](worker::Handler::ping) |
+//! | `setDns` | `jobs.modify.dns.{target}` | [`set_dns`](client::Client::set_dns), [`submit_set_dns`](client::Client::submit_set_dns) | [`set_dns`](worker::Handler::set_dns) |
+//! | `setHostname` | `jobs.modify.hostname.{target}` | [`set_hostname`](client::Client::set_hostname), [`submit_set_hostname`](client::Client::submit_set_hostname) | [`set_hostname`](worker::Handler::set_hostname) |
+//!
+//! ## Running it
+//!
+//! ```ignore
+//! let nats = jetwire::async_nats::connect("localhost:4222").await?;
+//! let js = jetwire::async_nats::jetstream::new(nats.clone());
+//! jetwire::provision(&js, &SERVICE, &jetwire::ProvisionOptions::default()).await?;
+//! // A worker: implement `Handler` and run it.
+//! jetwire::Worker::builder(nats.clone(), &SERVICE, Dispatcher::new(MyHandler)).run().await?;
+//! // A client.
+//! let client = Client::new(nats).await?;
+//! ```
 
 pub mod types;
 pub mod service;

@@ -89,7 +89,7 @@ pub fn format(tokens: TokenStream, what: &str) -> Result<String> {
     Ok(prettyplease::unparse(&file))
 }
 
-fn crate_doc(spec: &Spec) -> String {
+fn crate_doc(spec: &Spec, code: &RustCode) -> String {
     let mut doc = format!("# {} {}\n", spec.info.title, spec.info.version);
     if let Some(d) = &spec.info.description {
         doc.push('\n');
@@ -101,6 +101,51 @@ fn crate_doc(spec: &Spec) -> String {
          [`worker::Handler`] is what a worker implements, [`worker::Dispatcher`] connects \
          it to the jetwire runtime, [`service::SERVICE`] describes the JetStream resources. \
          See `docs/` for the wire protocol.",
+    );
+    let cell = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('|', "\\|")
+    };
+    let jobs: Vec<_> = code.summaries.iter().filter(|s| s.is_job).collect();
+    if !jobs.is_empty() {
+        doc.push_str(
+            "\n\n## Jobs\n\n| Operation | Subject | Client | Handler |\n|---|---|---|---|\n",
+        );
+        for s in jobs {
+            let m = &s.method;
+            doc.push_str(&format!(
+                "| `{}` | `{}` | [`{m}`](client::Client::{m}), [`submit_{m}`](client::Client::submit_{m}) | [`{m}`](worker::Handler::{m}) |\n",
+                s.id,
+                cell(&s.subject)
+            ));
+        }
+    }
+    let events: Vec<_> = code.summaries.iter().filter(|s| !s.is_job).collect();
+    if !events.is_empty() {
+        doc.push_str(
+            "\n## Events\n\n| Operation | Subject | Subscribe | Publish |\n|---|---|---|---|\n",
+        );
+        for s in events {
+            let m = &s.method;
+            doc.push_str(&format!(
+                "| `{}` | `{}` | [`subscribe_{m}`](client::Client::subscribe_{m}) | [`publish_{m}`](worker::Events::publish_{m}) |\n",
+                s.id,
+                cell(&s.subject)
+            ));
+        }
+    }
+    doc.push_str(
+        "\n## Running it\n\n```ignore\n\
+         let nats = jetwire::async_nats::connect(\"localhost:4222\").await?;\n\
+         let js = jetwire::async_nats::jetstream::new(nats.clone());\n\
+         jetwire::provision(&js, &SERVICE, &jetwire::ProvisionOptions::default()).await?;\n\
+         // A worker: implement `Handler` and run it.\n\
+         jetwire::Worker::builder(nats.clone(), &SERVICE, Dispatcher::new(MyHandler)).run().await?;\n\
+         // A client.\n\
+         let client = Client::new(nats).await?;\n\
+         ```",
     );
     doc
 }
@@ -142,7 +187,7 @@ pub fn crate_files(
         PathBuf::from("src/lib.rs"),
         format!(
             "{header}{}\n{}",
-            inner_doc(&crate_doc(spec)),
+            inner_doc(&crate_doc(spec, code)),
             format(lib, "lib.rs")?
         ),
     );

@@ -32,7 +32,19 @@ pub struct RustCode {
     /// Ids of the operations with client/worker code.
     pub job_operations: Vec<String>,
     pub event_operations: Vec<String>,
+    /// Every operation with code, for the crate docs.
+    pub summaries: Vec<OperationSummary>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// An operation with generated code: its id, subject and Rust method name.
+#[derive(Clone, Debug)]
+pub struct OperationSummary {
+    pub id: String,
+    pub subject: String,
+    pub method: String,
+    /// A job (receive) or an event (send).
+    pub is_job: bool,
 }
 
 /// A message and the Rust type of its payload.
@@ -63,6 +75,18 @@ pub fn generate(spec: &Spec) -> Result<RustCode> {
         message_types,
         job_operations: model.jobs.iter().map(|j| j.op.id.clone()).collect(),
         event_operations: model.events.iter().map(|j| j.op.id.clone()).collect(),
+        summaries: model
+            .jobs
+            .iter()
+            .map(|j| (j, true))
+            .chain(model.events.iter().map(|e| (e, false)))
+            .map(|(op, is_job)| OperationSummary {
+                id: op.op.id.clone(),
+                subject: op.subject.template(),
+                method: op.method.to_string(),
+                is_job,
+            })
+            .collect(),
         diagnostics: model.diagnostics,
     })
 }

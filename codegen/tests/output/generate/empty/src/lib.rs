@@ -2,6 +2,17 @@
 //! # No Operations 0.0.1
 //!
 //! Generated from the AsyncAPI document: [`client::Client`] submits jobs, [`worker::Handler`] is what a worker implements, [`worker::Dispatcher`] connects it to the jetwire runtime, [`service::SERVICE`] describes the JetStream resources. See `docs/` for the wire protocol.
+//! ## Running it
+//!
+//! ```ignore
+//! let nats = jetwire::async_nats::connect("localhost:4222").await?;
+//! let js = jetwire::async_nats::jetstream::new(nats.clone());
+//! jetwire::provision(&js, &SERVICE, &jetwire::ProvisionOptions::default()).await?;
+//! // A worker: implement `Handler` and run it.
+//! jetwire::Worker::builder(nats.clone(), &SERVICE, Dispatcher::new(MyHandler)).run().await?;
+//! // A client.
+//! let client = Client::new(nats).await?;
+//! ```
 
 pub mod types;
 pub mod service;

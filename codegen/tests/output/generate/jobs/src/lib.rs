@@ -4,6 +4,33 @@
 //! Jobs run on the hosts of a fleet: queries read state, modifications change it.
 //!
 //! Generated from the AsyncAPI document: [`client::Client`] submits jobs, [`worker::Handler`] is what a worker implements, [`worker::Dispatcher`] connects it to the jetwire runtime, [`service::SERVICE`] describes the JetStream resources. See `docs/` for the wire protocol.
+//!
+//! ## Jobs
+//!
+//! | Operation | Subject | Client | Handler |
+//! |---|---|---|---|
+//! | `getStatus` | `jobs.query.status.{target}` | [`get_status`](client::Client::get_status), [`submit_get_status`](client::Client::submit_get_status) | [`get_status`](worker::Handler::get_status) |
+//! | `setHostname` | `jobs.modify.hostname.{host}` | [`set_hostname`](client::Client::set_hostname), [`submit_set_hostname`](client::Client::submit_set_hostname) | [`set_hostname`](worker::Handler::set_hostname) |
+//! | `restartService` | `jobs.modify.restart.{host}.{service}` | [`restart_service`](client::Client::restart_service), [`submit_restart_service`](client::Client::submit_restart_service) | [`restart_service`](worker::Handler::restart_service) |
+//! | `lookup` | `jobs.query.lookup` | [`lookup`](client::Client::lookup), [`submit_lookup`](client::Client::submit_lookup) | [`lookup`](worker::Handler::lookup) |
+//!
+//! ## Events
+//!
+//! | Operation | Subject | Subscribe | Publish |
+//! |---|---|---|---|
+//! | `hostChanged` | `events.host.{host}.changed` | [`subscribe_host_changed`](client::Client::subscribe_host_changed) | [`publish_host_changed`](worker::Events::publish_host_changed) |
+//!
+//! ## Running it
+//!
+//! ```ignore
+//! let nats = jetwire::async_nats::connect("localhost:4222").await?;
+//! let js = jetwire::async_nats::jetstream::new(nats.clone());
+//! jetwire::provision(&js, &SERVICE, &jetwire::ProvisionOptions::default()).await?;
+//! // A worker: implement `Handler` and run it.
+//! jetwire::Worker::builder(nats.clone(), &SERVICE, Dispatcher::new(MyHandler)).run().await?;
+//! // A client.
+//! let client = Client::new(nats).await?;
+//! ```
 
 pub mod types;
 pub mod service;

@@ -2,6 +2,24 @@
 //! # Mixed Transports 0.1.0
 //!
 //! Generated from the AsyncAPI document: [`client::Client`] submits jobs, [`worker::Handler`] is what a worker implements, [`worker::Dispatcher`] connects it to the jetwire runtime, [`service::SERVICE`] describes the JetStream resources. See `docs/` for the wire protocol.
+//!
+//! ## Jobs
+//!
+//! | Operation | Subject | Client | Handler |
+//! |---|---|---|---|
+//! | `ping` | `jobs.query.ping` | [`ping`](client::Client::ping), [`submit_ping`](client::Client::submit_ping) | [`ping`](worker::Handler::ping) |
+//!
+//! ## Running it
+//!
+//! ```ignore
+//! let nats = jetwire::async_nats::connect("localhost:4222").await?;
+//! let js = jetwire::async_nats::jetstream::new(nats.clone());
+//! jetwire::provision(&js, &SERVICE, &jetwire::ProvisionOptions::default()).await?;
+//! // A worker: implement `Handler` and run it.
+//! jetwire::Worker::builder(nats.clone(), &SERVICE, Dispatcher::new(MyHandler)).run().await?;
+//! // A client.
+//! let client = Client::new(nats).await?;
+//! ```
 
 pub mod types;
 pub mod service;
