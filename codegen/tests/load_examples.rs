@@ -333,3 +333,57 @@ channels:
     assert_eq!(spec.operations[1].messages.len(), 1);
     assert_eq!(spec.messages[1].key, "publishA2Message");
 }
+
+#[test]
+fn everything_through_components() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/load/components-3.1.yaml");
+    let spec = load_spec(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(spec.source.asyncapi_version, "3.0.0");
+    let ping = op(&spec, "ping");
+    assert_eq!(ping.action, Action::Receive);
+    // The operation trait sets the class.
+    assert_eq!(ping.policy.class, jetwire_codegen::ir::JobClass::Modify);
+    let channel = &spec.channels[ping.channel.0];
+    assert_eq!(channel.key, "ping");
+    assert_eq!(
+        channel.subject.as_ref().unwrap().template(),
+        "jobs.query.ping.{target}"
+    );
+    assert_eq!(channel.parameters[0].enum_values, vec!["_any", "_all"]);
+    // `#/channels/ping/messages/PingRequest` walks through the channel's `$ref`.
+    let request = &spec.messages[ping.messages[0].0];
+    assert_eq!(request.key, "PingRequest");
+    // The message trait lives in another file; its own `$ref`s resolve there.
+    let headers = spec.schemas.get(request.headers.unwrap());
+    assert!(headers.location.file.ends_with("common/traits.yaml"));
+    assert!(headers.schema.properties.contains_key("traceparent"));
+    assert_eq!(
+        request
+            .correlation_id
+            .as_ref()
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("The request id in the payload.")
+    );
+    assert_eq!(
+        ping.policy.request_id_pointer.as_deref(),
+        Some("/request_id")
+    );
+    // The reply comes from components: its channel, address and messages.
+    let reply = ping.reply.as_ref().unwrap();
+    assert_eq!(spec.channels[reply.channel.unwrap().0].key, "pingReply");
+    assert_eq!(
+        reply.address_location.as_deref(),
+        Some("$message.header#/reply_to")
+    );
+    let keys = |ids: &[jetwire_codegen::ir::MessageId]| -> Vec<String> {
+        ids.iter().map(|m| spec.messages[m.0].key.clone()).collect()
+    };
+    assert_eq!(keys(&reply.messages), vec!["PingReply"]);
+    assert_eq!(keys(&reply.errors), vec!["Unreachable"]);
+    // The channels: the root one (resolved to the component) and the reply channel.
+    assert_eq!(spec.channels.len(), 2);
+    assert!(spec.diagnostics.is_empty(), "{:?}", spec.diagnostics);
+}
