@@ -493,3 +493,102 @@ async fn events_are_published_and_received_typed() {
     })
     .await
 }
+
+/// Only what `docs/README.md` ("Wire protocol") tells a client in another language:
+/// a raw NATS client submits a job and reads its record, no jetwire client involved.
+#[tokio::test]
+async fn the_documented_wire_protocol_is_enough_to_submit_and_read_a_job() {
+    use jetwire::__private::bytes::Bytes;
+    use jetwire::async_nats::{self, jetstream, HeaderMap};
+
+    bounded(async {
+        let fleet = start(true).await;
+        let nats = fleet.nats.clone();
+        let request_id = "wire-1";
+        let bucket = SERVICE.responses.bucket;
+
+        // 1. Subscribe to the record's subject first.
+        let mut updates = nats
+            .subscribe(format!("$KV.{bucket}.{request_id}"))
+            .await
+            .unwrap();
+        // 2. Publish through JetStream with the request id headers; the payload carries
+        //    the id at the operation's pointer (`/request_id` for getStatus).
+        let js = jetstream::new(nats.clone());
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", request_id);
+        headers.insert("Jetwire-Request-Id", request_id);
+        let payload = serde_json::json!({ "request_id": request_id, "verbose": false });
+        let ack = js
+            .publish_with_headers(
+                "jobs.query.status.web",
+                headers.clone(),
+                serde_json::to_vec(&payload).unwrap().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(!ack.duplicate);
+        assert_eq!(ack.stream, SERVICE.stream.name);
+        // Publishing the same id again is acknowledged as a duplicate.
+        let again = js
+            .publish_with_headers(
+                "jobs.query.status.web",
+                headers,
+                serde_json::to_vec(&payload).unwrap().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+
+        // 3. Wait for a terminal record on the subscription.
+        let record = loop {
+            let msg = futures_next(&mut updates).await;
+            let record: serde_json::Value = serde_json::from_slice(&msg.payload).unwrap();
+            if ["succeeded", "failed", "dead_lettered"]
+                .contains(&record["status"].as_str().unwrap())
+            {
+                break record;
+            }
+        };
+        assert_eq!(record["status"], "succeeded");
+        assert_eq!(record["request_id"], request_id);
+        assert_eq!(record["operation"], "getStatus");
+        assert_eq!(record["subject"], "jobs.query.status.web");
+        assert_eq!(record["result"]["hostname"], "web:wire-1");
+
+        // The record is also readable later with a direct get.
+        let reply = nats
+            .request(
+                format!("$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}.{request_id}"),
+                Bytes::new(),
+            )
+            .await
+            .unwrap();
+        let stored: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        assert_eq!(stored, record);
+        // An unknown id answers with status 404.
+        let missing = nats
+            .request(
+                format!("$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}.unknown-id"),
+                Bytes::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            missing.status,
+            Some(async_nats::StatusCode::NOT_FOUND),
+            "{missing:?}"
+        );
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+async fn futures_next(sub: &mut jetwire::async_nats::Subscriber) -> jetwire::async_nats::Message {
+    use futures::StreamExt;
+    sub.next().await.expect("the subscription is open")
+}
