@@ -166,3 +166,20 @@ fn hostile_shapes_are_errors_not_crashes() {
     let doc = "asyncapi: 3.1.0\ninfo: {title: t, version: '1'}\nchannels:\n  c:\n    address: a\n    messages:\n      m: {$ref: '#/channels/c/messages/m/x'}\n";
     assert!(load_spec_from_str(path, doc).is_err());
 }
+
+#[test]
+fn endless_chains_of_schemas_are_refused_not_a_stack_overflow() {
+    let mut doc =
+        String::from("asyncapi: 3.1.0\ninfo: {title: t, version: '1'}\ncomponents:\n  schemas:\n");
+    let n = 30_000;
+    for i in 0..n {
+        doc.push_str(&format!(
+            "    S{i}: {{type: object, properties: {{next: {{$ref: '#/components/schemas/S{}'}}}}}}\n",
+            i + 1
+        ));
+    }
+    doc.push_str(&format!("    S{n}: {{type: string}}\n"));
+    let err = load_spec_from_str(Path::new("chain.yaml"), &doc).unwrap_err();
+    assert!(err.to_string().contains("nest too deeply"), "{err}");
+    assert!(err.location().unwrap().line.is_some());
+}

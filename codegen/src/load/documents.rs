@@ -224,6 +224,15 @@ impl Documents {
 
 impl RefResolver for Documents {
     fn resolve(&mut self, from: &Location, reference: &str) -> Result<(Location, Value)> {
+        // Schemas are read recursively through their `$ref`s; a chain of thousands of
+        // distinct schemas would exhaust the stack, so it is refused before that.
+        if stack_depth::used() > stack_depth::BUDGET {
+            return Err(Error::Ref {
+                location: self.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
+                reference: reference.to_string(),
+                reason: "schemas nest too deeply through `$ref`s (thousands of levels)".into(),
+            });
+        }
         let target = parse_ref(reference).map_err(|e| Error::Ref {
             location: self.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
             reference: reference.to_string(),
@@ -257,6 +266,35 @@ impl RefResolver for Documents {
             }
         }
         location
+    }
+}
+
+/// How much of the loading thread's stack is in use (see `super::LOADER_STACK_BYTES`).
+pub mod stack_depth {
+    use std::cell::Cell;
+
+    /// Stack use beyond which `$ref`s are no longer followed.
+    pub const BUDGET: usize = super::super::LOADER_STACK_BYTES / 4 * 3;
+
+    thread_local! {
+        static BASE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Records the current stack position as the base (at the loader's entry).
+    pub fn mark_base() {
+        let probe = 0u8;
+        BASE.with(|base| base.set(std::ptr::addr_of!(probe) as usize));
+    }
+
+    /// Bytes of stack used since [`mark_base`] (0 when it was not called; the stack
+    /// grows downwards on every supported platform).
+    pub fn used() -> usize {
+        let probe = 0u8;
+        let here = std::ptr::addr_of!(probe) as usize;
+        BASE.with(|base| match base.get() {
+            0 => 0,
+            base => base.saturating_sub(here),
+        })
     }
 }
 

@@ -80,6 +80,7 @@ pub fn load_spec_from_str(path: &Path, text: &str) -> Result<Spec> {
 }
 
 fn load_on_this_thread(path: &Path, text: &str) -> Result<Spec> {
+    documents::stack_depth::mark_base();
     let docs = Documents::new(path, text)?;
     let root = docs.root_value().clone();
     let version = version(&docs, &root)?;
