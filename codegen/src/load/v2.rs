@@ -47,6 +47,8 @@ const OPERATION_KEYWORDS: &[&str] = &[
     "bindings",
     "traits",
     "message",
+    // Not in the specification, but read (operations can be deprecated).
+    "deprecated",
 ];
 
 const COMPONENT_KEYWORDS: &[&str] = &[

@@ -47,6 +47,8 @@ const OPERATION_KEYWORDS: &[&str] = &[
     "traits",
     "messages",
     "reply",
+    // Not in the specification, but read (operations can be deprecated).
+    "deprecated",
 ];
 
 const COMPONENT_KEYWORDS: &[&str] = &[
