@@ -550,8 +550,14 @@ impl TypeSpace<'_> {
                 .or(n.as_u64().map(i128::from))
                 .is_some_and(|v| int_fits(*p, v)),
             (TyKind::Prim(p), Value::Number(_)) if p.is_float() => true,
-            (TyKind::Named(e), Value::String(v)) => match &self.entries[*e].kind {
-                EntryKind::StringEnum(variants) => variants.iter().any(|x| &x.value == v),
+            (TyKind::Named(e), _) => match (&self.entries[*e].kind, default) {
+                (EntryKind::StringEnum(variants), Value::String(v)) => {
+                    variants.iter().any(|x| &x.value == v)
+                }
+                // A named scalar: `Name(literal)` or the aliased literal.
+                (EntryKind::Newtype(inner) | EntryKind::Alias(inner), _) => {
+                    matches!(inner.kind, TyKind::Prim(_)) && self.default_is_literal(inner, default)
+                }
                 _ => false,
             },
             _ => false,

@@ -456,9 +456,23 @@ impl TypeSpace<'_> {
                             .map(|v| format_ident!("{}", v.ident));
                         quote!(#name::#v)
                     }
+                    EntryKind::Newtype(inner) => {
+                        let inner = self.default_value(inner, value);
+                        quote!(#name(#inner))
+                    }
+                    EntryKind::Alias(inner) => self.default_value(inner, value),
                     _ => quote!(::std::default::Default::default()),
                 }
             }
+            (TyKind::Named(e), _) => match &self.entries[*e].kind {
+                EntryKind::Newtype(inner) => {
+                    let name = format_ident!("{}", self.entries[*e].name);
+                    let inner = self.default_value(inner, value);
+                    quote!(#name(#inner))
+                }
+                EntryKind::Alias(inner) => self.default_value(inner, value),
+                _ => quote!(::std::default::Default::default()),
+            },
             _ => quote!(::std::default::Default::default()),
         }
     }

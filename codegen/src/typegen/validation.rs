@@ -595,13 +595,16 @@ impl TypeSpace<'_> {
 /// `body` run with the compiled `pattern` as `__re` (compiled once; a pattern the regex
 /// engine rejects was reported at generation time and is never emitted).
 fn with_regex(rt: &TokenStream, pattern: &str, body: TokenStream) -> TokenStream {
+    // The regex lives in a nested function so that it is compiled once even when this
+    // check sits in a loop over items.
     quote! {
         {
-            static __RE: ::std::sync::OnceLock<::std::option::Option<#rt::__private::regex::Regex>> =
-                ::std::sync::OnceLock::new();
-            if let ::std::option::Option::Some(__re) =
-                __RE.get_or_init(|| #rt::__private::regex::Regex::new(#pattern).ok())
-            {
+            fn __regex() -> ::std::option::Option<&'static #rt::__private::regex::Regex> {
+                static RE: ::std::sync::OnceLock<::std::option::Option<#rt::__private::regex::Regex>> =
+                    ::std::sync::OnceLock::new();
+                RE.get_or_init(|| #rt::__private::regex::Regex::new(#pattern).ok()).as_ref()
+            }
+            if let ::std::option::Option::Some(__re) = __regex() {
                 #body
             }
         }

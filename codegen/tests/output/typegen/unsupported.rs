@@ -85,12 +85,18 @@ impl ::jetwire::Validate for Patterned {
         {
             let __f = &self.additional_properties;
             {
-                static __RE: ::std::sync::OnceLock<
-                    ::std::option::Option<::jetwire::__private::regex::Regex>,
-                > = ::std::sync::OnceLock::new();
-                if let ::std::option::Option::Some(__re) = __RE
-                    .get_or_init(|| ::jetwire::__private::regex::Regex::new("^x-").ok())
-                {
+                fn __regex() -> ::std::option::Option<
+                    &'static ::jetwire::__private::regex::Regex,
+                > {
+                    static RE: ::std::sync::OnceLock<
+                        ::std::option::Option<::jetwire::__private::regex::Regex>,
+                    > = ::std::sync::OnceLock::new();
+                    RE.get_or_init(|| {
+                            ::jetwire::__private::regex::Regex::new("^x-").ok()
+                        })
+                        .as_ref()
+                }
+                if let ::std::option::Option::Some(__re) = __regex() {
                     for __key in __f.keys() {
                         if !__re.is_match(__key) {
                             let __pk = ::jetwire::validate::child_path(path, __key);

@@ -114,14 +114,18 @@ impl ::jetwire::Validate for Constrained {
                     });
                 }
                 {
-                    static __RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    if let ::std::option::Option::Some(__re) = __RE
-                        .get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new("^[a-z]+$").ok()
-                        })
-                    {
+                    fn __regex() -> ::std::option::Option<
+                        &'static ::jetwire::__private::regex::Regex,
+                    > {
+                        static RE: ::std::sync::OnceLock<
+                            ::std::option::Option<::jetwire::__private::regex::Regex>,
+                        > = ::std::sync::OnceLock::new();
+                        RE.get_or_init(|| {
+                                ::jetwire::__private::regex::Regex::new("^[a-z]+$").ok()
+                            })
+                            .as_ref()
+                    }
+                    if let ::std::option::Option::Some(__re) = __regex() {
                         if !__re.is_match(__s) {
                             out.push(::jetwire::Violation {
                                 path: ::std::string::String::from(&__p),
@@ -340,14 +344,18 @@ impl ::jetwire::Validate for Constrained {
             let __f = &self.headers;
             if let ::std::option::Option::Some(__v1) = __f {
                 {
-                    static __RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    if let ::std::option::Option::Some(__re) = __RE
-                        .get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new("^x-").ok()
-                        })
-                    {
+                    fn __regex() -> ::std::option::Option<
+                        &'static ::jetwire::__private::regex::Regex,
+                    > {
+                        static RE: ::std::sync::OnceLock<
+                            ::std::option::Option<::jetwire::__private::regex::Regex>,
+                        > = ::std::sync::OnceLock::new();
+                        RE.get_or_init(|| {
+                                ::jetwire::__private::regex::Regex::new("^x-").ok()
+                            })
+                            .as_ref()
+                    }
+                    if let ::std::option::Option::Some(__re) = __regex() {
                         for __key in __v1.keys() {
                             if !__re.is_match(__key) {
                                 let __pk = ::jetwire::validate::child_path(&__p, __key);

@@ -5,6 +5,10 @@
 pub mod allof {
     include!("../../output/typegen/allof.rs");
 }
+/// The official AsyncAPI examples, one module per document.
+pub mod asyncapi_examples {
+    include!("../../output/typegen/asyncapi_examples.rs");
+}
 pub mod enums {
     include!("../../output/typegen/enums.rs");
 }
