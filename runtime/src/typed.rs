@@ -521,6 +521,14 @@ impl<P, T: DeserializeOwned + Validate> EventStream<P, T> {
         Some(self.decode(&message))
     }
 
+    /// Stops receiving (the subscription is also closed on drop).
+    pub async fn unsubscribe(mut self) -> Result<(), JobError> {
+        self.subscriber
+            .unsubscribe()
+            .await
+            .map_err(|e| JobError::Nats(e.to_string()))
+    }
+
     fn decode(&self, message: &async_nats::Message) -> Result<Event<P, T>, Vec<Violation>> {
         let subject = message.subject.to_string();
         let values = subject_values(self.template, &subject).ok_or_else(|| {
@@ -546,6 +554,19 @@ impl<P, T: DeserializeOwned + Validate> EventStream<P, T> {
             params,
             payload,
         })
+    }
+}
+
+impl<P, T: DeserializeOwned + Validate> futures::Stream for EventStream<P, T> {
+    type Item = Result<Event<P, T>, Vec<Violation>>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.subscriber)
+            .poll_next(cx)
+            .map(|message| message.map(|m| self.decode(&m)))
     }
 }
 
