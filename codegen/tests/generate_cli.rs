@@ -25,7 +25,7 @@ fn check_accepts_a_valid_document_and_prints_its_warnings() {
     // `warning: file:line:col (at #/ptr): message`
     let line = stderr
         .lines()
-        .find(|l| l.contains("'receiveHook'"))
+        .find(|l| l.contains("`receiveHook`"))
         .unwrap_or_else(|| panic!("no warning about receiveHook: {stderr}"));
     assert!(line.starts_with("warning: "), "{line}");
     assert!(line.contains("skipped.yaml:"), "{line}");

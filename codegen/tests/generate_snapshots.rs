@@ -80,7 +80,7 @@ fn skipped_operations_are_reported() {
         assert!(
             messages
                 .iter()
-                .any(|m| m.contains(&format!("'{op}'")) && m.contains("no client or worker code")),
+                .any(|m| m.contains(&format!("`{op}`")) && m.contains("no client or worker code")),
             "no diagnostic about {op}: {messages:#?}"
         );
     }

@@ -233,19 +233,13 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
 
     for op in &spec.operations {
         let channel = &spec.channels[op.channel.0];
+        // The loader reports these operations (with the reason the address is not a
+        // subject); they get types and docs only.
         let Some(subject) = channel.subject.as_ref() else {
             let reason = match &channel.address {
                 Some(a) => format!("its channel address '{a}' is not a NATS subject"),
                 None => "its channel has no address".to_string(),
             };
-            diagnostics.push(Diagnostic {
-                severity: Severity::Warning,
-                location: op.location.clone(),
-                message: format!(
-                    "operation '{}' gets types and docs but no client or worker code: {reason}",
-                    op.id
-                ),
-            });
             skipped.push(Skipped {
                 operation: op.id.clone(),
                 reason,
