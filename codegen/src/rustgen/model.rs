@@ -6,8 +6,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use crate::ir::{
-    Action, Channel, Diagnostic, Location, Message, MessageId, Operation, Severity, Spec,
-    SubjectTemplate, SubjectToken,
+    Action, Channel, Diagnostic, Message, MessageId, Operation, Severity, Spec, SubjectTemplate,
+    SubjectToken,
 };
 use crate::rustgen::naming::{self, Scope};
 use crate::rustgen::types::Types;
@@ -20,16 +20,9 @@ pub struct Model<'a> {
     pub jobs: Vec<OpModel<'a>>,
     /// Send operations with a NATS subject: events the service publishes.
     pub events: Vec<OpModel<'a>>,
-    /// Operations that got no client/worker code, with the reason.
-    pub skipped: Vec<Skipped>,
     /// Payload type of every message, for docs and example round trips.
     pub messages: Vec<MessageModel>,
     pub diagnostics: Vec<Diagnostic>,
-}
-
-pub struct Skipped {
-    pub operation: String,
-    pub reason: String,
 }
 
 /// One message and the Rust type of its payload.
@@ -229,21 +222,12 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
     let mut const_names = Scope::default();
     let mut jobs = Vec::new();
     let mut events = Vec::new();
-    let mut skipped = Vec::new();
 
     for op in &spec.operations {
         let channel = &spec.channels[op.channel.0];
         // The loader reports these operations (with the reason the address is not a
         // subject); they get types and docs only.
         let Some(subject) = channel.subject.as_ref() else {
-            let reason = match &channel.address {
-                Some(a) => format!("its channel address '{a}' is not a NATS subject"),
-                None => "its channel has no address".to_string(),
-            };
-            skipped.push(Skipped {
-                operation: op.id.clone(),
-                reason,
-            });
             continue;
         };
 
@@ -315,7 +299,6 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
         spec,
         jobs,
         events,
-        skipped,
         messages,
         diagnostics,
     })
@@ -484,15 +467,5 @@ fn error_model(
     ErrorModel {
         ident: naming::ident(&ident),
         variants,
-    }
-}
-
-/// A location for diagnostics about the document as a whole.
-pub fn root_location(spec: &Spec) -> Location {
-    Location {
-        file: spec.source.path.clone(),
-        pointer: String::new(),
-        line: None,
-        column: None,
     }
 }
