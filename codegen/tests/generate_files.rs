@@ -126,5 +126,30 @@ fn docs_cover_the_protocol_and_every_operation() {
     let html = &generated.files[Path::new("docs/index.html")];
     assert!(html.contains("<style>") && !html.contains("<link") && !html.contains("<script"));
     assert!(html.contains("id=\"op-setHostname\""));
+    // Every link of the navigation has its target on the page.
+    for anchor in [
+        "top",
+        "op-getStatus",
+        "op-hostChanged",
+        "wire-protocol",
+        "response-record",
+        "x-jetwire",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"#{anchor}\"")),
+            "no link to {anchor}"
+        );
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "no target {anchor}"
+        );
+    }
     assert!(html.contains("<table>"));
+    for link in html.split("href=\"#").skip(1) {
+        let target = &link[..link.find('"').unwrap()];
+        assert!(
+            html.contains(&format!("id=\"{target}\"")),
+            "link to #{target} has no target"
+        );
+    }
 }

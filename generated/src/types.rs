@@ -126,14 +126,18 @@ impl ::jetwire::Validate for DiskQuery {
                         });
                     }
                     {
-                        static __RE: ::std::sync::OnceLock<
-                            ::std::option::Option<::jetwire::__private::regex::Regex>,
-                        > = ::std::sync::OnceLock::new();
-                        if let ::std::option::Option::Some(__re) = __RE
-                            .get_or_init(|| {
-                                ::jetwire::__private::regex::Regex::new("^/").ok()
-                            })
-                        {
+                        fn __regex() -> ::std::option::Option<
+                            &'static ::jetwire::__private::regex::Regex,
+                        > {
+                            static RE: ::std::sync::OnceLock<
+                                ::std::option::Option<::jetwire::__private::regex::Regex>,
+                            > = ::std::sync::OnceLock::new();
+                            RE.get_or_init(|| {
+                                    ::jetwire::__private::regex::Regex::new("^/").ok()
+                                })
+                                .as_ref()
+                        }
+                        if let ::std::option::Option::Some(__re) = __regex() {
                             if !__re.is_match(__s) {
                                 out.push(::jetwire::Violation {
                                     path: ::std::string::String::from(&__p),
@@ -583,17 +587,21 @@ impl ::jetwire::Validate for Hostname {
                 });
             }
             {
-                static __RE: ::std::sync::OnceLock<
-                    ::std::option::Option<::jetwire::__private::regex::Regex>,
-                > = ::std::sync::OnceLock::new();
-                if let ::std::option::Option::Some(__re) = __RE
-                    .get_or_init(|| {
-                        ::jetwire::__private::regex::Regex::new(
-                                "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
-                            )
-                            .ok()
-                    })
-                {
+                fn __regex() -> ::std::option::Option<
+                    &'static ::jetwire::__private::regex::Regex,
+                > {
+                    static RE: ::std::sync::OnceLock<
+                        ::std::option::Option<::jetwire::__private::regex::Regex>,
+                    > = ::std::sync::OnceLock::new();
+                    RE.get_or_init(|| {
+                            ::jetwire::__private::regex::Regex::new(
+                                    "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+                                )
+                                .ok()
+                        })
+                        .as_ref()
+                }
+                if let ::std::option::Option::Some(__re) = __regex() {
                     if !__re.is_match(__s) {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(path),
@@ -1226,14 +1234,19 @@ impl ::jetwire::Validate for IpAddress {
                 });
             }
             {
-                static __RE: ::std::sync::OnceLock<
-                    ::std::option::Option<::jetwire::__private::regex::Regex>,
-                > = ::std::sync::OnceLock::new();
-                if let ::std::option::Option::Some(__re) = __RE
-                    .get_or_init(|| {
-                        ::jetwire::__private::regex::Regex::new("^[0-9A-Fa-f:.]+$").ok()
-                    })
-                {
+                fn __regex() -> ::std::option::Option<
+                    &'static ::jetwire::__private::regex::Regex,
+                > {
+                    static RE: ::std::sync::OnceLock<
+                        ::std::option::Option<::jetwire::__private::regex::Regex>,
+                    > = ::std::sync::OnceLock::new();
+                    RE.get_or_init(|| {
+                            ::jetwire::__private::regex::Regex::new("^[0-9A-Fa-f:.]+$")
+                                .ok()
+                        })
+                        .as_ref()
+                }
+                if let ::std::option::Option::Some(__re) = __regex() {
                     if !__re.is_match(__s) {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(path),
@@ -1539,12 +1552,16 @@ impl ::jetwire::Validate for MountPoint {
                 });
             }
             {
-                static __RE: ::std::sync::OnceLock<
-                    ::std::option::Option<::jetwire::__private::regex::Regex>,
-                > = ::std::sync::OnceLock::new();
-                if let ::std::option::Option::Some(__re) = __RE
-                    .get_or_init(|| ::jetwire::__private::regex::Regex::new("^/").ok())
-                {
+                fn __regex() -> ::std::option::Option<
+                    &'static ::jetwire::__private::regex::Regex,
+                > {
+                    static RE: ::std::sync::OnceLock<
+                        ::std::option::Option<::jetwire::__private::regex::Regex>,
+                    > = ::std::sync::OnceLock::new();
+                    RE.get_or_init(|| ::jetwire::__private::regex::Regex::new("^/").ok())
+                        .as_ref()
+                }
+                if let ::std::option::Option::Some(__re) = __regex() {
                     if !__re.is_match(__s) {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(path),
@@ -2451,15 +2468,19 @@ impl ::jetwire::Validate for PingQuery {
                     });
                 }
                 {
-                    static __RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    if let ::std::option::Option::Some(__re) = __RE
-                        .get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new("^[A-Za-z0-9.:-]+$")
-                                .ok()
-                        })
-                    {
+                    fn __regex() -> ::std::option::Option<
+                        &'static ::jetwire::__private::regex::Regex,
+                    > {
+                        static RE: ::std::sync::OnceLock<
+                            ::std::option::Option<::jetwire::__private::regex::Regex>,
+                        > = ::std::sync::OnceLock::new();
+                        RE.get_or_init(|| {
+                                ::jetwire::__private::regex::Regex::new("^[A-Za-z0-9.:-]+$")
+                                    .ok()
+                            })
+                            .as_ref()
+                    }
+                    if let ::std::option::Option::Some(__re) = __regex() {
                         if !__re.is_match(__s) {
                             out.push(::jetwire::Violation {
                                 path: ::std::string::String::from(&__p),
