@@ -780,7 +780,18 @@ impl TypeSpace<'_> {
                 for m in rest {
                     let node = self.node(m).clone();
                     let wanted = match &node.name {
-                        Some(n) => type_name(n),
+                        // `SubscriptionStatus::Error(SubscriptionStatusError)`.
+                        Some(n) => {
+                            let full = type_name(n);
+                            match full.strip_prefix(name.as_str()) {
+                                Some(rest)
+                                    if rest.starts_with(|c: char| c.is_ascii_uppercase()) =>
+                                {
+                                    rest.to_string()
+                                }
+                                _ => full,
+                            }
+                        }
                         None => {
                             let types = inferred_types(&without_null(&node.schema).0);
                             match types.as_slice() {

@@ -332,7 +332,11 @@ impl TypeSpace<'_> {
                 let variants = variants.iter().map(|v| {
                     let ident = format_ident!("{}", v.ident);
                     let ty = self.ty_tokens(&v.ty);
-                    let fallback = format!("A value of type `{}`.", v.ident);
+                    let label = match &v.ty.kind {
+                        TyKind::Named(e) => self.entries[*e].name.as_str(),
+                        _ => v.ident.as_str(),
+                    };
+                    let fallback = format!("A value of type `{label}`.");
                     let doc = doc_attrs(&v.doc, None).or_else(|| line_doc(&fallback));
                     quote! {
                         #doc

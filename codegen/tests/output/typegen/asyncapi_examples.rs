@@ -131,6 +131,7 @@ pub mod v3_1_adeo_kafka_request_reply_asyncapi {
     ///
     /// Schema: `#/components/schemas/RequesterId`.
     pub type RequesterId = ::std::string::String;
+    payload_examples! {}
 }
 
 // 3.1/anyof-asyncapi.yml
@@ -212,6 +213,7 @@ pub mod v3_1_anyof_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/application-headers-asyncapi.yml
@@ -375,6 +377,7 @@ pub mod v3_1_application_headers_asyncapi {
     pub type SentAt = ::jetwire::__private::chrono::DateTime<
         ::jetwire::__private::chrono::Utc,
     >;
+    payload_examples! {}
 }
 
 // 3.1/correlation-id-asyncapi.yml
@@ -487,6 +490,7 @@ pub mod v3_1_correlation_id_asyncapi {
     pub type SentAt = ::jetwire::__private::chrono::DateTime<
         ::jetwire::__private::chrono::Utc,
     >;
+    payload_examples! {}
 }
 
 // 3.1/gitter-streaming-asyncapi.yml
@@ -834,6 +838,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/kraken-websocket-request-reply-message-filter-in-reply-asyncapi.yml
@@ -1538,9 +1543,9 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     #[serde(untagged)]
     pub enum SubscriptionStatus {
         /// A value of type `SubscriptionStatusError`.
-        SubscriptionStatusError(SubscriptionStatusError),
+        Error(SubscriptionStatusError),
         /// A value of type `SubscriptionStatusSuccess`.
-        SubscriptionStatusSuccess(SubscriptionStatusSuccess),
+        Success(SubscriptionStatusSuccess),
     }
     impl ::jetwire::Validate for SubscriptionStatus {
         fn validate_at(
@@ -1549,10 +1554,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
             match self {
-                Self::SubscriptionStatusError(__v) => {
+                Self::Error(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
-                Self::SubscriptionStatusSuccess(__v) => {
+                Self::Success(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
             }
@@ -2015,6 +2020,12 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
         pub fn unsubscribe_subscription_interval() -> Interval {
             Interval(1)
         }
+    }
+    payload_examples! {
+        "subscriptionStatus" => SubscriptionStatus :
+        "{\"channelID\":10001,\"channelName\":\"ohlc-5\",\"event\":\"subscriptionStatus\",\"pair\":\"XBT/EUR\",\"reqid\":42,\"status\":\"unsubscribed\",\"subscription\":{\"interval\":5,\"name\":\"ohlc\"}}";
+        "subscriptionStatus" => SubscriptionStatus :
+        "{\"errorMessage\":\"Subscription depth not supported\",\"event\":\"subscriptionStatus\",\"pair\":\"XBT/USD\",\"status\":\"error\",\"subscription\":{\"depth\":42,\"name\":\"book\"}}";
     }
 }
 
@@ -2720,9 +2731,9 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     #[serde(untagged)]
     pub enum SubscriptionStatus {
         /// A value of type `SubscriptionStatusError`.
-        SubscriptionStatusError(SubscriptionStatusError),
+        Error(SubscriptionStatusError),
         /// A value of type `SubscriptionStatusSuccess`.
-        SubscriptionStatusSuccess(SubscriptionStatusSuccess),
+        Success(SubscriptionStatusSuccess),
     }
     impl ::jetwire::Validate for SubscriptionStatus {
         fn validate_at(
@@ -2731,10 +2742,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
             match self {
-                Self::SubscriptionStatusError(__v) => {
+                Self::Error(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
-                Self::SubscriptionStatusSuccess(__v) => {
+                Self::Success(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
             }
@@ -3198,6 +3209,12 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             Interval(1)
         }
     }
+    payload_examples! {
+        "subscriptionStatus" => SubscriptionStatus :
+        "{\"channelID\":10001,\"channelName\":\"ohlc-5\",\"event\":\"subscriptionStatus\",\"pair\":\"XBT/EUR\",\"reqid\":42,\"status\":\"unsubscribed\",\"subscription\":{\"interval\":5,\"name\":\"ohlc\"}}";
+        "subscriptionStatus" => SubscriptionStatus :
+        "{\"errorMessage\":\"Subscription depth not supported\",\"event\":\"subscriptionStatus\",\"pair\":\"XBT/USD\",\"status\":\"error\",\"subscription\":{\"depth\":42,\"name\":\"book\"}}";
+    }
 }
 
 // 3.1/mercure-asyncapi.yml
@@ -3247,6 +3264,7 @@ pub mod v3_1_mercure_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/not-asyncapi.yml
@@ -3277,6 +3295,7 @@ pub mod v3_1_not_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/oneof-asyncapi.yml
@@ -3358,6 +3377,7 @@ pub mod v3_1_oneof_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/operation-security-asyncapi.yml
@@ -3712,6 +3732,7 @@ pub mod v3_1_operation_security_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/rpc-client-asyncapi.yml
@@ -3762,6 +3783,7 @@ pub mod v3_1_rpc_client_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/rpc-server-asyncapi.yml
@@ -3812,6 +3834,7 @@ pub mod v3_1_rpc_server_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/simple-asyncapi.yml
@@ -3866,6 +3889,7 @@ pub mod v3_1_simple_asyncapi {
             }
         }
     }
+    payload_examples! {}
 }
 
 // 3.1/slack-rtm-asyncapi.yml
@@ -9225,6 +9249,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/social-media/backend/asyncapi.yaml
@@ -9378,6 +9403,7 @@ pub mod v3_1_social_media_backend_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/social-media/comments-service/asyncapi.yaml
@@ -9453,6 +9479,7 @@ pub mod v3_1_social_media_comments_service_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/social-media/frontend/asyncapi.yaml
@@ -9535,6 +9562,7 @@ pub mod v3_1_social_media_frontend_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/social-media/notification-service/asyncapi.yaml
@@ -9571,6 +9599,7 @@ pub mod v3_1_social_media_notification_service_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/social-media/public-api/asyncapi.yaml
@@ -9607,6 +9636,7 @@ pub mod v3_1_social_media_public_api_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/streetlights-kafka-asyncapi.yml
@@ -9868,6 +9898,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/streetlights-mqtt-asyncapi.yml
@@ -10129,6 +10160,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/streetlights-operation-security-asyncapi.yml
@@ -10390,6 +10422,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 3.1/websocket-gemini-asyncapi.yml
@@ -10844,6 +10877,11 @@ pub mod v3_1_websocket_gemini_asyncapi {
             }
         }
     }
+    payload_examples! {
+        "marketData" => Market :
+        "{\"type\":\"update\",\"eventId\":36902233362,\"timestamp\":1619769673,\"timestampms\":1619769673527,\"socket_sequence\":661,\"events\":[{\"type\":\"change\",\"side\":\"bid\",\"price\":54350.4,\"remaining\":0.002,\"delta\":0.002,\"reason\":\"place\"}]}";
+        "marketData" => Market : "{\"type\":\"heartbeat\",\"socket_sequence\":1656}";
+    }
 }
 
 // 2.6/anyof.yml
@@ -10925,6 +10963,7 @@ pub mod v2_6_anyof {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/application-headers.yml
@@ -11088,6 +11127,7 @@ pub mod v2_6_application_headers {
     pub type SentAt = ::jetwire::__private::chrono::DateTime<
         ::jetwire::__private::chrono::Utc,
     >;
+    payload_examples! {}
 }
 
 // 2.6/correlation-id.yml
@@ -11200,6 +11240,7 @@ pub mod v2_6_correlation_id {
     pub type SentAt = ::jetwire::__private::chrono::DateTime<
         ::jetwire::__private::chrono::Utc,
     >;
+    payload_examples! {}
 }
 
 // 2.6/gitter-streaming.yml
@@ -11547,6 +11588,7 @@ pub mod v2_6_gitter_streaming {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/mercure.yml
@@ -11596,6 +11638,7 @@ pub mod v2_6_mercure {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/not.yml
@@ -11626,6 +11669,7 @@ pub mod v2_6_not {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/oneof.yml
@@ -11707,6 +11751,7 @@ pub mod v2_6_oneof {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/operation-security.yml
@@ -11995,6 +12040,7 @@ pub mod v2_6_operation_security {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/rpc-client.yml
@@ -12045,6 +12091,7 @@ pub mod v2_6_rpc_client {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/rpc-server.yml
@@ -12095,6 +12142,7 @@ pub mod v2_6_rpc_server {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/simple.yml
@@ -12149,6 +12197,7 @@ pub mod v2_6_simple {
             }
         }
     }
+    payload_examples! {}
 }
 
 // 2.6/slack-rtm.yml
@@ -17508,6 +17557,7 @@ pub mod v2_6_slack_rtm {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/social-media/backend/asyncapi.yaml
@@ -17661,6 +17711,7 @@ pub mod v2_6_social_media_backend_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/social-media/comments-service/asyncapi.yaml
@@ -17736,6 +17787,7 @@ pub mod v2_6_social_media_comments_service_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/social-media/frontend/asyncapi.yaml
@@ -17818,6 +17870,7 @@ pub mod v2_6_social_media_frontend_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/social-media/notification-service/asyncapi.yaml
@@ -17854,6 +17907,7 @@ pub mod v2_6_social_media_notification_service_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/social-media/public-api/asyncapi.yaml
@@ -17890,6 +17944,7 @@ pub mod v2_6_social_media_public_api_asyncapi {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/streetlights-kafka.yml
@@ -18151,6 +18206,7 @@ pub mod v2_6_streetlights_kafka {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/streetlights-mqtt.yml
@@ -18412,6 +18468,7 @@ pub mod v2_6_streetlights_mqtt {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/streetlights-operation-security.yml
@@ -18673,6 +18730,7 @@ pub mod v2_6_streetlights_operation_security {
             _out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {}
     }
+    payload_examples! {}
 }
 
 // 2.6/websocket-gemini.yml
@@ -19127,5 +19185,32 @@ pub mod v2_6_websocket_gemini {
             }
         }
     }
+    payload_examples! {
+        "marketData" => Market :
+        "{\"type\":\"update\",\"eventId\":36902233362,\"timestamp\":1619769673,\"timestampms\":1619769673527,\"socket_sequence\":661,\"events\":[{\"type\":\"change\",\"side\":\"bid\",\"price\":54350.4,\"remaining\":0.002,\"delta\":0.002,\"reason\":\"place\"}]}";
+        "marketData" => Market : "{\"type\":\"heartbeat\",\"socket_sequence\":1656}";
+    }
 }
 
+payload_example_modules! {
+    v3_1_adeo_kafka_request_reply_asyncapi, v3_1_anyof_asyncapi,
+    v3_1_application_headers_asyncapi, v3_1_correlation_id_asyncapi,
+    v3_1_gitter_streaming_asyncapi,
+    v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi,
+    v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi,
+    v3_1_mercure_asyncapi, v3_1_not_asyncapi, v3_1_oneof_asyncapi,
+    v3_1_operation_security_asyncapi, v3_1_rpc_client_asyncapi, v3_1_rpc_server_asyncapi,
+    v3_1_simple_asyncapi, v3_1_slack_rtm_asyncapi, v3_1_social_media_backend_asyncapi,
+    v3_1_social_media_comments_service_asyncapi, v3_1_social_media_frontend_asyncapi,
+    v3_1_social_media_notification_service_asyncapi,
+    v3_1_social_media_public_api_asyncapi, v3_1_streetlights_kafka_asyncapi,
+    v3_1_streetlights_mqtt_asyncapi, v3_1_streetlights_operation_security_asyncapi,
+    v3_1_websocket_gemini_asyncapi, v2_6_anyof, v2_6_application_headers,
+    v2_6_correlation_id, v2_6_gitter_streaming, v2_6_mercure, v2_6_not, v2_6_oneof,
+    v2_6_operation_security, v2_6_rpc_client, v2_6_rpc_server, v2_6_simple,
+    v2_6_slack_rtm, v2_6_social_media_backend_asyncapi,
+    v2_6_social_media_comments_service_asyncapi, v2_6_social_media_frontend_asyncapi,
+    v2_6_social_media_notification_service_asyncapi,
+    v2_6_social_media_public_api_asyncapi, v2_6_streetlights_kafka,
+    v2_6_streetlights_mqtt, v2_6_streetlights_operation_security, v2_6_websocket_gemini
+}
