@@ -106,7 +106,7 @@ use crate::ir::{
 /// The document-level settings as written; subjects and consumers are completed by
 /// the consumer plan once the operations are known.
 #[derive(Debug, Clone)]
-pub struct RootExtension {
+pub(crate) struct RootExtension {
     /// Everything but `stream.subjects` and `consumers`, defaults filled in.
     pub config: JetStreamConfig,
     pub subjects: Option<Vec<String>>,
@@ -115,7 +115,7 @@ pub struct RootExtension {
 
 /// An operation's `x-jetwire`, as written.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct OperationExtension {
+pub(crate) struct OperationExtension {
     pub class: Option<JobClass>,
     pub timeout: Option<Duration>,
     pub retryable: Option<bool>,
@@ -129,7 +129,7 @@ pub struct OperationExtension {
 const MAX_REPLICAS: i64 = 5;
 
 /// Reads the root `x-jetwire` (`value` at `at`, absent = all defaults).
-pub fn root_extension(
+pub(crate) fn root_extension(
     docs: &Documents,
     at: Location,
     value: Option<&Value>,
@@ -389,7 +389,7 @@ fn explicit_consumer(
 }
 
 /// Reads an operation's `x-jetwire` (`value` at `at`).
-pub fn operation_extension(
+pub(crate) fn operation_extension(
     docs: &Documents,
     at: Location,
     value: &Value,
@@ -471,7 +471,7 @@ fn check_backoff(fields: &Fields<'_>, max_deliver: i64, backoff: &[Duration]) ->
 }
 
 /// A subject filter: like a subject, but `*` tokens and a final `>` are allowed.
-pub fn check_filter(filter: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_filter(filter: &str) -> std::result::Result<(), String> {
     if filter.is_empty() {
         return Err("the subject is empty".into());
     }
