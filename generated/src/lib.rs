@@ -50,10 +50,15 @@
 //! let client = Client::new(nats).await?;
 //! ```
 
-pub mod types;
-pub mod service;
-pub mod operations;
+#[rustfmt::skip]
 pub mod client;
+#[rustfmt::skip]
+pub mod operations;
+#[rustfmt::skip]
+pub mod service;
+#[rustfmt::skip]
+pub mod types;
+#[rustfmt::skip]
 pub mod worker;
 pub use client::Client;
 pub use service::SERVICE;

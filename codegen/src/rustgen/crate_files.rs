@@ -172,9 +172,16 @@ pub fn crate_files(
     let header = header(spec);
     let mut files = BTreeMap::new();
 
-    let mods = MODULES.iter().map(|(name, _)| {
+    // Alphabetical, as rustfmt orders them; `rustfmt::skip` keeps `cargo fmt` from
+    // reformatting the module files, which are formatted by prettyplease.
+    let mut names: Vec<&str> = MODULES.iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    let mods = names.into_iter().map(|name| {
         let ident = crate::rustgen::naming::ident(name);
-        quote!(pub mod #ident;)
+        quote! {
+            #[rustfmt::skip]
+            pub mod #ident;
+        }
     });
     let lib = quote! {
         #(#mods)*
