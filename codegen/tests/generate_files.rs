@@ -153,3 +153,26 @@ fn docs_cover_the_protocol_and_every_operation() {
         );
     }
 }
+
+/// `cargo fmt --check` over a workspace holding the generated crate must pass: the crate
+/// root is rustfmt-clean and the prettyplease-formatted modules are skipped.
+#[test]
+fn the_generated_crate_passes_rustfmt_check() {
+    let dir = tempfile::tempdir().unwrap();
+    generator()
+        .generate()
+        .unwrap()
+        .write_to(dir.path())
+        .unwrap();
+    let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
+    let out = std::process::Command::new(&rustfmt)
+        .args(["--check", "--edition", "2021"])
+        .arg(dir.path().join("src/lib.rs"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {rustfmt:?} (install it with rustup): {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
