@@ -57,6 +57,8 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedText> {
         root: None,
         nodes: 0,
     };
+    // Editors on some systems start UTF-8 files with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
@@ -435,6 +437,12 @@ mod tests {
         let err = parse(Path::new("t.yaml"), "a: 1\na: 2\n").unwrap_err();
         assert!(err.to_string().contains("duplicate key"), "{err}");
         assert_eq!(err.location().unwrap().line, Some(2));
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let t = p("\u{feff}a: 1\n");
+        assert_eq!(t.value, json!({"a": 1}));
     }
 
     #[test]
