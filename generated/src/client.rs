@@ -889,4 +889,255 @@ impl Client {
             request_id: options.request_id,
         })
     }
+    /// Runs the job operation `operation` (its id in the spec) from JSON and waits
+    /// for the reply, as JSON: subject parameter values by name, the request
+    /// payload, typed headers from `options.headers`. Validated like the typed
+    /// methods; typed errors come back as their stored failure.
+    pub async fn call_json(
+        &self,
+        operation: &str,
+        params: &[(&str, ::std::string::String)],
+        payload: ::jetwire::__private::serde_json::Value,
+        options: ::jetwire::typed::CallOptions,
+    ) -> ::std::result::Result<
+        ::jetwire::__private::serde_json::Value,
+        ::jetwire::JobError,
+    > {
+        match operation {
+            "getSystemStatus" => {
+                let params = super::operations::GetSystemStatusParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::SystemStatusQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .get_system_status_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "getDisk" => {
+                let params = super::operations::GetDiskParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::DiskQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .get_disk_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "getDns" => {
+                let params = super::operations::GetDnsParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::DnsQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .get_dns_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "getHostname" => {
+                let params = super::operations::GetHostnameParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::HostnameQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .get_hostname_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "ping" => {
+                let params = super::operations::PingParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::PingQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .ping_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "setDns" => {
+                let params = super::operations::SetDnsParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::DnsUpdate = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .set_dns_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "setHostname" => {
+                let params = super::operations::SetHostnameParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::HostnameUpdate = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .set_hostname_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            other => {
+                ::std::result::Result::Err(
+                    ::jetwire::JobError::InvalidRequest(
+                        ::std::vec![
+                            ::jetwire::Violation { path : ::std::string::String::new(),
+                            message :
+                            ::std::format!("no job operation '{}' in this service",
+                            other), },
+                        ],
+                    ),
+                )
+            }
+        }
+    }
+    /// Like [`call_json`](Self::call_json) without waiting: returns the request id
+    /// (its record is then read with `runtime().get(..)` or a typed handle).
+    pub async fn submit_json(
+        &self,
+        operation: &str,
+        params: &[(&str, ::std::string::String)],
+        payload: ::jetwire::__private::serde_json::Value,
+        options: ::jetwire::typed::CallOptions,
+    ) -> ::std::result::Result<::std::string::String, ::jetwire::JobError> {
+        match operation {
+            "getSystemStatus" => {
+                let params = super::operations::GetSystemStatusParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::SystemStatusQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_get_system_status_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "getDisk" => {
+                let params = super::operations::GetDiskParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::DiskQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_get_disk_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "getDns" => {
+                let params = super::operations::GetDnsParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::DnsQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_get_dns_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "getHostname" => {
+                let params = super::operations::GetHostnameParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::HostnameQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_get_hostname_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "ping" => {
+                let params = super::operations::PingParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::PingQuery = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_ping_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "setDns" => {
+                let params = super::operations::SetDnsParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::DnsUpdate = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_set_dns_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "setHostname" => {
+                let params = super::operations::SetHostnameParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::HostnameUpdate = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_set_hostname_with(&params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            other => {
+                ::std::result::Result::Err(
+                    ::jetwire::JobError::InvalidRequest(
+                        ::std::vec![
+                            ::jetwire::Violation { path : ::std::string::String::new(),
+                            message :
+                            ::std::format!("no job operation '{}' in this service",
+                            other), },
+                        ],
+                    ),
+                )
+            }
+        }
+    }
 }

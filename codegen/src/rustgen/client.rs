@@ -10,6 +10,7 @@ use crate::rustgen::operations::pattern_tokens;
 
 pub fn emit(model: &Model) -> TokenStream {
     let jobs = model.jobs.iter().map(job_methods);
+    let json = (!model.jobs.is_empty()).then(|| json_methods(model));
     let events = model.events.iter().map(subscribe_method);
     quote! {
         /// The typed job client: validates every request against the spec before
@@ -60,7 +61,114 @@ pub fn emit(model: &Model) -> TokenStream {
             }
 
             #(#jobs)*
+            #json
             #(#events)*
+        }
+    }
+}
+
+/// `call_json` / `submit_json`: every job operation by id, with JSON in and out, for
+/// callers that treat operations alike (an HTTP gateway). They go through the typed
+/// methods, so validation is the same.
+fn json_methods(model: &Model) -> TokenStream {
+    let arms = |submit: bool| {
+        model.jobs.iter().map(move |op| {
+            let id = &op.op.id;
+            let params_ty = op.params_ty();
+            let method = if submit {
+                format_ident!("submit_{}_with", op.method)
+            } else {
+                format_ident!("{}_with", op.method)
+            };
+            let mut args = TokenStream::new();
+            for p in &op.params {
+                let field = &p.field;
+                match &p.kind {
+                    ParamKind::Enum { .. } => args.extend(quote!(params.#field,)),
+                    ParamKind::Free { .. } => args.extend(quote!(&params.#field,)),
+                }
+            }
+            let payload = if op.payload.is_unit() {
+                quote!(let _ = payload;)
+            } else {
+                let ty = op.payload.ty();
+                args.extend(quote!(&payload,));
+                quote!(let payload: #ty = ::jetwire::typed::decode_request(payload)?;)
+            };
+            let headers = op.headers.as_ref().map(|h| {
+                args.extend(quote!(&headers,));
+                quote!(let headers: #h = ::jetwire::typed::decode_headers(&options.headers)?;)
+            });
+            let finish = if submit {
+                quote!(::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id())
+                ))
+            } else {
+                quote!(::std::result::Result::Ok(::jetwire::typed::reply_json(
+                    &handle
+                )))
+            };
+            let bind = if op.params.is_empty() {
+                quote!(let _)
+            } else {
+                quote!(let params)
+            };
+            quote! {
+                #id => {
+                    #bind = #params_ty::from_subject_values(params)
+                        .map_err(::jetwire::JobError::InvalidRequest)?;
+                    #payload
+                    #headers
+                    let handle = self
+                        .#method(#args options)
+                        .await
+                        .map_err(::jetwire::typed::untyped)?;
+                    #finish
+                }
+            }
+        })
+    };
+    let call_arms = arms(false);
+    let submit_arms = arms(true);
+    let unknown = quote! {
+        other => ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(::std::vec![
+            ::jetwire::Violation {
+                path: ::std::string::String::new(),
+                message: ::std::format!("no job operation '{}' in this service", other),
+            },
+        ])),
+    };
+    quote! {
+        /// Runs the job operation `operation` (its id in the spec) from JSON and waits
+        /// for the reply, as JSON: subject parameter values by name, the request
+        /// payload, typed headers from `options.headers`. Validated like the typed
+        /// methods; typed errors come back as their stored failure.
+        pub async fn call_json(
+            &self,
+            operation: &str,
+            params: &[(&str, ::std::string::String)],
+            payload: ::jetwire::__private::serde_json::Value,
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<::jetwire::__private::serde_json::Value, ::jetwire::JobError> {
+            match operation {
+                #(#call_arms)*
+                #unknown
+            }
+        }
+
+        /// Like [`call_json`](Self::call_json) without waiting: returns the request id
+        /// (its record is then read with `runtime().get(..)` or a typed handle).
+        pub async fn submit_json(
+            &self,
+            operation: &str,
+            params: &[(&str, ::std::string::String)],
+            payload: ::jetwire::__private::serde_json::Value,
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<::std::string::String, ::jetwire::JobError> {
+            match operation {
+                #(#submit_arms)*
+                #unknown
+            }
         }
     }
 }

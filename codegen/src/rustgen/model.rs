@@ -192,7 +192,16 @@ pub fn doc_attrs(text: &str) -> TokenStream {
 /// Names in the generated `operations` module that must not be reused.
 const OPERATIONS_RESERVED: &[&str] = &["Option", "Result", "String", "Vec", "Box"];
 /// Names generated on the client and the handler trait besides operation methods.
-const METHODS_RESERVED: &[&str] = &["new", "from_runtime", "runtime", "nats", "job", "handler"];
+const METHODS_RESERVED: &[&str] = &[
+    "new",
+    "from_runtime",
+    "runtime",
+    "nats",
+    "job",
+    "handler",
+    "call_json",
+    "submit_json",
+];
 
 pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
     let mut diagnostics = Vec::new();

@@ -592,3 +592,111 @@ async fn futures_next(sub: &mut jetwire::async_nats::Subscriber) -> jetwire::asy
     use futures::StreamExt;
     sub.next().await.expect("the subscription is open")
 }
+
+#[tokio::test]
+async fn operations_run_by_id_from_json() {
+    bounded(async {
+        let fleet = start(true).await;
+        let actor = CallOptions::default().header("x-actor", "gateway");
+        let params = [("host", "web-1".to_string())];
+
+        let reply = fleet
+            .client
+            .call_json(
+                "setHostname",
+                &params,
+                serde_json::json!({ "hostname": "web-3" }),
+                actor.clone(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            reply,
+            serde_json::json!({ "previous": "web-1", "current": "web-3" })
+        );
+
+        // Typed errors come back as their stored failure.
+        let err = fleet
+            .client
+            .call_json(
+                "setHostname",
+                &params,
+                serde_json::json!({ "hostname": "localhost" }),
+                actor.clone(),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            JobError::Failed { error, .. } => {
+                assert_eq!(error.code, "HostnameInvalid");
+                assert_eq!(
+                    error.details,
+                    Some(serde_json::json!({ "reason": "reserved name" }))
+                );
+            }
+            other => panic!("expected HostnameInvalid, got {other:?}"),
+        }
+
+        // Validation happens before publishing, with JSON pointers.
+        let err = fleet
+            .client
+            .call_json(
+                "setHostname",
+                &params,
+                serde_json::json!({ "hostname": 7 }),
+                actor.clone(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, JobError::InvalidRequest(ref v) if v[0].path == "/hostname"),
+            "{err:?}"
+        );
+        let err = fleet
+            .client
+            .call_json(
+                "setHostname",
+                &params,
+                serde_json::json!({ "hostname": "ok" }),
+                CallOptions::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, JobError::InvalidRequest(ref v) if v[0].path.starts_with("headers:")),
+            "missing typed header: {err:?}"
+        );
+        let err = fleet
+            .client
+            .call_json(
+                "noSuchOperation",
+                &[],
+                serde_json::Value::Null,
+                CallOptions::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, JobError::InvalidRequest(_)), "{err:?}");
+
+        let request_id = fleet
+            .client
+            .submit_json(
+                "getStatus",
+                &[("target", "web".to_string())],
+                serde_json::json!({ "request_id": "", "verbose": false }),
+                CallOptions::default().request_id("json-1"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(request_id, "json-1");
+        let result = fleet
+            .client
+            .runtime()
+            .wait_result(&request_id, BOUND)
+            .await
+            .unwrap();
+        assert_eq!(result["hostname"], "web:json-1");
+        fleet.shutdown().await;
+    })
+    .await
+}

@@ -479,6 +479,191 @@ impl Client {
             request_id: options.request_id,
         })
     }
+    /// Runs the job operation `operation` (its id in the spec) from JSON and waits
+    /// for the reply, as JSON: subject parameter values by name, the request
+    /// payload, typed headers from `options.headers`. Validated like the typed
+    /// methods; typed errors come back as their stored failure.
+    pub async fn call_json(
+        &self,
+        operation: &str,
+        params: &[(&str, ::std::string::String)],
+        payload: ::jetwire::__private::serde_json::Value,
+        options: ::jetwire::typed::CallOptions,
+    ) -> ::std::result::Result<
+        ::jetwire::__private::serde_json::Value,
+        ::jetwire::JobError,
+    > {
+        match operation {
+            "getStatus" => {
+                let params = super::operations::GetStatusParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::StatusRequest = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .get_status_with(params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "setHostname" => {
+                let params = super::operations::SetHostnameParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::SetHostname = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let headers: super::types::SetHostnameHeaders = ::jetwire::typed::decode_headers(
+                    &options.headers,
+                )?;
+                let handle = self
+                    .set_hostname_with(&params.host, &payload, &headers, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "restartService" => {
+                let params = super::operations::RestartServiceParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::RestartService = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .restart_service_with(
+                        &params.host,
+                        &params.service,
+                        &payload,
+                        options,
+                    )
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            "lookup" => {
+                let _ = super::operations::LookupParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::operations::LookupPayload = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .lookup_with(&payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+            }
+            other => {
+                ::std::result::Result::Err(
+                    ::jetwire::JobError::InvalidRequest(
+                        ::std::vec![
+                            ::jetwire::Violation { path : ::std::string::String::new(),
+                            message :
+                            ::std::format!("no job operation '{}' in this service",
+                            other), },
+                        ],
+                    ),
+                )
+            }
+        }
+    }
+    /// Like [`call_json`](Self::call_json) without waiting: returns the request id
+    /// (its record is then read with `runtime().get(..)` or a typed handle).
+    pub async fn submit_json(
+        &self,
+        operation: &str,
+        params: &[(&str, ::std::string::String)],
+        payload: ::jetwire::__private::serde_json::Value,
+        options: ::jetwire::typed::CallOptions,
+    ) -> ::std::result::Result<::std::string::String, ::jetwire::JobError> {
+        match operation {
+            "getStatus" => {
+                let params = super::operations::GetStatusParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::StatusRequest = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_get_status_with(params.target, &payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "setHostname" => {
+                let params = super::operations::SetHostnameParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::SetHostname = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let headers: super::types::SetHostnameHeaders = ::jetwire::typed::decode_headers(
+                    &options.headers,
+                )?;
+                let handle = self
+                    .submit_set_hostname_with(&params.host, &payload, &headers, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "restartService" => {
+                let params = super::operations::RestartServiceParams::from_subject_values(
+                        params,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::types::RestartService = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_restart_service_with(
+                        &params.host,
+                        &params.service,
+                        &payload,
+                        options,
+                    )
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            "lookup" => {
+                let _ = super::operations::LookupParams::from_subject_values(params)
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let payload: super::operations::LookupPayload = ::jetwire::typed::decode_request(
+                    payload,
+                )?;
+                let handle = self
+                    .submit_lookup_with(&payload, options)
+                    .await
+                    .map_err(::jetwire::typed::untyped)?;
+                ::std::result::Result::Ok(
+                    ::std::string::ToString::to_string(handle.request_id()),
+                )
+            }
+            other => {
+                ::std::result::Result::Err(
+                    ::jetwire::JobError::InvalidRequest(
+                        ::std::vec![
+                            ::jetwire::Violation { path : ::std::string::String::new(),
+                            message :
+                            ::std::format!("no job operation '{}' in this service",
+                            other), },
+                        ],
+                    ),
+                )
+            }
+        }
+    }
     /// Announces that a host's configuration changed.
     ///
     /// Subscribes (core NATS) to `events.host.{host}.changed`, every parameter a wildcard. Each item is one received message: its subject parameters and its decoded, validated payload, or the violations when it does not match the spec.
