@@ -176,3 +176,40 @@ fn the_generated_crate_passes_rustfmt_check() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The `x-jetwire` chapter of the docs lists every key the loader reads (its module
+/// docs are the reference): a key added to the loader must be documented.
+#[test]
+fn the_extension_chapter_lists_every_key_the_loader_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loader = std::fs::read_to_string(root.join("src/load/extension.rs")).unwrap();
+    let chapter = std::fs::read_to_string(root.join("../templates/extension.md.j2")).unwrap();
+    let mut in_yaml = false;
+    let mut keys = Vec::new();
+    for line in loader.lines() {
+        let Some(doc) = line.strip_prefix("//!") else {
+            continue;
+        };
+        let doc = doc.trim_start();
+        if doc.starts_with("```") {
+            in_yaml = doc == "```yaml";
+            continue;
+        }
+        if !in_yaml {
+            continue;
+        }
+        let entry = doc.trim_start_matches("- ");
+        if let Some((key, _)) = entry.split_once(':') {
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                keys.push(key.to_string());
+            }
+        }
+    }
+    assert!(keys.len() > 20, "found only {keys:?}");
+    for key in keys {
+        assert!(
+            chapter.contains(&format!("{key}:")),
+            "templates/extension.md.j2 does not document `{key}`"
+        );
+    }
+}
