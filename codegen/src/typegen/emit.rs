@@ -215,13 +215,24 @@ impl TypeSpace<'_> {
                 } else {
                     quote!()
                 };
+                let all_fields = || def.fields.iter().chain(def.extra.iter());
+                let derive_default = all_fields()
+                    .all(|f| matches!(f.mode, FieldMode::Optional | FieldMode::Flatten));
+                let (default_derive, default_impl) = if derive_default {
+                    (quote!(#[derive(::std::default::Default)]), quote!())
+                } else {
+                    (quote!(), self.struct_default(&name, def, &owner))
+                };
                 quote! {
                     #doc
                     #derives
+                    #default_derive
                     #deny
                     pub struct #name {
                         #(#fields)*
                     }
+
+                    #default_impl
 
                     #validate
                 }
@@ -352,6 +363,32 @@ impl TypeSpace<'_> {
                     }
 
                     #validate
+                }
+            }
+        }
+    }
+
+    /// `Default` for a struct whose every property may be absent (some with a schema
+    /// default): what decoding `{}` gives.
+    fn struct_default(&self, name: &Ident, def: &StructDef, owner: &str) -> TokenStream {
+        let mut inits = Vec::new();
+        for f in def.fields.iter().chain(def.extra.iter()) {
+            let ident = field_ident(&f.ident);
+            let value = match &f.mode {
+                FieldMode::Optional => quote!(::std::option::Option::None),
+                FieldMode::Flatten => quote!(::std::default::Default::default()),
+                FieldMode::Defaulted(_) => {
+                    let path = format_ident!("{owner}_{}", unraw(&f.ident));
+                    quote!(defaults::#path())
+                }
+                FieldMode::Required | FieldMode::RequiredNullable => return quote!(),
+            };
+            inits.push(quote!(#ident: #value));
+        }
+        quote! {
+            impl ::std::default::Default for #name {
+                fn default() -> Self {
+                    Self { #(#inits,)* }
                 }
             }
         }
@@ -518,7 +555,7 @@ fn doc_attrs(doc: &Doc, pointer: Option<&str>) -> TokenStream {
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        paragraphs.push(title.to_string());
+        paragraphs.push(super::rustdoc::rustdoc_safe(title));
     }
     if let Some(d) = doc
         .description
@@ -526,8 +563,8 @@ fn doc_attrs(doc: &Doc, pointer: Option<&str>) -> TokenStream {
         .map(str::trim)
         .filter(|d| !d.is_empty())
     {
-        if paragraphs.first().map(String::as_str) != Some(d) {
-            paragraphs.push(d.to_string());
+        if doc.title.as_deref().map(str::trim) != Some(d) {
+            paragraphs.push(super::rustdoc::rustdoc_safe(d));
         }
     }
     if doc.deprecated {

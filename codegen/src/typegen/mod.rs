@@ -32,6 +32,7 @@ mod emit;
 mod merge;
 mod model;
 mod naming;
+mod rustdoc;
 mod validation;
 
 use std::collections::{HashMap, HashSet};

@@ -58,6 +58,7 @@ pub mod v3_1_adeo_kafka_request_reply_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct CostingResponseHeaders {
         /// `CALCULATION_ID`
         #[serde(
@@ -149,6 +150,7 @@ pub mod v3_1_anyof_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey {
         /// `key`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -174,6 +176,7 @@ pub mod v3_1_anyof_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey2 {
         /// `key2`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -235,6 +238,7 @@ pub mod v3_1_application_headers_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `MQMD`
         #[serde(
@@ -279,6 +283,7 @@ pub mod v3_1_application_headers_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeadersMqmd {
         /// `CorrelId`
         #[serde(
@@ -336,6 +341,7 @@ pub mod v3_1_application_headers_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -395,6 +401,7 @@ pub mod v3_1_correlation_id_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -449,6 +456,7 @@ pub mod v3_1_correlation_id_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -506,6 +514,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayload {
         /// ID of the message.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -609,6 +618,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayloadFromUser {
         /// Gitter User ID.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -726,6 +736,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayloadIssuesItem {
         /// `number`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -751,6 +762,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayloadMentionsItem {
         /// `screenName`
         #[serde(
@@ -965,6 +977,7 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Heartbeat {
         /// `event`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1283,6 +1296,7 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Pong {
         /// `event`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1834,6 +1848,7 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct SystemStatus {
         /// `event`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -2153,6 +2168,7 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Heartbeat {
         /// `event`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -2471,6 +2487,7 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Pong {
         /// `event`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3022,6 +3039,7 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct SystemStatus {
         /// `event`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3232,6 +3250,7 @@ pub mod v3_1_mercure_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BookPayload {
         /// `@id`
         #[serde(
@@ -3283,6 +3302,7 @@ pub mod v3_1_not_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TestSchema {
         /// `key`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3313,6 +3333,7 @@ pub mod v3_1_oneof_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey {
         /// `key`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3338,6 +3359,7 @@ pub mod v3_1_oneof_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey2 {
         /// `key2`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3398,6 +3420,7 @@ pub mod v3_1_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct AuthorizationRevocationData {
         /// The username for the user.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3534,6 +3557,7 @@ pub mod v3_1_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessageHeaders {
         /// ECC message signature
         #[serde(
@@ -3629,6 +3653,7 @@ pub mod v3_1_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessagePayload {
         /// `metadata`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3657,6 +3682,7 @@ pub mod v3_1_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MetaData {
         /// Topic subscribed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3692,6 +3718,7 @@ pub mod v3_1_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Notification {
         /// The notification Id.
         #[serde(
@@ -3748,6 +3775,7 @@ pub mod v3_1_rpc_client_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ReceiveSumResultPayload {
         /// `result`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3771,6 +3799,7 @@ pub mod v3_1_rpc_client_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct RequestSumPayload {
         /// `numbers`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3799,6 +3828,7 @@ pub mod v3_1_rpc_server_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct SendSumResultPayload {
         /// `result`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3822,6 +3852,7 @@ pub mod v3_1_rpc_server_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct SumPayload {
         /// `numbers`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3852,6 +3883,7 @@ pub mod v3_1_simple_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct UserSignedUpPayload {
         /// Name of the user
         #[serde(
@@ -3907,6 +3939,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct AccountsChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3989,6 +4022,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Attachment {
         /// `fallback`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4159,6 +4193,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct AttachmentFieldsItem {
         /// `title`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4190,6 +4225,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotAddedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4218,6 +4254,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotAddedPayloadBot {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4313,6 +4350,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4341,6 +4379,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotChangedPayloadBot {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4436,6 +4475,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelArchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4524,6 +4564,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelCreatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4550,6 +4591,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelCreatedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4643,6 +4685,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelDeletedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4730,6 +4773,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelHistoryChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4823,6 +4867,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelJoinedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4849,6 +4894,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelJoinedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -4942,6 +4988,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelLeftPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5029,6 +5076,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelMarkedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5117,6 +5165,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelRenamePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5143,6 +5192,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelRenamePayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5233,6 +5283,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelUnarchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5323,6 +5374,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct CommandsChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5408,6 +5460,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ConnectionErrorPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5434,6 +5487,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ConnectionErrorPayloadError {
         /// `code`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5519,6 +5573,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5548,6 +5603,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedPayloadDndStatus {
         /// `dnd_enabled`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5642,6 +5698,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedUserPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5671,6 +5728,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedUserPayloadDndStatus {
         /// `dnd_enabled`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5761,6 +5819,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct EmailDomainChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -5853,6 +5912,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct EmojiAddedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6026,6 +6086,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct EmojiRemovedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6178,6 +6239,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileChangePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6209,6 +6271,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileChangePayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6293,6 +6356,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentAddedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6327,6 +6391,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentAddedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6411,6 +6476,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentDeletedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6445,6 +6511,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentDeletedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6531,6 +6598,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentEditedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6565,6 +6633,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentEditedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6651,6 +6720,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCreatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6682,6 +6752,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCreatedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6766,6 +6837,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileDeletedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6856,6 +6928,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FilePublicPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6887,6 +6960,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FilePublicPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -6971,6 +7045,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileSharedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7002,6 +7077,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileSharedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7086,6 +7162,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileUnsharedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7117,6 +7194,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileUnsharedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7201,6 +7279,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GoodbyePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7285,6 +7364,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupArchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7372,6 +7452,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupClosePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7462,6 +7543,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupHistoryChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7555,6 +7637,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupJoinedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7581,6 +7664,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupJoinedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7674,6 +7758,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupLeftPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7761,6 +7846,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupMarkedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7851,6 +7937,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupOpenPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7939,6 +8026,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupRenamePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -7965,6 +8053,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupRenamePayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8055,6 +8144,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupUnarchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8145,6 +8235,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct HelloPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8226,6 +8317,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImClosePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8314,6 +8406,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImCreatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8343,6 +8436,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImCreatedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8436,6 +8530,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImMarkedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8526,6 +8621,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImOpenPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8616,6 +8712,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ManualPresenceChangePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8705,6 +8802,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MemberJoinedChannelPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -8870,6 +8968,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MemberLeftChannelPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9030,6 +9129,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessagePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9084,6 +9184,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessagePayloadEdited {
         /// `user`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9169,6 +9270,7 @@ pub mod v3_1_slack_rtm_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct OutgoingMessagePayload {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9269,6 +9371,7 @@ pub mod v3_1_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentChangedPayload {
         /// `commentId`
@@ -9308,6 +9411,7 @@ pub mod v3_1_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -9340,6 +9444,7 @@ pub mod v3_1_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct LikeCommentPayload {
         /// `commentId`
@@ -9379,6 +9484,7 @@ pub mod v3_1_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCommentLikesPayload {
         /// `commentId`
@@ -9423,6 +9529,7 @@ pub mod v3_1_social_media_comments_service_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentChangedPayload {
         /// `commentId`
@@ -9462,6 +9569,7 @@ pub mod v3_1_social_media_comments_service_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -9499,6 +9607,7 @@ pub mod v3_1_social_media_frontend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct LikeCommentPayload {
         /// `commentId`
@@ -9538,6 +9647,7 @@ pub mod v3_1_social_media_frontend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCommentLikesPayload {
         /// `commentId`
@@ -9582,6 +9692,7 @@ pub mod v3_1_social_media_notification_service_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -9619,6 +9730,7 @@ pub mod v3_1_social_media_public_api_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -9654,6 +9766,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9708,6 +9821,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `my-app-header`
         #[serde(
@@ -9759,6 +9873,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9813,6 +9928,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TurnOnOffPayload {
         /// Whether to turn on or off the light.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9916,6 +10032,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -9970,6 +10087,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `my-app-header`
         #[serde(
@@ -10021,6 +10139,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10075,6 +10194,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TurnOnOffPayload {
         /// Whether to turn on or off the light.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10178,6 +10298,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10232,6 +10353,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `my-app-header`
         #[serde(
@@ -10283,6 +10405,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10337,6 +10460,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TurnOnOffPayload {
         /// Whether to turn on or off the light.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10470,6 +10594,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct EventsItem {
         /// `type`
@@ -10899,6 +11024,7 @@ pub mod v2_6_anyof {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey {
         /// `key`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10924,6 +11050,7 @@ pub mod v2_6_anyof {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey2 {
         /// `key2`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -10985,6 +11112,7 @@ pub mod v2_6_application_headers {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `MQMD`
         #[serde(
@@ -11029,6 +11157,7 @@ pub mod v2_6_application_headers {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeadersMqmd {
         /// `CorrelId`
         #[serde(
@@ -11086,6 +11215,7 @@ pub mod v2_6_application_headers {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11145,6 +11275,7 @@ pub mod v2_6_correlation_id {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11199,6 +11330,7 @@ pub mod v2_6_correlation_id {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11256,6 +11388,7 @@ pub mod v2_6_gitter_streaming {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayload {
         /// ID of the message.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11359,6 +11492,7 @@ pub mod v2_6_gitter_streaming {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayloadFromUser {
         /// Gitter User ID.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11476,6 +11610,7 @@ pub mod v2_6_gitter_streaming {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayloadIssuesItem {
         /// `number`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11501,6 +11636,7 @@ pub mod v2_6_gitter_streaming {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChatMessagePayloadMentionsItem {
         /// `screenName`
         #[serde(
@@ -11606,6 +11742,7 @@ pub mod v2_6_mercure {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BookPayload {
         /// `@id`
         #[serde(
@@ -11657,6 +11794,7 @@ pub mod v2_6_not {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TestSchema {
         /// `key`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11687,6 +11825,7 @@ pub mod v2_6_oneof {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey {
         /// `key`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11712,6 +11851,7 @@ pub mod v2_6_oneof {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ObjectWithKey2 {
         /// `key2`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11772,6 +11912,7 @@ pub mod v2_6_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct AuthorizationRevocationData {
         /// The username for the user.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11908,6 +12049,7 @@ pub mod v2_6_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessageHeaders {
         /// ECC message signature
         #[serde(
@@ -11937,6 +12079,7 @@ pub mod v2_6_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessagePayload {
         /// `metadata`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -11965,6 +12108,7 @@ pub mod v2_6_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MetaData {
         /// Topic subscribed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12000,6 +12144,7 @@ pub mod v2_6_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Notification {
         /// The notification Id.
         #[serde(
@@ -12056,6 +12201,7 @@ pub mod v2_6_rpc_client {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ReceiveSumResultMessagePayload {
         /// `result`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12079,6 +12225,7 @@ pub mod v2_6_rpc_client {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct RequestSumMessagePayload {
         /// `numbers`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12107,6 +12254,7 @@ pub mod v2_6_rpc_server {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct SendSumResultMessagePayload {
         /// `result`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12130,6 +12278,7 @@ pub mod v2_6_rpc_server {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct SumMessagePayload {
         /// `numbers`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12160,6 +12309,7 @@ pub mod v2_6_simple {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct UserSignedUpPayload {
         /// Name of the user
         #[serde(
@@ -12215,6 +12365,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct AccountsChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12297,6 +12448,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct Attachment {
         /// `fallback`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12467,6 +12619,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct AttachmentFieldsItem {
         /// `title`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12498,6 +12651,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotAddedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12526,6 +12680,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotAddedPayloadBot {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12621,6 +12776,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12649,6 +12805,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct BotChangedPayloadBot {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12744,6 +12901,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelArchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12832,6 +12990,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelCreatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12858,6 +13017,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelCreatedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -12951,6 +13111,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelDeletedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13038,6 +13199,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelHistoryChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13131,6 +13293,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelJoinedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13157,6 +13320,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelJoinedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13250,6 +13414,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelLeftPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13337,6 +13502,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelMarkedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13425,6 +13591,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelRenamePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13451,6 +13618,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelRenamePayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13541,6 +13709,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ChannelUnarchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13631,6 +13800,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct CommandsChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13716,6 +13886,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ConnectionErrorPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13742,6 +13913,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ConnectionErrorPayloadError {
         /// `code`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13827,6 +13999,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13856,6 +14029,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedPayloadDndStatus {
         /// `dnd_enabled`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13950,6 +14124,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedUserPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -13979,6 +14154,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DndUpdatedUserPayloadDndStatus {
         /// `dnd_enabled`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14069,6 +14245,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct EmailDomainChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14161,6 +14338,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct EmojiAddedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14334,6 +14512,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct EmojiRemovedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14486,6 +14665,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileChangePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14517,6 +14697,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileChangePayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14601,6 +14782,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentAddedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14635,6 +14817,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentAddedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14719,6 +14902,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentDeletedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14753,6 +14937,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentDeletedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14839,6 +15024,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentEditedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14873,6 +15059,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCommentEditedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14959,6 +15146,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCreatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -14990,6 +15178,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileCreatedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15074,6 +15263,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileDeletedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15164,6 +15354,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FilePublicPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15195,6 +15386,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FilePublicPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15279,6 +15471,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileSharedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15310,6 +15503,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileSharedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15394,6 +15588,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileUnsharedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15425,6 +15620,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct FileUnsharedPayloadFile {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15509,6 +15705,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GoodbyePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15593,6 +15790,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupArchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15680,6 +15878,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupClosePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15770,6 +15969,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupHistoryChangedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15863,6 +16063,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupJoinedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15889,6 +16090,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupJoinedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -15982,6 +16184,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupLeftPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16069,6 +16272,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupMarkedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16159,6 +16363,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupOpenPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16247,6 +16452,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupRenamePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16273,6 +16479,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupRenamePayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16363,6 +16570,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct GroupUnarchivePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16453,6 +16661,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct HelloPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16534,6 +16743,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImClosePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16622,6 +16832,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImCreatedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16651,6 +16862,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImCreatedPayloadChannel {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16744,6 +16956,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImMarkedPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16834,6 +17047,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ImOpenPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -16924,6 +17138,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct ManualPresenceChangePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -17013,6 +17228,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MemberJoinedChannelPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -17178,6 +17394,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MemberLeftChannelPayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -17338,6 +17555,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessagePayload {
         /// `type`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -17392,6 +17610,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct MessagePayloadEdited {
         /// `user`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -17477,6 +17696,7 @@ pub mod v2_6_slack_rtm {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct OutgoingMessagePayload {
         /// `id`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -17577,6 +17797,7 @@ pub mod v2_6_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentChangedPayload {
         /// `commentId`
@@ -17616,6 +17837,7 @@ pub mod v2_6_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -17648,6 +17870,7 @@ pub mod v2_6_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct LikeCommentPayload {
         /// `commentId`
@@ -17687,6 +17910,7 @@ pub mod v2_6_social_media_backend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCommentLikesPayload {
         /// `commentId`
@@ -17731,6 +17955,7 @@ pub mod v2_6_social_media_comments_service_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentChangedPayload {
         /// `commentId`
@@ -17770,6 +17995,7 @@ pub mod v2_6_social_media_comments_service_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -17807,6 +18033,7 @@ pub mod v2_6_social_media_frontend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct LikeCommentPayload {
         /// `commentId`
@@ -17846,6 +18073,7 @@ pub mod v2_6_social_media_frontend_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCommentLikesPayload {
         /// `commentId`
@@ -17890,6 +18118,7 @@ pub mod v2_6_social_media_notification_service_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -17927,6 +18156,7 @@ pub mod v2_6_social_media_public_api_asyncapi {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct CommentLikedPayload {
         /// `commentId`
@@ -17962,6 +18192,7 @@ pub mod v2_6_streetlights_kafka {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18016,6 +18247,7 @@ pub mod v2_6_streetlights_kafka {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `my-app-header`
         #[serde(
@@ -18067,6 +18299,7 @@ pub mod v2_6_streetlights_kafka {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18121,6 +18354,7 @@ pub mod v2_6_streetlights_kafka {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TurnOnOffPayload {
         /// Whether to turn on or off the light.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18224,6 +18458,7 @@ pub mod v2_6_streetlights_mqtt {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18278,6 +18513,7 @@ pub mod v2_6_streetlights_mqtt {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `my-app-header`
         #[serde(
@@ -18329,6 +18565,7 @@ pub mod v2_6_streetlights_mqtt {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18383,6 +18620,7 @@ pub mod v2_6_streetlights_mqtt {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TurnOnOffPayload {
         /// Whether to turn on or off the light.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18486,6 +18724,7 @@ pub mod v2_6_streetlights_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct DimLightPayload {
         /// Percentage to which the light should be dimmed to.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18540,6 +18779,7 @@ pub mod v2_6_streetlights_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredHeaders {
         /// `my-app-header`
         #[serde(
@@ -18591,6 +18831,7 @@ pub mod v2_6_streetlights_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct LightMeasuredPayload {
         /// Light intensity measured in lumens.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18645,6 +18886,7 @@ pub mod v2_6_streetlights_operation_security {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     pub struct TurnOnOffPayload {
         /// Whether to turn on or off the light.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -18778,6 +19020,7 @@ pub mod v2_6_websocket_gemini {
     )]
     #[serde(crate = "::jetwire::__private::serde")]
     #[schemars(crate = "::schemars")]
+    #[derive(::std::default::Default)]
     #[serde(deny_unknown_fields)]
     pub struct EventsItem {
         /// `type`

@@ -25,6 +25,7 @@
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct Box {
     /// `items`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -50,6 +51,7 @@ impl ::jetwire::Validate for Box {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct JobRequest {
     /// `request_id`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -77,6 +79,7 @@ impl ::jetwire::Validate for JobRequest {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct JobRequest2 {
     /// `id`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -104,6 +107,7 @@ impl ::jetwire::Validate for JobRequest2 {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct JobRequest3 {
     /// `z`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -129,6 +133,7 @@ impl ::jetwire::Validate for JobRequest3 {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct Option {
     /// `value`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -181,6 +186,7 @@ impl ::jetwire::Validate for Result {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct Self_ {
     /// `super`
     #[serde(
@@ -210,6 +216,7 @@ impl ::jetwire::Validate for Self_ {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct String {
     /// `text`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -235,6 +242,7 @@ impl ::jetwire::Validate for String {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct Titled {
     /// `inner`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

@@ -13,6 +13,7 @@
 //   Inline: Inline
 //   Undescribed: Undescribed
 //   Untyped: Untyped
+//   Settings: Settings
 //
 // Diagnostics:
 //   note: objects.json (at #/definitions/Defaults/properties/limits): default {"max":1} is not a literal of the field's type; the field stays optional
@@ -32,6 +33,7 @@
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 #[serde(deny_unknown_fields)]
 pub struct Closed {}
 impl ::jetwire::Validate for Closed {
@@ -108,6 +110,7 @@ impl ::jetwire::Validate for Defaults {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct DefaultsLimits {
     /// `max`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -254,6 +257,7 @@ impl ::jetwire::Validate for InlineChild {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct InlineChildrenItem {
     /// `y`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -364,6 +368,46 @@ pub struct Server {
     >,
 }
 impl ::jetwire::Validate for Server {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
+}
+/// Every property may be absent: `Default` is what decoding `{}` gives.
+///
+/// Schema: `#/definitions/Settings`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Settings {
+    /// `level`
+    ///
+    /// Defaults to `2` when absent.
+    #[serde(default = "defaults::settings_level")]
+    pub level: u8,
+    /// `name`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub name: ::std::option::Option<::std::string::String>,
+}
+impl ::std::default::Default for Settings {
+    fn default() -> Self {
+        Self {
+            level: defaults::settings_level(),
+            name: ::std::option::Option::None,
+        }
+    }
+}
+impl ::jetwire::Validate for Settings {
     fn validate_at(
         &self,
         _path: &str,
@@ -499,5 +543,8 @@ pub mod defaults {
     }
     pub fn defaults_verbose() -> bool {
         false
+    }
+    pub fn settings_level() -> u8 {
+        2
     }
 }

@@ -183,6 +183,7 @@ impl ::jetwire::Validate for Ping {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct Pong {
     /// `ping`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

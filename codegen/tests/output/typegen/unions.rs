@@ -414,6 +414,7 @@ impl ::jetwire::Validate for Holder {
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct HolderMaybeInline {
     /// `z`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

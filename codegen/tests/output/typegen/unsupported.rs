@@ -33,6 +33,7 @@ pub type BadPattern = ::std::string::String;
 )]
 #[serde(crate = "::jetwire::__private::serde")]
 #[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
 pub struct Conditional {
     /// `kind`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

@@ -82,6 +82,17 @@ fn defaults_fill_absent_optional_fields_but_not_required_ones() {
 }
 
 #[test]
+fn structs_without_required_properties_have_defaults() {
+    let settings = objects::Settings::default();
+    assert_eq!(settings, decode::<objects::Settings>(json!({})).unwrap());
+    assert_eq!((settings.level, settings.name), (2u8, None));
+    assert_eq!(
+        objects::InlineChildrenItem::default(),
+        objects::InlineChildrenItem { y: None }
+    );
+}
+
+#[test]
 fn required_nullable_fields_must_be_present_and_round_trip_null() {
     let n: objects::Nullables =
         decode(json!({"must": "a", "mustNullable": null, "mustOpenApi": null})).unwrap();

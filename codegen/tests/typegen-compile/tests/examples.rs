@@ -106,6 +106,7 @@ examples! {
     objects / "Inline" => objects::Inline,
     objects / "Undescribed" => objects::Undescribed,
     objects / "Untyped" => objects::Untyped,
+    objects / "Settings" => objects::Settings,
     enums / "Color" => enums::Color,
     enums / "OddValues" => enums::OddValues,
     enums / "Named" => enums::Named,
