@@ -63,6 +63,8 @@ impl Handler for Fleet {
                 },
             ))),
             "busy" => Err(SetHostnameError::HostBusy.into()),
+            // setHostname is not retryable: a retry request becomes a final failure.
+            "retry" => Err(HandlerError::retry("try again later")),
             _ => Ok(HostnameSet {
                 previous: params.host,
                 current: payload.hostname,
@@ -72,10 +74,14 @@ impl Handler for Fleet {
 
     async fn restart_service(
         &self,
-        _ctx: &JobContext,
-        _params: RestartServiceParams,
+        ctx: &JobContext,
+        params: RestartServiceParams,
         _payload: RestartService,
     ) -> Result<(), HandlerError<std::convert::Infallible>> {
+        // restartService is retryable: the first delivery of `flaky` asks for a retry.
+        if params.service == "flaky" && ctx.attempt == 1 {
+            return Err(HandlerError::retry("warming up"));
+        }
         Ok(())
     }
 
@@ -696,6 +702,54 @@ async fn operations_run_by_id_from_json() {
             .await
             .unwrap();
         assert_eq!(result["hostname"], "web:json-1");
+        fleet.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn retries_follow_the_operations_policy() {
+    bounded(async {
+        let fleet = start(true).await;
+        // Retryable: redelivered after the consumer's backoff, then succeeds.
+        fleet
+            .client
+            .restart_service_with(
+                "web-1",
+                "flaky",
+                &RestartService { graceful: None },
+                CallOptions::default().request_id("flaky-1").timeout(BOUND),
+            )
+            .await
+            .unwrap();
+        let record = fleet
+            .client
+            .runtime()
+            .get("flaky-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.attempt, 2, "{record:?}");
+
+        // Not retryable: the retry request is a final failure.
+        let err = fleet
+            .client
+            .set_hostname(
+                "web-1",
+                &SetHostname {
+                    hostname: "retry".into(),
+                },
+                &headers(),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            JobError::Rejected { failure, .. } => {
+                assert_eq!(failure.kind, FailureKind::Internal);
+                assert!(failure.message.contains("not retryable"), "{failure:?}");
+            }
+            other => panic!("expected a final failure, got {other:?}"),
+        }
         fleet.shutdown().await;
     })
     .await
