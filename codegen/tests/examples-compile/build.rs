@@ -1,4 +1,5 @@
-//! Runs `jetwire-codegen` in module mode over every example document and fixture and
+//! Runs `jetwire-codegen` in module mode over every example document, every fixture and
+//! the project's `asyncapi.yaml`, and
 //! writes, into `OUT_DIR`:
 //! - `<module>.rs`: the generated code of one document;
 //! - `specs.rs`: one `pub mod <module> { include!(...) }` per document;
@@ -39,6 +40,11 @@ fn main() {
             }
         }
         println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    // The project's own contract (also generated as the `generated/` crate).
+    let contract = repo.join("asyncapi.yaml");
+    if contract.is_file() {
+        documents.push(("osapi".to_string(), contract));
     }
     let fixtures = repo.join("codegen/tests/fixtures/generate");
     for path in files(&fixtures, &["yaml"]) {
