@@ -92,7 +92,9 @@ fn generate(path: &Path) -> String {
     }
     let definitions = space.definitions();
     let module = proc_macro2::Ident::new(&module_name(relative), proc_macro2::Span::call_site());
+    let module_doc = format!(" The types of `{}`.", relative.display());
     let file: syn::File = syn::parse2(quote::quote! {
+        #[doc = #module_doc]
         pub mod #module {
             #definitions
 

@@ -13,6 +13,8 @@ use super::{entry_tys, ty_is_eq, TypeSpace};
 /// A function in the generated `defaults` module.
 struct DefaultFn {
     name: String,
+    /// The default as written in the schema.
+    json: String,
     ty: TokenStream,
     value: TokenStream,
 }
@@ -93,7 +95,9 @@ impl TypeSpace<'_> {
             let fns = defaults.iter().map(|d| {
                 let name = format_ident!("{}", d.name);
                 let (ty, value) = (&d.ty, &d.value);
+                let doc = format!(" `{}`", d.json);
                 quote! {
+                    #[doc = #doc]
                     pub fn #name() -> #ty { #value }
                 }
             });
@@ -453,6 +457,7 @@ impl TypeSpace<'_> {
                 args.push(quote!(default = #path));
                 defaults.push(DefaultFn {
                     name,
+                    json: value.to_string(),
                     ty: ty.clone(),
                     value: self.default_value(&f.ty, value),
                 });

@@ -2,6 +2,7 @@
 // The types of the official AsyncAPI examples, one module per document.
 
 // 3.1/adeo-kafka-request-reply-asyncapi.yml
+/// The types of `3.1/adeo-kafka-request-reply-asyncapi.yml`.
 pub mod v3_1_adeo_kafka_request_reply_asyncapi {
     /// The Business Unit code for which data are applicable.
     ///
@@ -136,6 +137,7 @@ pub mod v3_1_adeo_kafka_request_reply_asyncapi {
 }
 
 // 3.1/anyof-asyncapi.yml
+/// The types of `3.1/anyof-asyncapi.yml`.
 pub mod v3_1_anyof_asyncapi {
     /// Schema: `#/components/schemas/objectWithKey`.
     #[derive(
@@ -220,6 +222,7 @@ pub mod v3_1_anyof_asyncapi {
 }
 
 // 3.1/application-headers-asyncapi.yml
+/// The types of `3.1/application-headers-asyncapi.yml`.
 pub mod v3_1_application_headers_asyncapi {
     /// Unique identifier for a given instance of the publishing application
     ///
@@ -387,6 +390,7 @@ pub mod v3_1_application_headers_asyncapi {
 }
 
 // 3.1/correlation-id-asyncapi.yml
+/// The types of `3.1/correlation-id-asyncapi.yml`.
 pub mod v3_1_correlation_id_asyncapi {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -502,6 +506,7 @@ pub mod v3_1_correlation_id_asyncapi {
 }
 
 // 3.1/gitter-streaming-asyncapi.yml
+/// The types of `3.1/gitter-streaming-asyncapi.yml`.
 pub mod v3_1_gitter_streaming_asyncapi {
     /// Schema: `#/components/messages/chatMessage/payload/schema`.
     #[derive(
@@ -854,6 +859,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
 }
 
 // 3.1/kraken-websocket-request-reply-message-filter-in-reply-asyncapi.yml
+/// The types of `3.1/kraken-websocket-request-reply-message-filter-in-reply-asyncapi.yml`.
 pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     /// Depth associated with book subscription in number of levels each side.
     ///
@@ -2011,27 +2017,35 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     pub mod defaults {
         #[allow(unused_imports)]
         use super::*;
+        /// `10`
         pub fn subscribe_subscription_depth() -> Depth {
             Depth(10)
         }
+        /// `1`
         pub fn subscribe_subscription_interval() -> Interval {
             Interval(1)
         }
+        /// `false`
         pub fn subscribe_subscription_ratecounter() -> Ratecounter {
             false
         }
+        /// `true`
         pub fn subscribe_subscription_snapshot() -> Snapshot {
             true
         }
+        /// `10`
         pub fn subscription_status_error_subscription_depth() -> Depth {
             Depth(10)
         }
+        /// `1`
         pub fn subscription_status_error_subscription_interval() -> Interval {
             Interval(1)
         }
+        /// `10`
         pub fn unsubscribe_subscription_depth() -> Depth {
             Depth(10)
         }
+        /// `1`
         pub fn unsubscribe_subscription_interval() -> Interval {
             Interval(1)
         }
@@ -2045,6 +2059,7 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
 }
 
 // 3.1/kraken-websocket-request-reply-multiple-channels-asyncapi.yml
+/// The types of `3.1/kraken-websocket-request-reply-multiple-channels-asyncapi.yml`.
 pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     /// Depth associated with book subscription in number of levels each side.
     ///
@@ -3202,27 +3217,35 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     pub mod defaults {
         #[allow(unused_imports)]
         use super::*;
+        /// `10`
         pub fn subscribe_subscription_depth() -> Depth {
             Depth(10)
         }
+        /// `1`
         pub fn subscribe_subscription_interval() -> Interval {
             Interval(1)
         }
+        /// `false`
         pub fn subscribe_subscription_ratecounter() -> Ratecounter {
             false
         }
+        /// `true`
         pub fn subscribe_subscription_snapshot() -> Snapshot {
             true
         }
+        /// `10`
         pub fn subscription_status_error_subscription_depth() -> Depth {
             Depth(10)
         }
+        /// `1`
         pub fn subscription_status_error_subscription_interval() -> Interval {
             Interval(1)
         }
+        /// `10`
         pub fn unsubscribe_subscription_depth() -> Depth {
             Depth(10)
         }
+        /// `1`
         pub fn unsubscribe_subscription_interval() -> Interval {
             Interval(1)
         }
@@ -3236,6 +3259,7 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
 }
 
 // 3.1/mercure-asyncapi.yml
+/// The types of `3.1/mercure-asyncapi.yml`.
 pub mod v3_1_mercure_asyncapi {
     /// Schema: `#/components/messages/book/payload`.
     #[derive(
@@ -3288,6 +3312,7 @@ pub mod v3_1_mercure_asyncapi {
 
 // 3.1/not-asyncapi.yml
 //   warning: 3.1/not-asyncapi.yml #/components/schemas/testSchema/properties/key: `not` is not checked
+/// The types of `3.1/not-asyncapi.yml`.
 pub mod v3_1_not_asyncapi {
     /// Schema: `#/components/schemas/testSchema`.
     #[derive(
@@ -3319,6 +3344,7 @@ pub mod v3_1_not_asyncapi {
 }
 
 // 3.1/oneof-asyncapi.yml
+/// The types of `3.1/oneof-asyncapi.yml`.
 pub mod v3_1_oneof_asyncapi {
     /// Schema: `#/components/schemas/objectWithKey`.
     #[derive(
@@ -3404,6 +3430,7 @@ pub mod v3_1_oneof_asyncapi {
 
 // 3.1/operation-security-asyncapi.yml
 //   note: 3.1/operation-security-asyncapi.yml #/components/schemas/MetaData/properties/deprecated: default "false" is not a literal of the field's type; the field stays optional
+/// The types of `3.1/operation-security-asyncapi.yml`.
 pub mod v3_1_operation_security_asyncapi {
     /// The Authorization Revocation payload.
     ///
@@ -3763,6 +3790,7 @@ pub mod v3_1_operation_security_asyncapi {
 }
 
 // 3.1/rpc-client-asyncapi.yml
+/// The types of `3.1/rpc-client-asyncapi.yml`.
 pub mod v3_1_rpc_client_asyncapi {
     /// Schema: `#/channels/queue/messages/receiveSumResult/payload`.
     #[derive(
@@ -3816,6 +3844,7 @@ pub mod v3_1_rpc_client_asyncapi {
 }
 
 // 3.1/rpc-server-asyncapi.yml
+/// The types of `3.1/rpc-server-asyncapi.yml`.
 pub mod v3_1_rpc_server_asyncapi {
     /// Schema: `#/channels/queue/messages/sendSumResult/payload`.
     #[derive(
@@ -3869,6 +3898,7 @@ pub mod v3_1_rpc_server_asyncapi {
 }
 
 // 3.1/simple-asyncapi.yml
+/// The types of `3.1/simple-asyncapi.yml`.
 pub mod v3_1_simple_asyncapi {
     /// Schema: `#/components/messages/UserSignedUp/payload`.
     #[derive(
@@ -3925,6 +3955,7 @@ pub mod v3_1_simple_asyncapi {
 }
 
 // 3.1/slack-rtm-asyncapi.yml
+/// The types of `3.1/slack-rtm-asyncapi.yml`.
 pub mod v3_1_slack_rtm_asyncapi {
     /// Schema: `#/components/messages/accountsChanged/payload`.
     #[derive(
@@ -9355,6 +9386,7 @@ pub mod v3_1_slack_rtm_asyncapi {
 }
 
 // 3.1/social-media/backend/asyncapi.yaml
+/// The types of `3.1/social-media/backend/asyncapi.yaml`.
 pub mod v3_1_social_media_backend_asyncapi {
     /// commentChangedPayload
     ///
@@ -9513,6 +9545,7 @@ pub mod v3_1_social_media_backend_asyncapi {
 }
 
 // 3.1/social-media/comments-service/asyncapi.yaml
+/// The types of `3.1/social-media/comments-service/asyncapi.yaml`.
 pub mod v3_1_social_media_comments_service_asyncapi {
     /// commentChangedPayload
     ///
@@ -9591,6 +9624,7 @@ pub mod v3_1_social_media_comments_service_asyncapi {
 }
 
 // 3.1/social-media/frontend/asyncapi.yaml
+/// The types of `3.1/social-media/frontend/asyncapi.yaml`.
 pub mod v3_1_social_media_frontend_asyncapi {
     /// likeCommentPayload
     ///
@@ -9676,6 +9710,7 @@ pub mod v3_1_social_media_frontend_asyncapi {
 }
 
 // 3.1/social-media/notification-service/asyncapi.yaml
+/// The types of `3.1/social-media/notification-service/asyncapi.yaml`.
 pub mod v3_1_social_media_notification_service_asyncapi {
     /// commentLikedPayload
     ///
@@ -9714,6 +9749,7 @@ pub mod v3_1_social_media_notification_service_asyncapi {
 }
 
 // 3.1/social-media/public-api/asyncapi.yaml
+/// The types of `3.1/social-media/public-api/asyncapi.yaml`.
 pub mod v3_1_social_media_public_api_asyncapi {
     /// commentLikedPayload
     ///
@@ -9752,6 +9788,7 @@ pub mod v3_1_social_media_public_api_asyncapi {
 }
 
 // 3.1/streetlights-kafka-asyncapi.yml
+/// The types of `3.1/streetlights-kafka-asyncapi.yml`.
 pub mod v3_1_streetlights_kafka_asyncapi {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -10018,6 +10055,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
 }
 
 // 3.1/streetlights-mqtt-asyncapi.yml
+/// The types of `3.1/streetlights-mqtt-asyncapi.yml`.
 pub mod v3_1_streetlights_mqtt_asyncapi {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -10284,6 +10322,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
 }
 
 // 3.1/streetlights-operation-security-asyncapi.yml
+/// The types of `3.1/streetlights-operation-security-asyncapi.yml`.
 pub mod v3_1_streetlights_operation_security_asyncapi {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -10550,6 +10589,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
 }
 
 // 3.1/websocket-gemini-asyncapi.yml
+/// The types of `3.1/websocket-gemini-asyncapi.yml`.
 pub mod v3_1_websocket_gemini_asyncapi {
     /// This object is always part of the payload. In case of type=heartbeat, these are the only fields.
     ///
@@ -11010,6 +11050,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
 }
 
 // 2.6/anyof.yml
+/// The types of `2.6/anyof.yml`.
 pub mod v2_6_anyof {
     /// Schema: `#/components/schemas/objectWithKey`.
     #[derive(
@@ -11094,6 +11135,7 @@ pub mod v2_6_anyof {
 }
 
 // 2.6/application-headers.yml
+/// The types of `2.6/application-headers.yml`.
 pub mod v2_6_application_headers {
     /// Unique identifier for a given instance of the publishing application
     ///
@@ -11261,6 +11303,7 @@ pub mod v2_6_application_headers {
 }
 
 // 2.6/correlation-id.yml
+/// The types of `2.6/correlation-id.yml`.
 pub mod v2_6_correlation_id {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -11376,6 +11419,7 @@ pub mod v2_6_correlation_id {
 }
 
 // 2.6/gitter-streaming.yml
+/// The types of `2.6/gitter-streaming.yml`.
 pub mod v2_6_gitter_streaming {
     /// Schema: `#/components/messages/chatMessage/payload`.
     #[derive(
@@ -11728,6 +11772,7 @@ pub mod v2_6_gitter_streaming {
 }
 
 // 2.6/mercure.yml
+/// The types of `2.6/mercure.yml`.
 pub mod v2_6_mercure {
     /// Schema: `#/components/messages/book/payload`.
     #[derive(
@@ -11780,6 +11825,7 @@ pub mod v2_6_mercure {
 
 // 2.6/not.yml
 //   warning: 2.6/not.yml #/components/schemas/testSchema/properties/key: `not` is not checked
+/// The types of `2.6/not.yml`.
 pub mod v2_6_not {
     /// Schema: `#/components/schemas/testSchema`.
     #[derive(
@@ -11811,6 +11857,7 @@ pub mod v2_6_not {
 }
 
 // 2.6/oneof.yml
+/// The types of `2.6/oneof.yml`.
 pub mod v2_6_oneof {
     /// Schema: `#/components/schemas/objectWithKey`.
     #[derive(
@@ -11896,6 +11943,7 @@ pub mod v2_6_oneof {
 
 // 2.6/operation-security.yml
 //   note: 2.6/operation-security.yml #/components/schemas/MetaData/properties/deprecated: default "false" is not a literal of the field's type; the field stays optional
+/// The types of `2.6/operation-security.yml`.
 pub mod v2_6_operation_security {
     /// The Authorization Revocation payload.
     ///
@@ -12189,6 +12237,7 @@ pub mod v2_6_operation_security {
 }
 
 // 2.6/rpc-client.yml
+/// The types of `2.6/rpc-client.yml`.
 pub mod v2_6_rpc_client {
     /// Schema: `#/channels/{queue}/publish/message/payload`.
     #[derive(
@@ -12242,6 +12291,7 @@ pub mod v2_6_rpc_client {
 }
 
 // 2.6/rpc-server.yml
+/// The types of `2.6/rpc-server.yml`.
 pub mod v2_6_rpc_server {
     /// Schema: `#/channels/{queue}/subscribe/message/payload`.
     #[derive(
@@ -12295,6 +12345,7 @@ pub mod v2_6_rpc_server {
 }
 
 // 2.6/simple.yml
+/// The types of `2.6/simple.yml`.
 pub mod v2_6_simple {
     /// Schema: `#/components/messages/UserSignedUp/payload`.
     #[derive(
@@ -12351,6 +12402,7 @@ pub mod v2_6_simple {
 }
 
 // 2.6/slack-rtm.yml
+/// The types of `2.6/slack-rtm.yml`.
 pub mod v2_6_slack_rtm {
     /// Schema: `#/components/messages/accountsChanged/payload`.
     #[derive(
@@ -17781,6 +17833,7 @@ pub mod v2_6_slack_rtm {
 }
 
 // 2.6/social-media/backend/asyncapi.yaml
+/// The types of `2.6/social-media/backend/asyncapi.yaml`.
 pub mod v2_6_social_media_backend_asyncapi {
     /// commentChangedPayload
     ///
@@ -17939,6 +17992,7 @@ pub mod v2_6_social_media_backend_asyncapi {
 }
 
 // 2.6/social-media/comments-service/asyncapi.yaml
+/// The types of `2.6/social-media/comments-service/asyncapi.yaml`.
 pub mod v2_6_social_media_comments_service_asyncapi {
     /// commentChangedPayload
     ///
@@ -18017,6 +18071,7 @@ pub mod v2_6_social_media_comments_service_asyncapi {
 }
 
 // 2.6/social-media/frontend/asyncapi.yaml
+/// The types of `2.6/social-media/frontend/asyncapi.yaml`.
 pub mod v2_6_social_media_frontend_asyncapi {
     /// likeCommentPayload
     ///
@@ -18102,6 +18157,7 @@ pub mod v2_6_social_media_frontend_asyncapi {
 }
 
 // 2.6/social-media/notification-service/asyncapi.yaml
+/// The types of `2.6/social-media/notification-service/asyncapi.yaml`.
 pub mod v2_6_social_media_notification_service_asyncapi {
     /// commentLikedPayload
     ///
@@ -18140,6 +18196,7 @@ pub mod v2_6_social_media_notification_service_asyncapi {
 }
 
 // 2.6/social-media/public-api/asyncapi.yaml
+/// The types of `2.6/social-media/public-api/asyncapi.yaml`.
 pub mod v2_6_social_media_public_api_asyncapi {
     /// commentLikedPayload
     ///
@@ -18178,6 +18235,7 @@ pub mod v2_6_social_media_public_api_asyncapi {
 }
 
 // 2.6/streetlights-kafka.yml
+/// The types of `2.6/streetlights-kafka.yml`.
 pub mod v2_6_streetlights_kafka {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -18444,6 +18502,7 @@ pub mod v2_6_streetlights_kafka {
 }
 
 // 2.6/streetlights-mqtt.yml
+/// The types of `2.6/streetlights-mqtt.yml`.
 pub mod v2_6_streetlights_mqtt {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -18710,6 +18769,7 @@ pub mod v2_6_streetlights_mqtt {
 }
 
 // 2.6/streetlights-operation-security.yml
+/// The types of `2.6/streetlights-operation-security.yml`.
 pub mod v2_6_streetlights_operation_security {
     /// Schema: `#/components/schemas/dimLightPayload`.
     #[derive(
@@ -18976,6 +19036,7 @@ pub mod v2_6_streetlights_operation_security {
 }
 
 // 2.6/websocket-gemini.yml
+/// The types of `2.6/websocket-gemini.yml`.
 pub mod v2_6_websocket_gemini {
     /// This object is always part of the payload. In case of type=heartbeat, these are the only fields.
     ///

@@ -529,21 +529,27 @@ impl ::jetwire::Validate for WithExtra {
 pub mod defaults {
     #[allow(unused_imports)]
     use super::*;
+    /// `"hello"`
     pub fn defaults_greeting() -> ::std::string::String {
         ::std::string::String::from("hello")
     }
+    /// `"safe"`
     pub fn defaults_mode() -> DefaultsMode {
         DefaultsMode::Safe
     }
+    /// `0.5`
     pub fn defaults_ratio() -> f64 {
         0.5
     }
+    /// `3`
     pub fn defaults_retries() -> i64 {
         3
     }
+    /// `false`
     pub fn defaults_verbose() -> bool {
         false
     }
+    /// `2`
     pub fn settings_level() -> u8 {
         2
     }
