@@ -3061,15 +3061,19 @@ impl ::jetwire::Validate for UnknownHostError {
 pub mod defaults {
     #[allow(unused_imports)]
     use super::*;
+    /// `4`
     pub fn ping_query_count() -> u32 {
         4
     }
+    /// `"auto"`
     pub fn ping_query_method() -> PingMethodChoice {
         PingMethodChoice::Auto
     }
+    /// `80`
     pub fn ping_query_tcp_port() -> u16 {
         80
     }
+    /// `10`
     pub fn ping_query_timeout_seconds() -> u32 {
         10
     }
