@@ -79,6 +79,9 @@ struct Inner {
     waiters: Waiters,
 }
 
+/// Timeout of the response watcher's JetStream requests (consumer re-creation).
+const WATCHER_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Time allowed for the stream's publish ack.
 pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -112,7 +115,15 @@ impl Client {
                     store_error(e)
                 }
             })?;
-        let waiters = Waiters::start(records.clone())
+        // The watcher's own handle uses short requests: after a server restart its
+        // consumer is re-created as soon as the server answers, not after a long timeout.
+        let watch_js = jetstream::ContextBuilder::new()
+            .timeout(WATCHER_REQUEST_TIMEOUT)
+            .build(connection.clone());
+        let watch_records = RecordStore::open(&watch_js, service.responses.bucket)
+            .await
+            .map_err(store_error)?;
+        let waiters = Waiters::start(watch_records)
             .await
             .map_err(JobError::Nats)?;
         Ok(Client {
@@ -267,18 +278,30 @@ impl Client {
         // Register first: a record written from now on reaches the waiter.
         let mut waiter = self.inner.waiters.register(request_id);
         let mut last_known: Option<ResponseRecord> = None;
-        match self.inner.records.get(request_id).await {
-            Ok(Some(record)) if record.status.is_terminal() => return Ok(record),
-            Ok(other) => last_known = other,
-            // The watcher re-reads pending ids once the server is back.
-            Err(e) => tracing::debug!(error = %e, "initial read failed; waiting for the watcher"),
-        }
+        // The read runs alongside the watch: when the server is away, whichever answers
+        // first after it is back wins.
+        let read = self.inner.records.get(request_id);
+        tokio::pin!(read);
+        let mut read_done = false;
+        let deadline_sleep = tokio::time::sleep_until(deadline);
+        tokio::pin!(deadline_sleep);
         loop {
-            match tokio::time::timeout_at(deadline, waiter.changed()).await {
-                Ok(Some(record)) if record.status.is_terminal() => return Ok(record),
-                Ok(Some(record)) => last_known = Some(record),
-                Ok(None) => {}
-                Err(_) => break,
+            tokio::select! {
+                r = &mut read, if !read_done => {
+                    read_done = true;
+                    match r {
+                        Ok(Some(record)) if record.status.is_terminal() => return Ok(record),
+                        Ok(other) => last_known = last_known.or(other),
+                        // The watcher re-reads pending ids once the server is back.
+                        Err(e) => tracing::debug!(error = %e, "initial read failed; waiting for the watcher"),
+                    }
+                }
+                changed = waiter.changed() => match changed {
+                    Some(record) if record.status.is_terminal() => return Ok(record),
+                    Some(record) => last_known = Some(record),
+                    None => {}
+                },
+                _ = &mut deadline_sleep => break,
             }
         }
         drop(waiter);

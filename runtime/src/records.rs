@@ -42,6 +42,7 @@ pub enum Written {
 #[derive(Clone, Debug)]
 pub struct RecordStore {
     kv: kv::Store,
+    js: jetstream::Context,
 }
 
 /// Whether `key` is usable as a request id (a valid KV key).
@@ -64,11 +65,16 @@ impl RecordStore {
                 bucket: bucket.into(),
                 message: e.to_string(),
             })?;
-        Ok(RecordStore { kv })
+        Ok(RecordStore { kv, js: js.clone() })
     }
 
     pub fn kv(&self) -> &kv::Store {
         &self.kv
+    }
+
+    /// The JetStream context the store was opened with.
+    pub fn context(&self) -> &jetstream::Context {
+        &self.js
     }
 
     fn check_key(key: &str) -> Result<(), StoreError> {

@@ -128,7 +128,38 @@ impl Cluster {
         for url in cluster.urls() {
             wait_jetstream_ready(&url).await;
         }
+        cluster.wait_placement_ready(n).await;
         cluster
+    }
+
+    /// Waits until the meta leader knows every peer: a stream with `n` replicas can be
+    /// placed (a probe stream is created and deleted).
+    async fn wait_placement_ready(&self, n: usize) {
+        let deadline = Instant::now() + READY_WITHIN;
+        let client = connect_test_client(&self.urls().join(",")).await;
+        let js = async_nats::jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build(client);
+        let probe = async_nats::jetstream::stream::Config {
+            name: "JETWIRE_PLACEMENT_PROBE".into(),
+            subjects: vec!["jetwire.placement-probe".into()],
+            storage: async_nats::jetstream::stream::StorageType::Memory,
+            num_replicas: n,
+            ..Default::default()
+        };
+        loop {
+            match js.create_stream(probe.clone()).await {
+                Ok(_) => {
+                    let _ = js.delete_stream(&probe.name).await;
+                    return;
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    panic!("the cluster cannot place {n} replicas within {READY_WITHIN:?}: {e}")
+                }
+                // Probe interval while the peers join the meta group.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Client URLs of all nodes, in node order.

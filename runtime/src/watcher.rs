@@ -12,7 +12,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::kv;
+use async_nats::jetstream::{
+    self,
+    consumer::{push, AckPolicy, DeliverPolicy, ReplayPolicy},
+};
+use async_nats::StatusCode;
 use futures::StreamExt;
 use tokio::sync::{oneshot, watch};
 
@@ -112,6 +116,18 @@ fn notify(registry: &Registry, record: ResponseRecord) {
     }
 }
 
+/// Idle heartbeat of the watcher's consumer; silence for three of them means the consumer
+/// is gone (e.g. the server restarted) and is re-created.
+const HEARTBEAT: Duration = Duration::from_millis(500);
+
+/// Why a watch ended.
+enum WatchEnd {
+    /// Could not create the consumer.
+    Create(String),
+    /// The watch stopped delivering (silence, a gap, the subscription closed).
+    Interrupted(String),
+}
+
 async fn watch_loop(
     records: RecordStore,
     registry: Arc<Registry>,
@@ -121,51 +137,125 @@ async fn watch_loop(
     let mut last_revision: Option<u64> = None;
     let mut failures: u32 = 0;
     loop {
-        let watch = match last_revision {
-            Some(rev) => records.kv().watch_all_from_revision(rev + 1).await,
-            None => records.kv().watch_all().await,
-        };
-        let mut watch = match watch {
-            Ok(w) => w,
-            Err(e) => {
+        match watch(&records, &registry, &mut last_revision, &mut ready).await {
+            WatchEnd::Create(e) => {
                 if let Some(tx) = ready.take() {
                     let _ = tx.send(Err(format!("cannot watch the responses bucket: {e}")));
                     return;
                 }
                 failures += 1;
-                tracing::warn!(error = %e, "response watcher: cannot re-create the watch; retrying");
-                tokio::time::sleep(retry_delay(failures)).await;
-                continue;
+                tracing::debug!(error = %e, "response watcher: cannot re-create the watch; retrying");
             }
-        };
-        match ready.take() {
-            Some(tx) => {
-                let _ = tx.send(Ok(()));
-            }
-            // Re-created: read what pending waiters may have missed.
-            None => refresh_pending(&records, &registry).await,
-        }
-        while let Some(entry) = watch.next().await {
-            match entry {
-                Ok(entry) => {
-                    failures = 0;
-                    last_revision = Some(entry.revision);
-                    if entry.operation != kv::Operation::Put {
-                        continue;
-                    }
-                    match decode(&entry.key, &entry.value) {
-                        Ok(record) => notify(&registry, record),
-                        Err(e) => tracing::warn!(error = %e, "response watcher: skipping record"),
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "response watcher interrupted; re-creating");
-                    break;
-                }
+            WatchEnd::Interrupted(e) => {
+                // It was running: try again right away, backing off only if that fails.
+                failures = 0;
+                tracing::debug!(error = %e, "response watcher interrupted; re-creating");
             }
         }
-        failures += 1;
         tokio::time::sleep(retry_delay(failures)).await;
+    }
+}
+
+/// One watch: an ephemeral, ordered push consumer on the bucket's subjects, starting
+/// after the last revision seen (or with new writes). Returns when it must be re-created.
+async fn watch(
+    records: &RecordStore,
+    registry: &Registry,
+    last_revision: &mut Option<u64>,
+    ready: &mut Option<oneshot::Sender<Result<(), String>>>,
+) -> WatchEnd {
+    let kv = records.kv();
+    let js = records.context();
+    let client = js.client();
+    let inbox = client.new_inbox();
+    let mut sub = match client.subscribe(inbox.clone()).await {
+        Ok(s) => s,
+        Err(e) => return WatchEnd::Create(e.to_string()),
+    };
+    let deliver_policy = match *last_revision {
+        Some(rev) => DeliverPolicy::ByStartSequence {
+            start_sequence: rev + 1,
+        },
+        None => DeliverPolicy::New,
+    };
+    let config = push::Config {
+        deliver_subject: inbox,
+        description: Some("jetwire response watcher".into()),
+        filter_subject: format!("{}>", kv.prefix),
+        deliver_policy,
+        ack_policy: AckPolicy::None,
+        replay_policy: ReplayPolicy::Instant,
+        flow_control: true,
+        idle_heartbeat: HEARTBEAT,
+        memory_storage: true,
+        num_replicas: 1,
+        inactive_threshold: HEARTBEAT * 60,
+        ..Default::default()
+    };
+    if let Err(e) = kv.stream.create_consumer(config).await {
+        return WatchEnd::Create(e.to_string());
+    }
+    match ready.take() {
+        Some(tx) => {
+            let _ = tx.send(Ok(()));
+        }
+        // Re-created: read what pending waiters may have missed.
+        None => refresh_pending(records, registry).await,
+    }
+    let mut expected_consumer_seq = 1;
+    loop {
+        let msg = match tokio::time::timeout(HEARTBEAT * 3, sub.next()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return WatchEnd::Interrupted("subscription closed".into()),
+            Err(_) => return WatchEnd::Interrupted("no heartbeat from the server".into()),
+        };
+        if msg.status == Some(StatusCode::IDLE_HEARTBEAT) {
+            // A flow-control request carries a reply subject; a stalled consumer names one.
+            let stalled = msg
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Consumer-Stalled"))
+                .map(|v| v.as_str().to_string());
+            if let Some(reply) = msg.reply.clone().map(|r| r.to_string()).or(stalled) {
+                let _ = client.publish(reply, bytes::Bytes::new()).await;
+            }
+            continue;
+        }
+        if msg.status.is_some() {
+            continue;
+        }
+        let key = msg
+            .subject
+            .strip_prefix(kv.prefix.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let is_put = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("KV-Operation"))
+            .is_none();
+        let message = jetstream::Message {
+            message: msg,
+            context: js.clone(),
+        };
+        let (stream_seq, consumer_seq) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.consumer_sequence),
+            Err(e) => return WatchEnd::Interrupted(format!("message without metadata: {e}")),
+        };
+        if consumer_seq != expected_consumer_seq {
+            return WatchEnd::Interrupted(format!(
+                "gap in delivery (expected {expected_consumer_seq}, got {consumer_seq})"
+            ));
+        }
+        expected_consumer_seq += 1;
+        *last_revision = Some(stream_seq);
+        if !is_put {
+            continue;
+        }
+        match decode(&key, &message.payload) {
+            Ok(record) => notify(registry, record),
+            Err(e) => tracing::warn!(error = %e, "response watcher: skipping record"),
+        }
     }
 }
 

@@ -33,7 +33,7 @@ use crate::client::REQUEST_ID_HEADER;
 use crate::deadletter::DeadLetters;
 use crate::dispatch::{BoxFuture, Dispatch, Job, JobContext, Outcome};
 use crate::record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
-use crate::records::{is_valid_request_id, RecordStore, Written};
+use crate::records::{is_valid_request_id, RecordStore};
 use crate::spec::{ConsumerSpec, JobClass, OperationSpec, ServiceSpec};
 use crate::subject::route;
 
@@ -167,7 +167,15 @@ impl WorkerBuilder {
         }
         tracing::info!("worker shutting down: no new jobs");
         stop.cancel();
-        while loops.join_next().await.is_some() {}
+        // The loops hold no jobs (those are tracked below); one stuck in a request to an
+        // unresponsive server is simply dropped.
+        let drained = tokio::time::timeout(Duration::from_secs(1), async {
+            while loops.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            loops.shutdown().await;
+        }
         jobs.close();
         if tokio::time::timeout(self.grace, jobs.wait()).await.is_err() {
             tracing::warn!(grace = ?self.grace, "jobs still running after the grace period; returning them to the stream");
@@ -390,6 +398,76 @@ fn keepalive_interval(consumer: &ConsumerSpec) -> Duration {
     (shortest / 3).max(Duration::from_millis(10))
 }
 
+/// Keeps one delivery alive while it is being worked on: an in-progress ack every
+/// `interval` and whenever the handler reports progress. Stops when dropped.
+struct KeepAlive {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl KeepAlive {
+    fn start(
+        msg: jetstream::Message,
+        interval: Duration,
+        mut progress: tokio::sync::mpsc::UnboundedReceiver<()>,
+    ) -> KeepAlive {
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.tick().await;
+            let mut progress_open = true;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    p = progress.recv(), if progress_open => {
+                        if p.is_none() {
+                            progress_open = false;
+                            continue;
+                        }
+                    }
+                }
+                let _ = msg.ack_with(AckKind::Progress).await;
+            }
+        });
+        KeepAlive { task }
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How long a worker keeps retrying a record read or write (keeping the delivery alive)
+/// before it lets the job be redelivered: a store that is briefly away (a leader election,
+/// a reconnect) must not use up the job's delivery attempts.
+const STORE_RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// Runs a record operation until it succeeds; `None` when it kept failing or the worker
+/// is abandoning its jobs.
+async fn with_store_retry<T, F, Fut>(shared: &Shared, what: &str, mut op: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, crate::records::StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + STORE_RETRY_FOR;
+    let mut delay = Duration::from_millis(25);
+    loop {
+        match op().await {
+            Ok(v) => return Some(v),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                tracing::warn!(error = %e, "cannot {what}; leaving the job to be redelivered");
+                return None;
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot {what} yet; retrying"),
+        }
+        tokio::select! {
+            _ = shared.abandon.cancelled() => return None,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+}
+
 async fn run_job(
     shared: Arc<Shared>,
     consumer: &'static ConsumerSpec,
@@ -416,6 +494,8 @@ async fn run_job(
             let _ = msg.ack_with(AckKind::Term).await;
             return;
         };
+        let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel();
+        let keepalive = KeepAlive::start(msg.clone(), keepalive_interval(consumer), progress_rx);
         let mut record = ResponseRecord {
             request_id: request_id.clone(),
             operation: String::new(),
@@ -438,28 +518,24 @@ async fn run_job(
                 details: None,
                 violations: vec![],
             };
-            finish_failed(&shared, &msg, record, failure).await;
+            finish_failed(&shared, &msg, keepalive, record, failure).await;
             return;
         };
         record.operation = op.id.into();
-        match shared.records.get(&request_id).await {
-            Ok(Some(existing)) if existing.status.is_terminal() => {
+        let Some(existing) =
+            with_store_retry(&shared, "read the record", || shared.records.get(&request_id)).await
+        else {
+            return;
+        };
+        match existing {
+            Some(existing) if existing.status.is_terminal() => {
                 tracing::debug!(status = ?existing.status, "already finished; acknowledging without running");
+                drop(keepalive);
                 ack(&msg).await;
                 return;
             }
-            Ok(existing) => {
-                record.accepted_at = existing.and_then(|r| r.accepted_at);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the record; returning the job");
-                let _ = msg
-                    .ack_with(AckKind::Nak(Some(retry_delay(consumer, attempt, Duration::ZERO))))
-                    .await;
-                return;
-            }
+            existing => record.accepted_at = existing.and_then(|r| r.accepted_at),
         }
-        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
         let job = Job {
             request_id: request_id.clone(),
             subject: subject.clone(),
@@ -479,8 +555,6 @@ async fn run_job(
         let running_at = tokio::time::sleep(shared.running_after);
         tokio::pin!(running_at);
         let mut running_written = false;
-        let mut keepalive = tokio::time::interval(keepalive_interval(consumer));
-        keepalive.tick().await;
         let joined = loop {
             tokio::select! {
                 joined = &mut handle => break joined,
@@ -490,14 +564,9 @@ async fn run_job(
                         tracing::debug!(error = %e, "could not record the job as running");
                     }
                 }
-                _ = keepalive.tick() => {
-                    let _ = msg.ack_with(AckKind::Progress).await;
-                }
-                Some(()) = progress_rx.recv() => {
-                    let _ = msg.ack_with(AckKind::Progress).await;
-                }
                 _ = shared.abandon.cancelled() => {
                     handle.abort();
+                    drop(keepalive);
                     tracing::info!("shutdown grace period over; returning the job to the stream");
                     let _ = msg.ack_with(AckKind::Nak(None)).await;
                     return;
@@ -523,22 +592,27 @@ async fn run_job(
                 record.status = JobStatus::Succeeded;
                 record.result = (op.has_reply || !result.is_null()).then_some(result);
                 record.finished_at = Some(chrono::Utc::now());
-                match shared.records.write_unless_terminal(&record).await {
-                    Ok(_) => ack(&msg).await,
-                    Err(e) => tracing::warn!(error = %e, "cannot store the result; the job will be redelivered"),
+                let stored = with_store_retry(&shared, "store the result", || {
+                    shared.records.write_unless_terminal(&record)
+                })
+                .await;
+                drop(keepalive);
+                if stored.is_some() {
+                    ack(&msg).await;
+                    tracing::info!("job succeeded");
                 }
-                tracing::info!("job succeeded");
             }
             Outcome::Failed {
                 failure,
                 retry_after: Some(after),
             } if op.retryable => {
+                drop(keepalive);
                 let delay = retry_delay(consumer, attempt, after);
                 tracing::info!(?delay, reason = %failure.message, "job will be retried");
                 let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
             }
             Outcome::Failed { failure, .. } => {
-                finish_failed(&shared, &msg, record, failure).await;
+                finish_failed(&shared, &msg, keepalive, record, failure).await;
             }
         }
     }
@@ -549,6 +623,7 @@ async fn run_job(
 async fn finish_failed(
     shared: &Shared,
     msg: &jetstream::Message,
+    keepalive: KeepAlive,
     mut record: ResponseRecord,
     mut failure: JobFailure,
 ) {
@@ -558,13 +633,13 @@ async fn finish_failed(
     record.status = JobStatus::Failed;
     record.error = Some(failure);
     record.finished_at = Some(chrono::Utc::now());
-    match shared.records.write_unless_terminal(&record).await {
-        Ok(Written::Written { .. }) | Ok(_) => {
-            let _ = msg.ack_with(AckKind::Term).await;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot store the failure; the job will be redelivered")
-        }
+    let stored = with_store_retry(shared, "store the failure", || {
+        shared.records.write_unless_terminal(&record)
+    })
+    .await;
+    drop(keepalive);
+    if stored.is_some() {
+        let _ = msg.ack_with(AckKind::Term).await;
     }
 }
 

@@ -244,7 +244,11 @@ async fn jobs_complete_on_a_three_node_cluster_while_a_node_is_down() {
             let handle = loop {
                 match client.submit(req.clone()).await {
                     Ok(h) => break h,
-                    Err(e) => eprintln!("submit not accepted yet: {e}"),
+                    Err(e) => {
+                        eprintln!("submit not accepted yet: {e}");
+                        // Retry backoff: the client gets no event for "stream leader elected".
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                 }
             };
             handles.push(handle);
