@@ -7,6 +7,12 @@
 //! to be re-created (connection loss, server restart), it resumes after the last revision
 //! it saw and re-reads the record of every pending waiter, so nothing written in between is
 //! missed.
+//!
+//! The watch is an ephemeral push consumer on the bucket's subjects (no acks, in-memory,
+//! flow-controlled) with a short idle heartbeat, checked for gaps in its delivery sequence:
+//! a server restart loses the consumer, the missing heartbeats show it within a
+//! second or two, and the watch is re-created. (The client library's KV watch only
+//! notices after 10 s of silence and, when it saw nothing yet, replays the whole bucket.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
