@@ -62,6 +62,13 @@ fn skipped() {
     snapshot("skipped");
 }
 
+/// Operation, parameter, enum value and message names that are keywords, clash with
+/// generated names or are not identifiers; Markdown-breaking characters in texts.
+#[test]
+fn names() {
+    snapshot("names");
+}
+
 /// A document without operations still yields a crate that compiles.
 #[test]
 fn empty() {

@@ -3,7 +3,7 @@
 //! per event operation a typed subscription.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel, ParamKind};
 use crate::rustgen::operations::pattern_tokens;
@@ -76,9 +76,9 @@ fn json_methods(model: &Model) -> TokenStream {
             let id = &op.op.id;
             let params_ty = op.params_ty();
             let method = if submit {
-                format_ident!("submit_{}_with", op.method)
+                op.method("submit_{}_with")
             } else {
-                format_ident!("{}_with", op.method)
+                op.method("{}_with")
             };
             let mut args = TokenStream::new();
             for p in &op.params {
@@ -206,11 +206,11 @@ fn args(op: &OpModel) -> Args {
 }
 
 fn job_methods(op: &OpModel) -> TokenStream {
-    let method = &op.method;
-    let with = format_ident!("{}_with", method);
-    let submit = format_ident!("submit_{}", method);
-    let submit_with = format_ident!("submit_{}_with", method);
-    let request = format_ident!("{}_request", method);
+    let method = op.method("{}");
+    let with = op.method("{}_with");
+    let submit = op.method("submit_{}");
+    let submit_with = op.method("submit_{}_with");
+    let request = op.method("{}_request");
     let const_ident = &op.const_ident;
     let reply = op.reply.ty();
     let error = op.error_ty();
@@ -393,7 +393,7 @@ fn method_docs(op: &OpModel) -> TokenStream {
 }
 
 fn subscribe_method(op: &OpModel) -> TokenStream {
-    let method = format_ident!("subscribe_{}", op.method);
+    let method = op.method("subscribe_{}");
     let payload = op.payload.ty();
     let params = op.params_ty();
     let o = op.op;

@@ -11,6 +11,7 @@ use quote::quote;
 
 use crate::ir::Spec;
 use crate::rustgen::model::doc_attrs;
+use crate::rustgen::naming;
 use crate::rustgen::RustCode;
 use crate::{Error, Result};
 
@@ -114,9 +115,10 @@ fn crate_doc(spec: &Spec, code: &RustCode) -> String {
             "\n\n## Jobs\n\n| Operation | Subject | Client | Handler |\n|---|---|---|---|\n",
         );
         for s in jobs {
-            let m = &s.method;
+            let m = naming::method("{}", &s.method_base);
+            let submit = naming::method("submit_{}", &s.method_base);
             doc.push_str(&format!(
-                "| `{}` | `{}` | [`{m}`](client::Client::{m}), [`submit_{m}`](client::Client::submit_{m}) | [`{m}`](worker::Handler::{m}) |\n",
+                "| `{}` | `{}` | [`{m}`](client::Client::{m}), [`{submit}`](client::Client::{submit}) | [`{m}`](worker::Handler::{m}) |\n",
                 s.id,
                 cell(&s.subject)
             ));
@@ -128,9 +130,10 @@ fn crate_doc(spec: &Spec, code: &RustCode) -> String {
             "\n## Events\n\n| Operation | Subject | Subscribe | Publish |\n|---|---|---|---|\n",
         );
         for s in events {
-            let m = &s.method;
+            let subscribe = naming::method("subscribe_{}", &s.method_base);
+            let publish = naming::method("publish_{}", &s.method_base);
             doc.push_str(&format!(
-                "| `{}` | `{}` | [`subscribe_{m}`](client::Client::subscribe_{m}) | [`publish_{m}`](worker::Events::publish_{m}) |\n",
+                "| `{}` | `{}` | [`{subscribe}`](client::Client::{subscribe}) | [`{publish}`](worker::Events::{publish}) |\n",
                 s.id,
                 cell(&s.subject)
             ));
@@ -177,7 +180,7 @@ pub fn crate_files(
     let mut names: Vec<&str> = MODULES.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
     let mods = names.into_iter().map(|name| {
-        let ident = crate::rustgen::naming::ident(name);
+        let ident = naming::ident(name);
         quote! {
             #[rustfmt::skip]
             pub mod #ident;
@@ -213,7 +216,7 @@ pub fn crate_files(
 /// attributes or `//!` docs: `include!` does not accept them.
 pub fn module_file(spec: &Spec, code: &RustCode) -> Result<String> {
     let mods = module_tokens(code).map(|(name, doc, tokens)| {
-        let ident = crate::rustgen::naming::ident(name);
+        let ident = naming::ident(name);
         let doc = doc_attrs(doc);
         quote! {
             #doc

@@ -37,12 +37,13 @@ pub struct RustCode {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// An operation with generated code: its id, subject and Rust method name.
+/// An operation with generated code: its id, subject and the base of its Rust method
+/// names (see [`naming::method`]).
 #[derive(Clone, Debug)]
 pub struct OperationSummary {
     pub id: String,
     pub subject: String,
-    pub method: String,
+    pub method_base: String,
     /// A job (receive) or an event (send).
     pub is_job: bool,
 }
@@ -83,7 +84,7 @@ pub fn generate(spec: &Spec) -> Result<RustCode> {
             .map(|(op, is_job)| OperationSummary {
                 id: op.op.id.clone(),
                 subject: op.subject.template(),
-                method: op.method.to_string(),
+                method_base: op.method_base.clone(),
                 is_job,
             })
             .collect(),

@@ -39,8 +39,9 @@ pub struct OpModel<'a> {
     pub op: &'a Operation,
     pub channel: &'a Channel,
     pub subject: &'a SubjectTemplate,
-    /// snake_case base name (`get_status`): the client/handler method name.
-    pub method: Ident,
+    /// snake_case base of the method names (`get_status`; may be a keyword such as
+    /// `type`: build names with [`OpModel::method`]).
+    pub method_base: String,
     /// `OPERATION_GET_STATUS`.
     pub const_ident: Ident,
     /// `GetStatusParams`.
@@ -134,6 +135,12 @@ impl Shape {
 }
 
 impl OpModel<'_> {
+    /// A method name of this operation: `pattern` with `{}` replaced by the base,
+    /// keyword-escaped (`"submit_{}"` → `submit_get_status`).
+    pub fn method(&self, pattern: &str) -> Ident {
+        naming::method(pattern, &self.method_base)
+    }
+
     pub fn error_ty(&self) -> TokenStream {
         match &self.error {
             Some(e) => {
@@ -240,7 +247,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
             continue;
         };
 
-        let base_snake = naming::snake(&op.id);
+        let base_snake = naming::snake_base(&op.id);
         let derived: &[&str] = match op.action {
             Action::Receive => &["{}", "{}_with", "submit_{}", "submit_{}_with", "{}_request"],
             Action::Send => &["{}", "subscribe_{}", "publish_{}"],
@@ -288,7 +295,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
             op,
             channel,
             subject,
-            method: naming::ident(&method),
+            method_base: method,
             const_ident: naming::ident(&const_ident),
             params_ident: naming::ident(&params_ident),
             params,

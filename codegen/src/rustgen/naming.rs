@@ -36,10 +36,43 @@ fn sanitize(raw: &str, fallback: &str) -> String {
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s = format!("{fallback}{s}");
     }
+    escape_keyword(s)
+}
+
+/// A keyword gets a trailing `_` (`type` → `type_`); other names are returned as they are.
+pub fn escape_keyword(mut s: String) -> String {
     if KEYWORDS.contains(&s.as_str()) {
         s.push('_');
     }
     s
+}
+
+/// `getStatus` → `get_status`, without keyword escaping: the base of derived names
+/// (`type` → `type_with`, `submit_type`), each escaped on its own with [`method`].
+pub fn snake_base(name: &str) -> String {
+    let s = name.to_snake_case();
+    let mut s: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.trim_matches('_').is_empty() {
+        s = "value".into();
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("value_{s}");
+    }
+    s
+}
+
+/// A method name from a pattern (`submit_{}`) and a [`snake_base`] name.
+pub fn method(pattern: &str, base: &str) -> Ident {
+    ident(&escape_keyword(pattern.replace("{}", base)))
 }
 
 /// `getStatus` → `get_status`.
@@ -136,5 +169,9 @@ mod tests {
         assert_eq!(s.claim("Status".into()), "Status2");
         assert_eq!(s.claim_family("submit_x", &["{}", "submit_{}"]), "submit_x");
         assert_eq!(s.claim_family("x", &["{}", "submit_{}"]), "x_2");
+        assert_eq!(s.claim_family("type", &["{}", "{}_with"]), "type");
+        assert!(s.is_taken("type_") && s.is_taken("type_with"));
+        assert_eq!(method("{}", "type").to_string(), "type_");
+        assert_eq!(method("{}_with", "type").to_string(), "type_with");
     }
 }

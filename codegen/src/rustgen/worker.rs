@@ -4,7 +4,7 @@
 //! typed publisher of the operations the service sends.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel};
 
@@ -12,7 +12,7 @@ pub fn emit(model: &Model) -> TokenStream {
     let methods = model.jobs.iter().map(handler_method);
     let arms = model.jobs.iter().map(|j| {
         let id = &j.op.id;
-        let f = format_ident!("dispatch_{}", j.method);
+        let f = j.method("dispatch_{}");
         quote!(#id => self.#f(job).await,)
     });
     let dispatch_fns = model.jobs.iter().map(dispatch_fn);
@@ -75,7 +75,7 @@ pub fn emit(model: &Model) -> TokenStream {
 }
 
 fn handler_method(op: &OpModel) -> TokenStream {
-    let method = &op.method;
+    let method = op.method("{}");
     let params = op.params_ty();
     let payload = op.payload.ty();
     let reply = op.reply.ty();
@@ -121,8 +121,8 @@ fn handler_method(op: &OpModel) -> TokenStream {
 }
 
 fn dispatch_fn(op: &OpModel) -> TokenStream {
-    let f = format_ident!("dispatch_{}", op.method);
-    let method = &op.method;
+    let f = op.method("dispatch_{}");
+    let method = op.method("{}");
     let params = op.params_ty();
     let payload_ty = op.payload.ty();
     let decode = if op.payload.is_unit() {
@@ -164,7 +164,7 @@ fn events(model: &Model) -> TokenStream {
         return TokenStream::new();
     }
     let methods = model.events.iter().map(|op| {
-        let method = format_ident!("publish_{}", op.method);
+        let method = op.method("publish_{}");
         let payload = op.payload.ty();
         let params = op.params_ty();
         let template = op.subject.template();
