@@ -130,6 +130,10 @@ impl Scope {
             .expect("an unused suffix exists")
     }
 
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.used.contains(name)
+    }
+
     /// Claims `base` (or `base_2`, ...) such that every name of the family — `patterns`
     /// with `{}` replaced by the base — is free, and claims them all.
     pub fn claim_family(&mut self, base: &str, patterns: &[&str]) -> String {
