@@ -137,8 +137,13 @@ impl Scope {
     /// Claims `base` (or `base_2`, ...) such that every name of the family — `patterns`
     /// with `{}` replaced by the base — is free, and claims them all.
     pub fn claim_family(&mut self, base: &str, patterns: &[&str]) -> String {
-        let expand =
-            |b: &str| -> Vec<String> { patterns.iter().map(|p| p.replace("{}", b)).collect() };
+        // Each name keyword-escaped on its own, as `method` builds them.
+        let expand = |b: &str| -> Vec<String> {
+            patterns
+                .iter()
+                .map(|p| escape_keyword(p.replace("{}", b)))
+                .collect()
+        };
         let chosen = std::iter::once(base.to_string())
             .chain((2..).map(|n| format!("{base}_{n}")))
             .find(|b| expand(b).iter().all(|n| !self.used.contains(n)))
