@@ -11,6 +11,17 @@
 //   JobRequest: JobRequest2
 //   Titled: Titled
 //   self: Self_
+//   Some: Some
+//   None: None
+//   Ok: Ok
+//   Err: Err
+//   Default: Default
+//   Validate: Validate
+//   Violation: Violation
+//   Deserialize: Deserialize
+//   Serialize: Serialize
+//   JsonSchema: JsonSchema
+//   Uses: Uses
 
 /// Schema: `#/definitions/Box`.
 #[derive(
@@ -37,6 +48,117 @@ impl ::jetwire::Validate for Box {
         _path: &str,
         _out: &mut ::std::vec::Vec<::jetwire::Violation>,
     ) {}
+}
+/// Schema: `#/definitions/Default`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Default {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Default {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+/// Schema: `#/definitions/Deserialize`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Deserialize {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Deserialize {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+/// Schema: `#/definitions/Err`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Err {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Err {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
 }
 /// Schema: `#/definitions/job-request`.
 #[derive(
@@ -119,6 +241,117 @@ impl ::jetwire::Validate for JobRequest3 {
         _path: &str,
         _out: &mut ::std::vec::Vec<::jetwire::Violation>,
     ) {}
+}
+/// Schema: `#/definitions/JsonSchema`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct JsonSchema {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for JsonSchema {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+/// Schema: `#/definitions/None`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct None {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for None {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+/// Schema: `#/definitions/Ok`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Ok {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Ok {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
 }
 /// Schema: `#/definitions/Option`.
 #[derive(
@@ -203,6 +436,80 @@ impl ::jetwire::Validate for Self_ {
         _out: &mut ::std::vec::Vec<::jetwire::Violation>,
     ) {}
 }
+/// Schema: `#/definitions/Serialize`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Serialize {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Serialize {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+/// Schema: `#/definitions/Some`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Some {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Some {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
 /// Schema: `#/definitions/String`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -279,6 +586,135 @@ impl ::jetwire::Validate for Titled {
         _out: &mut ::std::vec::Vec<::jetwire::Violation>,
     ) {}
 }
+/// Refers to types named like prelude items.
+///
+/// Schema: `#/definitions/Uses`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
+pub struct Uses {
+    /// `some`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub some: ::std::option::Option<Some>,
+    /// `none`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub none: ::std::option::Option<None>,
+    /// `ok`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub ok: ::std::option::Option<Ok>,
+    /// `err`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub err: ::std::option::Option<Err>,
+    /// `default`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub default: ::std::option::Option<Default>,
+    /// `validate`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub validate: ::std::option::Option<Validate>,
+    /// `violation`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub violation: ::std::option::Option<Violation>,
+}
+impl ::jetwire::Validate for Uses {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "some");
+            let __f = &self.some;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+        {
+            let __p = ::jetwire::validate::child_path(path, "none");
+            let __f = &self.none;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+        {
+            let __p = ::jetwire::validate::child_path(path, "ok");
+            let __f = &self.ok;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+        {
+            let __p = ::jetwire::validate::child_path(path, "err");
+            let __f = &self.err;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+        {
+            let __p = ::jetwire::validate::child_path(path, "default");
+            let __f = &self.default;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+        {
+            let __p = ::jetwire::validate::child_path(path, "validate");
+            let __f = &self.validate;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+        {
+            let __p = ::jetwire::validate::child_path(path, "violation");
+            let __f = &self.violation;
+            if let ::std::option::Option::Some(__v1) = __f {
+                ::jetwire::Validate::validate_at(__v1, &__p, out);
+            }
+        }
+    }
+}
+/// Schema: `#/definitions/Validate`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Validate {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Validate {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
 /// Schema: `#/definitions/Vec`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -339,4 +775,41 @@ impl ::jetwire::Validate for Vec {
         _path: &str,
         _out: &mut ::std::vec::Vec<::jetwire::Violation>,
     ) {}
+}
+/// Schema: `#/definitions/Violation`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Violation {
+    /// `x`
+    pub x: ::std::string::String,
+}
+impl ::jetwire::Validate for Violation {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        {
+            let __p = ::jetwire::validate::child_path(path, "x");
+            let __f = &self.x;
+            {
+                let __s: &str = __f;
+                let __n = __s.chars().count();
+                if __n < 1 {
+                    out.push(::jetwire::Violation {
+                        path: ::std::string::String::from(&__p),
+                        message: ::std::format!(
+                            "must be at least 1 characters long (is {__n})"
+                        ),
+                    });
+                }
+            }
+        }
+    }
 }

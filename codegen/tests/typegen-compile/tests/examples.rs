@@ -156,6 +156,7 @@ examples! {
     names / "JobRequest2" => names::JobRequest2,
     names / "Titled" => names::Titled,
     names / "Self_" => names::Self_,
+    names / "Uses" => names::Uses,
 }
 
 #[test]
