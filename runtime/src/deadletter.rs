@@ -20,7 +20,8 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
+/// The stop signal of [`DeadLetters::run`] (re-exported so callers need no direct dependency).
+pub use tokio_util::sync::CancellationToken;
 
 use crate::client::REQUEST_ID_HEADER;
 use crate::provision::{dead_letter_consumer_name, dead_letter_subject_prefix};

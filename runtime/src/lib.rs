@@ -102,7 +102,7 @@ pub mod worker;
 
 pub use client::{Client, JobHandle, Request};
 pub use connect::{Auth, ConnectError, ConnectOptions, TlsOptions};
-pub use deadletter::{DeadLetter, DeadLetters};
+pub use deadletter::{CancellationToken, DeadLetter, DeadLetters};
 pub use dispatch::{Dispatch, HandlerError, Job, JobContext, Outcome, TypedError};
 pub use embedded::{EmbeddedError, EmbeddedOptions, EmbeddedServer};
 pub use error::JobError;

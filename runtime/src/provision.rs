@@ -43,6 +43,21 @@ impl ProvisionReport {
     }
 }
 
+impl std::fmt::Display for ProvisionReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (resource, change) in &self.resources {
+            match change {
+                Change::Created => writeln!(f, "{resource}: created")?,
+                Change::Updated(fields) => {
+                    writeln!(f, "{resource}: updated {}", fields.join(", "))?
+                }
+                Change::Unchanged => writeln!(f, "{resource}: unchanged")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Why provisioning failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {

@@ -116,3 +116,36 @@ async fn replaying_an_unknown_request_is_not_found() {
     })
     .await
 }
+
+#[tokio::test]
+async fn the_dead_letter_component_also_runs_on_its_own() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SERVICE).await;
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        // A worker without the component, and the component in its own task.
+        let worker = spawn_worker(nats.clone(), &SERVICE, TestDispatch::default(), |b| {
+            b.dead_letters(false)
+        });
+        let dead = DeadLetters::new(nats.clone(), &SERVICE).await.unwrap();
+        let stop = jetwire::CancellationToken::new();
+        let component = tokio::spawn({
+            let (dead, stop) = (dead.clone(), stop.clone());
+            async move { dead.run(stop).await }
+        });
+        let err = client
+            .call(request(echo(), "h", json!({"action": "retry"})), BOUND)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, JobError::DeadLettered { attempts: 3, .. }),
+            "{err:?}"
+        );
+        assert_eq!(dead.list().await.unwrap().len(), 1);
+        stop.cancel();
+        component.await.unwrap();
+        worker.shutdown().await;
+    })
+    .await
+}

@@ -36,6 +36,10 @@ async fn provisioning_twice_changes_nothing_the_second_time() {
         );
         let second = run(&js, &SERVICE).await.unwrap();
         assert!(second.is_unchanged(), "{second:?}");
+        assert!(
+            second.to_string().contains("stream TJOBS: unchanged\n"),
+            "{second}"
+        );
 
         let stream = js.get_stream("TJOBS").await.unwrap();
         let config = &stream.cached_info().config;
