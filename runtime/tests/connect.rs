@@ -65,6 +65,12 @@ async fn a_token_is_sent() {
 
 #[tokio::test]
 async fn bad_settings_are_reported_before_connecting() {
+    timeout(BOUND, bad_settings())
+        .await
+        .expect("test timed out")
+}
+
+async fn bad_settings() {
     let err = ConnectOptions::new("").connect().await.unwrap_err();
     assert!(err.to_string().contains("no server URL"), "{err}");
     let mut opts = ConnectOptions::new("nats://127.0.0.1:4222");

@@ -428,3 +428,23 @@ async fn a_down_server_is_server_unavailable() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_message_without_headers_is_keyed_by_the_payload_request_id() {
+    bounded(async {
+        let (_server, nats, client, dispatch) = setup().await;
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch, |b| b);
+        let js = async_nats::jetstream::new(nats.clone());
+        let body = json!({"action": "echo", "value": 5, "request_id": "from-payload"});
+        js.publish("tjobs.query.echo.h", body.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let record = client.wait("from-payload", BOUND).await.unwrap();
+        assert_eq!(record.status, JobStatus::Succeeded);
+        assert_eq!(record.result.unwrap()["value"], 5);
+        worker.shutdown().await;
+    })
+    .await
+}
