@@ -194,3 +194,25 @@ async fn replicas_can_be_overridden_for_a_cluster() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_backoff_that_differs_from_the_ack_wait_is_idempotent_too() {
+    const LONG_ACK_WAIT: [ConsumerSpec; 2] = {
+        let mut c = CONSUMERS;
+        c[0].ack_wait = Duration::from_secs(30);
+        c[1].ack_wait = Duration::from_secs(30);
+        c
+    };
+    static SPEC: ServiceSpec = ServiceSpec {
+        consumers: &LONG_ACK_WAIT,
+        ..SERVICE_FIELDS
+    };
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        run(&js, &SPEC).await.unwrap();
+        let again = run(&js, &SPEC).await.unwrap();
+        assert!(again.is_unchanged(), "{again}");
+    })
+    .await
+}
