@@ -263,7 +263,11 @@ async fn pull_loop(
                 }
                 Err(e) => {
                     failures += 1;
-                    tracing::warn!(consumer = consumer.durable, error = %e, "cannot get consumer; retrying");
+                    if failures == 1 {
+                        tracing::warn!(consumer = consumer.durable, error = %e, "cannot get consumer; retrying");
+                    } else {
+                        tracing::debug!(consumer = consumer.durable, error = %e, "cannot get consumer; retrying");
+                    }
                     drop(held);
                     if pause(&stop, reconnect_delay(failures)).await {
                         return;
