@@ -67,8 +67,9 @@ pub enum Outcome {
     /// The reply payload (`Value::Null` for operations without a reply).
     Succeeded(serde_json::Value),
     /// A failure. `retry_after` is `Some` when the job should be retried (NAK with delay;
-    /// the runtime uses the consumer's backoff when the handler gives no delay and the
-    /// operation is retryable), `None` when it is final (failed record, TERM).
+    /// the runtime uses the consumer's backoff step for the attempt when the delay is
+    /// `Duration::ZERO`; retried only when the operation is retryable), `None` when it is
+    /// final (failed record, TERM). A job whose attempts run out is dead-lettered.
     Failed {
         failure: JobFailure,
         retry_after: Option<Duration>,
