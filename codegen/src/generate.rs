@@ -34,6 +34,7 @@ pub struct Generator {
     crate_name: Option<String>,
     runtime: RuntimeDependency,
     docs: bool,
+    standalone: bool,
 }
 
 impl Generator {
@@ -43,6 +44,7 @@ impl Generator {
             crate_name: None,
             runtime: RuntimeDependency::Version(env!("CARGO_PKG_VERSION").to_string()),
             docs: true,
+            standalone: false,
         }
     }
 
@@ -61,6 +63,14 @@ impl Generator {
     /// Depend on the runtime by version requirement (the default: this generator's version).
     pub fn runtime_version(mut self, version: impl Into<String>) -> Self {
         self.runtime = RuntimeDependency::Version(version.into());
+        self
+    }
+
+    /// Whether `Cargo.toml` gets an empty `[workspace]` table, so the crate builds on its
+    /// own even inside another workspace's directory (default false: it may be a member
+    /// of the enclosing workspace).
+    pub fn standalone(mut self, standalone: bool) -> Self {
+        self.standalone = standalone;
         self
     }
 
@@ -88,6 +98,7 @@ impl Generator {
             &CrateOptions {
                 crate_name,
                 runtime: self.runtime.clone(),
+                standalone: self.standalone,
             },
         )?;
         if self.docs {

@@ -44,6 +44,10 @@ enum Command {
         /// Do not generate docs/.
         #[arg(long)]
         no_docs: bool,
+        /// Add an empty `[workspace]` table to Cargo.toml, so the crate builds on its own
+        /// even inside another workspace's directory.
+        #[arg(long)]
+        standalone: bool,
         /// Write nothing; exit 1 listing the files that are not up to date.
         #[arg(long)]
         check: bool,
@@ -97,9 +101,13 @@ fn main() -> ExitCode {
             runtime_path,
             runtime_version,
             no_docs,
+            standalone,
             check,
         } => {
-            let mut generator = Generator::new(&spec).crate_name(crate_name).docs(!no_docs);
+            let mut generator = Generator::new(&spec)
+                .crate_name(crate_name)
+                .docs(!no_docs)
+                .standalone(standalone);
             if let Some(path) = runtime_path {
                 generator = generator.runtime_path(path);
             }

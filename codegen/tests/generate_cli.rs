@@ -86,3 +86,51 @@ fn generate_writes_a_crate_and_check_mode_reports_stale_files() {
         "{stderr}"
     );
 }
+
+/// `generate --standalone` writes a crate that `cargo check` accepts on its own, even
+/// inside another workspace's directory tree (here: this workspace's `target/`).
+#[test]
+fn a_standalone_crate_checks_on_its_own() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out_dir = tmp.join("standalone-fleet");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
+    let generate = bin()
+        .arg("generate")
+        .arg("--spec")
+        .arg(fixture("jobs"))
+        .arg("--out")
+        .arg(&out_dir)
+        .args([
+            "--crate-name",
+            "fleet-jobs",
+            "--standalone",
+            "--runtime-path",
+        ])
+        .arg(runtime.canonicalize().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
+    // The workspace's lock file: the same dependency versions, no registry access.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"),
+        out_dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let check = Command::new(cargo)
+        .args(["check", "--offline", "--quiet"])
+        .current_dir(&out_dir)
+        .env("CARGO_TARGET_DIR", tmp.join("standalone-target"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

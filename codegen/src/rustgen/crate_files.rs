@@ -27,6 +27,9 @@ pub enum RuntimeDependency {
 pub struct CrateOptions {
     pub crate_name: String,
     pub runtime: RuntimeDependency,
+    /// Add an empty `[workspace]` table, so that the crate builds on its own even inside
+    /// the directory tree of another workspace.
+    pub standalone: bool,
 }
 
 /// What each module is for (its rustdoc).
@@ -253,8 +256,13 @@ fn cargo_toml(spec: &Spec, code: &RustCode, options: &CrateOptions) -> String {
         "Typed jetwire client and worker for {} {}",
         spec.info.title, spec.info.version
     );
+    let workspace = if options.standalone {
+        "\n# Not a member of any enclosing workspace.\n[workspace]\n"
+    } else {
+        ""
+    };
     format!(
-        "{}[package]\nname = {}\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = {}\npublish = false\n\n[lib]\npath = \"src/lib.rs\"\n\n[dependencies]\n{jetwire}\n{schemars}",
+        "{}[package]\nname = {}\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = {}\npublish = false\n\n[lib]\npath = \"src/lib.rs\"\n\n[dependencies]\n{jetwire}\n{schemars}{workspace}",
         header(spec).replacen("//", "#", 1),
         toml_str(&options.crate_name),
         toml_str(&description),
