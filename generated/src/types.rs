@@ -34,7 +34,7 @@ impl ::jetwire::Validate for AddressErrorDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -59,7 +59,7 @@ impl ::jetwire::Validate for AddressErrorDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -112,7 +112,7 @@ impl ::jetwire::Validate for DiskQuery {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p),
                             message: ::std::format!(
-                                "must be at least 1 characters long (is {__n})"
+                                "must be at least 1 character long (is {__n})"
                             ),
                         });
                     }
@@ -234,7 +234,7 @@ impl ::jetwire::Validate for DnsConfig {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -310,7 +310,7 @@ impl ::jetwire::Validate for DnsConfig {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p1),
                             message: ::std::format!(
-                                "must be at least 1 characters long (is {__n})"
+                                "must be at least 1 character long (is {__n})"
                             ),
                         });
                     }
@@ -391,7 +391,7 @@ impl ::jetwire::Validate for DnsUpdate {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must have at least 1 items (has {__len})"
+                            "must have at least 1 item (has {__len})"
                         ),
                     });
                 }
@@ -467,7 +467,7 @@ impl ::jetwire::Validate for FieldErrorDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -508,7 +508,7 @@ impl ::jetwire::Validate for FieldErrorDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -573,7 +573,7 @@ impl ::jetwire::Validate for Hostname {
                 out.push(::jetwire::Violation {
                     path: ::std::string::String::from(path),
                     message: ::std::format!(
-                        "must be at least 1 characters long (is {__n})"
+                        "must be at least 1 character long (is {__n})"
                     ),
                 });
             }
@@ -661,7 +661,7 @@ impl ::jetwire::Validate for HostnameChange {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p),
                             message: ::std::format!(
-                                "must be at least 1 characters long (is {__n})"
+                                "must be at least 1 character long (is {__n})"
                             ),
                         });
                     }
@@ -687,7 +687,7 @@ impl ::jetwire::Validate for HostnameChange {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -739,7 +739,7 @@ impl ::jetwire::Validate for HostnameInfo {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -929,7 +929,7 @@ impl ::jetwire::Validate for InvalidAddressError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1003,7 +1003,7 @@ impl ::jetwire::Validate for InvalidHostnameError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1058,7 +1058,7 @@ impl ::jetwire::Validate for IoFailureDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1083,7 +1083,7 @@ impl ::jetwire::Validate for IoFailureDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1150,7 +1150,7 @@ impl ::jetwire::Validate for IoFailureError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1468,7 +1468,7 @@ impl ::jetwire::Validate for MountNotFoundError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1538,7 +1538,7 @@ impl ::jetwire::Validate for MountPoint {
                 out.push(::jetwire::Violation {
                     path: ::std::string::String::from(path),
                     message: ::std::format!(
-                        "must be at least 1 characters long (is {__n})"
+                        "must be at least 1 character long (is {__n})"
                     ),
                 });
             }
@@ -1623,7 +1623,7 @@ impl ::jetwire::Validate for MountUsage {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1648,7 +1648,7 @@ impl ::jetwire::Validate for MountUsage {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1769,7 +1769,7 @@ impl ::jetwire::Validate for NotSupportedDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1794,7 +1794,7 @@ impl ::jetwire::Validate for NotSupportedDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1861,7 +1861,7 @@ impl ::jetwire::Validate for NotSupportedError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1924,7 +1924,7 @@ impl ::jetwire::Validate for OsInfo {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1949,7 +1949,7 @@ impl ::jetwire::Validate for OsInfo {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -1975,7 +1975,7 @@ impl ::jetwire::Validate for OsInfo {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p),
                             message: ::std::format!(
-                                "must be at least 1 characters long (is {__n})"
+                                "must be at least 1 character long (is {__n})"
                             ),
                         });
                     }
@@ -2002,7 +2002,7 @@ impl ::jetwire::Validate for OsInfo {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p),
                             message: ::std::format!(
-                                "must be at least 1 characters long (is {__n})"
+                                "must be at least 1 character long (is {__n})"
                             ),
                         });
                     }
@@ -2028,7 +2028,7 @@ impl ::jetwire::Validate for OsInfo {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2079,7 +2079,7 @@ impl ::jetwire::Validate for PermissionDeniedDetails {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2105,7 +2105,7 @@ impl ::jetwire::Validate for PermissionDeniedDetails {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p),
                             message: ::std::format!(
-                                "must be at least 1 characters long (is {__n})"
+                                "must be at least 1 character long (is {__n})"
                             ),
                         });
                     }
@@ -2175,7 +2175,7 @@ impl ::jetwire::Validate for PermissionDeniedError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2247,7 +2247,7 @@ impl ::jetwire::Validate for PingFailedError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2454,7 +2454,7 @@ impl ::jetwire::Validate for PingQuery {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2604,7 +2604,7 @@ impl ::jetwire::Validate for PingResult {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2845,7 +2845,7 @@ impl ::jetwire::Validate for SystemStatus {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2875,7 +2875,7 @@ impl ::jetwire::Validate for SystemStatus {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -2900,7 +2900,7 @@ impl ::jetwire::Validate for SystemStatus {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -3035,7 +3035,7 @@ impl ::jetwire::Validate for UnknownHostError {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }

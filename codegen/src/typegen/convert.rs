@@ -752,6 +752,9 @@ impl TypeSpace<'_> {
             Some((tag, tagged)) => {
                 let mut idents = Names::default();
                 let mut variants = Vec::new();
+                let deny_unknown_fields = tagged.iter().all(|(_, _, flat)| {
+                    flat.additional_properties == Some(AdditionalProperties::Allowed(false))
+                });
                 for (value, m, flat) in tagged {
                     let ident = idents.claim(&variant_name(&value));
                     let fields = self.build_fields(&flat, &format!("{name}{ident}"), Some(&tag))?;
@@ -772,7 +775,11 @@ impl TypeSpace<'_> {
                         doc: doc_of(&self.node(m).schema),
                     });
                 }
-                EntryKind::Tagged { tag, variants }
+                EntryKind::Tagged {
+                    tag,
+                    variants,
+                    deny_unknown_fields,
+                }
             }
             None => {
                 let mut idents = Names::default();

@@ -310,7 +310,16 @@ impl TypeSpace<'_> {
                     #validate
                 }
             }
-            EntryKind::Tagged { tag, variants } => {
+            EntryKind::Tagged {
+                tag,
+                variants,
+                deny_unknown_fields,
+            } => {
+                let deny = if *deny_unknown_fields {
+                    quote!(#[serde(deny_unknown_fields)])
+                } else {
+                    quote!()
+                };
                 let variants = variants.iter().map(|v| {
                     let ident = format_ident!("{}", v.ident);
                     let value = &v.tag_value;
@@ -320,7 +329,9 @@ impl TypeSpace<'_> {
                         let owner = format!("{owner}_{}", v.ident.to_snake_case());
                         self.field(f, &owner, false, defaults)
                     });
-                    let body = if v.fields.is_empty() {
+                    // A unit variant would ignore other properties; an empty struct
+                    // variant lets `deny_unknown_fields` see them.
+                    let body = if v.fields.is_empty() && !*deny_unknown_fields {
                         quote!()
                     } else {
                         let fields: Vec<TokenStream> = fields.collect();
@@ -336,6 +347,7 @@ impl TypeSpace<'_> {
                     #doc
                     #derives
                     #[serde(tag = #tag)]
+                    #deny
                     pub enum #name {
                         #(#variants)*
                     }

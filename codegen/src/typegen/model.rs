@@ -201,6 +201,8 @@ pub(crate) enum EntryKind {
     Tagged {
         tag: String,
         variants: Vec<TaggedVariant>,
+        /// Every variant forbids other properties.
+        deny_unknown_fields: bool,
     },
     Untagged(Vec<UntaggedVariant>),
     /// `pub struct Name(pub T);` — a named type whose value has checks of its own.

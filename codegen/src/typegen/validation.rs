@@ -46,17 +46,20 @@ impl TypeSpace<'_> {
                     let ident = format_ident!("{}", v.ident);
                     let mut code = TokenStream::new();
                     let mut bound = Vec::new();
-                    for f in &v.fields {
+                    for (i, f) in v.fields.iter().enumerate() {
+                        // Bound under another name: a property may be called `path` or
+                        // `out`, like the parameters.
                         let fident = field_ident(&f.ident);
-                        let checks = self.field_checks(f, quote!(#fident));
+                        let binding = format_ident!("__b{i}");
+                        let checks = self.field_checks(f, quote!(#binding));
                         if !checks.is_empty() {
-                            bound.push(fident);
+                            bound.push(quote!(#fident: #binding));
                             code.extend(checks);
                         }
                     }
                     any |= !code.is_empty();
                     arms.push(if v.fields.is_empty() {
-                        quote!(Self::#ident => {})
+                        quote!(Self::#ident { .. } => {})
                     } else {
                         quote!(Self::#ident { #(#bound,)* .. } => { #code })
                     });
@@ -337,7 +340,10 @@ impl TypeSpace<'_> {
                 let lit = Literal::u64_unsuffixed(*n);
                 let push = self.formatted(
                     path,
-                    &format!("must be at least {n} characters long (is {{__n}})"),
+                    &format!(
+                        "must be at least {n} {} long (is {{__n}})",
+                        plural(*n, "character")
+                    ),
                 );
                 quote!(let __n = __s.chars().count(); if __n < #lit { #push })
             }
@@ -345,7 +351,10 @@ impl TypeSpace<'_> {
                 let lit = Literal::u64_unsuffixed(*n);
                 let push = self.formatted(
                     path,
-                    &format!("must be at most {n} characters long (is {{__n}})"),
+                    &format!(
+                        "must be at most {n} {} long (is {{__n}})",
+                        plural(*n, "character")
+                    ),
                 );
                 quote!(let __n = __s.chars().count(); if __n > #lit { #push })
             }
@@ -528,22 +537,34 @@ impl TypeSpace<'_> {
             Check::MinItems(n) => (
                 *n,
                 quote!(<),
-                format!("must have at least {n} items (has {{__len}})"),
+                format!(
+                    "must have at least {n} {} (has {{__len}})",
+                    plural(*n, "item")
+                ),
             ),
             Check::MaxItems(n) => (
                 *n,
                 quote!(>),
-                format!("must have at most {n} items (has {{__len}})"),
+                format!(
+                    "must have at most {n} {} (has {{__len}})",
+                    plural(*n, "item")
+                ),
             ),
             Check::MinProperties(n) => (
                 *n,
                 quote!(<),
-                format!("must have at least {n} properties (has {{__len}})"),
+                format!(
+                    "must have at least {n} {} (has {{__len}})",
+                    if *n == 1 { "property" } else { "properties" }
+                ),
             ),
             Check::MaxProperties(n) => (
                 *n,
                 quote!(>),
-                format!("must have at most {n} properties (has {{__len}})"),
+                format!(
+                    "must have at most {n} {} (has {{__len}})",
+                    if *n == 1 { "property" } else { "properties" }
+                ),
             ),
             _ => return quote!(),
         };
@@ -663,5 +684,13 @@ fn num(x: f64) -> String {
         format!("{}", x as i64)
     } else {
         format!("{x}")
+    }
+}
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
     }
 }

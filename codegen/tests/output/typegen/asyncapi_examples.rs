@@ -10976,9 +10976,9 @@ pub mod v3_1_websocket_gemini_asyncapi {
         ) {
             match self {
                 Self::Heartbeat { .. } => {}
-                Self::Update { events, .. } => {
+                Self::Update { events: __b1, .. } => {
                     let __p = ::jetwire::validate::child_path(path, "events");
-                    let __f = events;
+                    let __f = __b1;
                     for (__i1, __v1) in __f.iter().enumerate() {
                         let __p1 = ::jetwire::validate::child_path(&__p, __i1);
                         ::jetwire::Validate::validate_at(__v1, &__p1, out);
@@ -19423,9 +19423,9 @@ pub mod v2_6_websocket_gemini {
         ) {
             match self {
                 Self::Heartbeat { .. } => {}
-                Self::Update { events, .. } => {
+                Self::Update { events: __b1, .. } => {
                     let __p = ::jetwire::validate::child_path(path, "events");
-                    let __f = events;
+                    let __f = __b1;
                     for (__i1, __v1) in __f.iter().enumerate() {
                         let __p1 = ::jetwire::validate::child_path(&__p, __i1);
                         ::jetwire::Validate::validate_at(__v1, &__p1, out);

@@ -78,7 +78,7 @@ impl ::jetwire::Validate for Default {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -115,7 +115,7 @@ impl ::jetwire::Validate for Deserialize {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -152,7 +152,7 @@ impl ::jetwire::Validate for Err {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -271,7 +271,7 @@ impl ::jetwire::Validate for JsonSchema {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -308,7 +308,7 @@ impl ::jetwire::Validate for None {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -345,7 +345,7 @@ impl ::jetwire::Validate for Ok {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -465,7 +465,7 @@ impl ::jetwire::Validate for Serialize {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -502,7 +502,7 @@ impl ::jetwire::Validate for Some {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -707,7 +707,7 @@ impl ::jetwire::Validate for Validate {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }
@@ -805,7 +805,7 @@ impl ::jetwire::Validate for Violation {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must be at least 1 characters long (is {__n})"
+                            "must be at least 1 character long (is {__n})"
                         ),
                     });
                 }

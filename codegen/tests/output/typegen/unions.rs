@@ -16,6 +16,7 @@
 //   AnyOfRefs: AnyOfRefs
 //   Counter: Counter
 //   Event: Event
+//   Command: Command
 
 /// Untagged: variants named by their titles and types.
 ///
@@ -230,6 +231,80 @@ impl ::jetwire::Validate for Cat {
                     }
                 }
             }
+        }
+    }
+}
+/// Closed variants: the tagged enum rejects unknown properties.
+///
+/// Schema: `#/definitions/Command`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+#[serde(tag = "cmd")]
+#[serde(deny_unknown_fields)]
+pub enum Command {
+    /// `cmd: read`
+    #[serde(rename = "read")]
+    Read {
+        /// `path`
+        path: ::std::string::String,
+        /// Named like a parameter of `validate_at`.
+        #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+        out: ::std::option::Option<::std::string::String>,
+    },
+    /// `cmd: stop`
+    #[serde(rename = "stop")]
+    Stop {},
+}
+impl ::jetwire::Validate for Command {
+    fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        match self {
+            Self::Read { path: __b0, out: __b1, .. } => {
+                {
+                    let __p = ::jetwire::validate::child_path(path, "path");
+                    let __f = __b0;
+                    {
+                        let __s: &str = __f;
+                        let __n = __s.chars().count();
+                        if __n < 1 {
+                            out.push(::jetwire::Violation {
+                                path: ::std::string::String::from(&__p),
+                                message: ::std::format!(
+                                    "must be at least 1 character long (is {__n})"
+                                ),
+                            });
+                        }
+                    }
+                }
+                {
+                    let __p = ::jetwire::validate::child_path(path, "out");
+                    let __f = __b1;
+                    if let ::std::option::Option::Some(__v1) = __f {
+                        {
+                            let __s: &str = __v1;
+                            let __n = __s.chars().count();
+                            if __n > 3 {
+                                out.push(::jetwire::Violation {
+                                    path: ::std::string::String::from(&__p),
+                                    message: ::std::format!(
+                                        "must be at most 3 characters long (is {__n})"
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Self::Stop { .. } => {}
         }
     }
 }
@@ -524,9 +599,9 @@ pub enum Pet {
 impl ::jetwire::Validate for Pet {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
         match self {
-            Self::Cat { lives, .. } => {
+            Self::Cat { lives: __b1, .. } => {
                 let __p = ::jetwire::validate::child_path(path, "lives");
-                let __f = lives;
+                let __f = __b1;
                 if let ::std::option::Option::Some(__v1) = __f {
                     {
                         let __x = *__v1;
@@ -584,9 +659,9 @@ impl ::jetwire::Validate for Shape {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
         match self {
             Self::Circle { .. } => {}
-            Self::Square { side, .. } => {
+            Self::Square { side: __b0, .. } => {
                 let __p = ::jetwire::validate::child_path(path, "side");
-                let __f = side;
+                let __f = __b0;
                 {
                     let __x = *__f;
                     if __x <= 0f64 {
@@ -597,7 +672,7 @@ impl ::jetwire::Validate for Shape {
                     }
                 }
             }
-            Self::Point => {}
+            Self::Point { .. } => {}
         }
     }
 }

@@ -215,7 +215,7 @@ impl ::jetwire::Validate for Constrained {
                     out.push(::jetwire::Violation {
                         path: ::std::string::String::from(&__p),
                         message: ::std::format!(
-                            "must have at least 1 items (has {__len})"
+                            "must have at least 1 item (has {__len})"
                         ),
                     });
                 }
@@ -320,7 +320,7 @@ impl ::jetwire::Validate for Constrained {
                         out.push(::jetwire::Violation {
                             path: ::std::string::String::from(&__p),
                             message: ::std::format!(
-                                "must have at most 1 properties (has {__len})"
+                                "must have at most 1 property (has {__len})"
                             ),
                         });
                     }
@@ -385,7 +385,7 @@ impl ::jetwire::Validate for Constrained {
                             out.push(::jetwire::Violation {
                                 path: ::std::string::String::from(&__p2),
                                 message: ::std::format!(
-                                    "must be at least 1 characters long (is {__n})"
+                                    "must be at least 1 character long (is {__n})"
                                 ),
                             });
                         }
@@ -713,7 +713,7 @@ impl ::jetwire::Validate for ShortName {
                 out.push(::jetwire::Violation {
                     path: ::std::string::String::from(path),
                     message: ::std::format!(
-                        "must be at least 1 characters long (is {__n})"
+                        "must be at least 1 character long (is {__n})"
                     ),
                 });
             }

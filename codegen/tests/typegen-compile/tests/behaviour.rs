@@ -195,6 +195,29 @@ fn tagged_unions_decode_by_tag() {
 }
 
 #[test]
+fn closed_tagged_variants_reject_unknown_properties() {
+    let err = decode::<unions::Command>(json!({"cmd": "stop", "force": true})).unwrap_err();
+    assert!(err.contains("unknown field `force`"), "{err}");
+    let read: unions::Command = decode(json!({"cmd": "read", "path": "", "out": "long"})).unwrap();
+    let mut out = Vec::new();
+    read.validate_at("/commands/3", &mut out);
+    let got: Vec<(String, String)> = out.into_iter().map(|v| (v.path, v.message)).collect();
+    assert_eq!(
+        got,
+        [
+            v(
+                "/commands/3/path",
+                "must be at least 1 character long (is 0)"
+            ),
+            v(
+                "/commands/3/out",
+                "must be at most 3 characters long (is 4)"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn untagged_unions_decode_to_the_first_matching_variant() {
     use unions::Address;
     assert_eq!(
@@ -409,10 +432,10 @@ fn validate_reports_every_violation_with_its_path() {
         v("/contact", "must be an email address"),
         v("/level", "must be one of 1, 5"),
         v("/fixed", "must be \"v1\""),
-        v("/limits", "must have at most 1 properties (has 2)"),
+        v("/limits", "must have at most 1 property (has 2)"),
         v("/limits/a", "must be at most 9 (is 10)"),
         v("/headers/bad", "property name must match the pattern `^x-`"),
-        v("/pair/0", "must be at least 1 characters long (is 0)"),
+        v("/pair/0", "must be at least 1 character long (is 0)"),
         v("/pair/1", "must be at least 0 (is -1)"),
         v("/grid/1/0", "must be at most 1 (is 2)"),
     ];
@@ -429,7 +452,7 @@ fn validate_reports_every_violation_with_its_path() {
     .unwrap();
     assert_eq!(
         violations(&too_few),
-        [v("/tags", "must have at least 1 items (has 0)")]
+        [v("/tags", "must have at least 1 item (has 0)")]
     );
 }
 
@@ -438,7 +461,7 @@ fn named_constrained_types_validate_themselves() {
     assert_eq!(violations(&validation::ShortName("ok".into())), []);
     assert_eq!(
         violations(&validation::ShortName(String::new())),
-        [v("", "must be at least 1 characters long (is 0)")]
+        [v("", "must be at least 1 character long (is 0)")]
     );
     assert_eq!(
         violations(&validation::Ports(vec![0, 80, 70000])),

@@ -123,6 +123,7 @@ examples! {
     unions / "StringOrNumber" => unions::StringOrNumber,
     unions / "AnyOfRefs" => unions::AnyOfRefs,
     unions / "Event" => unions::Event,
+    unions / "Command" => unions::Command,
     allof / "Extended" => allof::Extended,
     allof / "Alias" => allof::Alias,
     allof / "Wrapper" => allof::Wrapper,
