@@ -4,27 +4,39 @@
 //! The mapping rules:
 //! - objects → structs; required properties are plain fields, the others `Option<T>`
 //!   (omitted when `None`), or `T` filled from the schema `default` when that default is
-//!   a literal of the field's type (a bool, number, string or string-enum value); a
-//!   required nullable property is `Option<T>` that must be present and round-trips
-//!   `null`. `additionalProperties: false` → `deny_unknown_fields`; an
-//!   `additionalProperties` schema → a `BTreeMap<String, T>` (flattened into the struct
-//!   when there are properties too).
-//! - string `enum`s → enums with `Display`/`FromStr`; other `enum`s and `const`s → the
-//!   value's type, checked by `validate()`.
-//! - `oneOf`/`anyOf` → an internally tagged enum when a `discriminator` or a property
-//!   with a distinct string `const` in every variant tells them apart, else an untagged
-//!   enum; a `null` member makes it `Option<..>`.
+//!   a literal of the field's type (a bool, number, string, string-enum value or a named
+//!   scalar); a required nullable property is `Option<T>` that must be present and
+//!   round-trips `null`; an optional nullable one is `Option<T>` (absent and `null` are
+//!   not told apart). Structs without required properties implement `Default` (what
+//!   decoding `{}` gives). `additionalProperties: false` → `deny_unknown_fields`; an
+//!   `additionalProperties` schema (or a single `patternProperties` schema) → a
+//!   `BTreeMap<String, T>`, flattened into the struct when there are properties too.
+//! - string `enum`s → enums with `Display`, `FromStr` and `as_str`; other `enum`s and
+//!   `const`s → the value's type, checked by `validate()`.
+//! - `oneOf`/`anyOf` → an internally tagged enum with struct variants when a
+//!   `discriminator` or a property with a distinct string `const` in every variant tells
+//!   them apart (`deny_unknown_fields` when every variant is closed), else an untagged
+//!   enum (variants named by schema name without the enum's own name as prefix, by title,
+//!   or by type; tried in document order); a `null` member makes it `Option<..>`.
+//!   Properties next to `oneOf` go into every variant.
 //! - `allOf` → one merged schema (see `merge`); `allOf: [$ref]` → the referenced type.
-//! - `type: [X, null]` / `nullable` → `Option<X>`; other type lists → untagged enums.
-//! - integers by `format` (`int32` → `i32`, ..., default `i64`), numbers `f64`
-//!   (`float` → `f32`), `uuid`/`date-time`/`date` strings → `Uuid`/`DateTime<Utc>`/
-//!   `NaiveDate`; other formats stay `String` and `email`, `hostname`, `ipv4`, `ipv6`,
-//!   `uri` are checked.
-//! - recursion is boxed only where a cycle of direct (not `Vec`/map) containment needs it.
+//! - `type: [X, null]` / `nullable` → `Option<X>`: a named nullable schema defines `X`
+//!   and is referred to as `Option<X>`; other type lists → untagged enums.
+//! - integers by `format` (`int32` → `i32`, ..., default `i64`; bounds never change the
+//!   type), numbers `f64` (`float` → `f32`), `uuid`/`date-time`/`date` strings →
+//!   `Uuid`/`DateTime<Utc>`/`NaiveDate`; other formats stay `String` and `email`,
+//!   `hostname`, `ipv4`, `ipv6`, `uri` are checked.
+//! - arrays → `Vec<T>` (`uniqueItems` checked), tuples → tuple types.
+//! - a named schema that is a plain type becomes an alias, or a newtype when it has
+//!   checks of its own (so that it validates wherever it is used), is recursive, or
+//!   holds a tuple.
+//! - recursion is boxed only where a cycle of direct (not `Vec`/map) containment needs
+//!   it, `Option` included (an `Option<Self>` field has no finite size either).
 //! - names: the component key, else the `title`, else the caller's hint (PascalCase),
-//!   unique within the type space by deterministic numeric suffixes.
-//! - keywords that cannot be expressed (`not`, `if`, `contains`, ...) are reported as
-//!   diagnostics, never silently dropped.
+//!   unique within the type space by deterministic numeric suffixes; definitions are
+//!   emitted sorted by name.
+//! - keywords that cannot be expressed (`not`, `if`, `contains`, `propertyNames`, ...)
+//!   are reported as diagnostics, never silently dropped.
 
 mod boxing;
 mod convert;
