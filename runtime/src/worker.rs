@@ -418,6 +418,9 @@ impl KeepAlive {
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
             let mut progress_open = true;
+            // Progress reports closer together than this are folded into one ack.
+            let spacing = interval / 10;
+            let mut last_sent = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -426,9 +429,13 @@ impl KeepAlive {
                             progress_open = false;
                             continue;
                         }
+                        if last_sent.elapsed() < spacing {
+                            continue;
+                        }
                     }
                 }
                 let _ = msg.ack_with(AckKind::Progress).await;
+                last_sent = tokio::time::Instant::now();
             }
         });
         KeepAlive { task }

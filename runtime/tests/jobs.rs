@@ -448,3 +448,25 @@ async fn a_message_without_headers_is_keyed_by_the_payload_request_id() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_job_reporting_progress_runs_once() {
+    bounded(async {
+        let (_server, nats, client, dispatch) = setup().await;
+        let recorder = dispatch.recorder.clone();
+        let worker = spawn_worker(nats, &SERVICE, dispatch, |b| b);
+        let handle = client
+            .submit(request(
+                work(),
+                "h",
+                json!({"action": "progress", "ms": 1000}),
+            ))
+            .await
+            .unwrap();
+        let record = handle.wait(BOUND).await.unwrap();
+        assert_eq!(record.status, JobStatus::Succeeded);
+        assert_eq!(recorder.starts(handle.request_id()).len(), 1);
+        worker.shutdown().await;
+    })
+    .await
+}

@@ -134,7 +134,7 @@ pub enum Event {
 }
 
 /// Runs jobs as their payload says:
-/// `{"action": "echo" | "sleep" | "sleep_first" | "fail" | "retry" | "poison" | "panic",
+/// `{"action": "echo" | "sleep" | "sleep_first" | "progress" | "fail" | "retry" | "poison" | "panic",
 ///   "ms": <sleep ms>, "value": <anything echoed back>}`.
 /// `poison` asks for a retry until [`Recorder::heal`] is called.
 #[derive(Clone, Default)]
@@ -308,6 +308,14 @@ async fn run_action(
         "sleep_first" => {
             if attempt == 1 {
                 sleep(ms).await;
+            }
+            Outcome::Succeeded(reply())
+        }
+        "progress" => {
+            // Reports progress far more often than the keep-alive needs.
+            for _ in 0..ms / 5 {
+                job.context.progress();
+                sleep(5).await;
             }
             Outcome::Succeeded(reply())
         }
