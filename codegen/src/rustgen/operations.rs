@@ -71,6 +71,16 @@ fn params(op: &OpModel) -> TokenStream {
         }
         ParamKind::Enum { .. } => None,
     });
+    let free_checks: Vec<TokenStream> = free_checks.collect();
+    let violations_body = if free_checks.is_empty() {
+        quote!(::std::vec::Vec::new())
+    } else {
+        quote! {
+            let mut out = ::std::vec::Vec::new();
+            #(#free_checks)*
+            out
+        }
+    };
     let values = op.params.iter().map(|p| {
         let field = &p.field;
         quote!(self.#field.as_str())
@@ -95,10 +105,7 @@ fn params(op: &OpModel) -> TokenStream {
             /// token, or not matching the parameter's pattern (enumerated parameters
             /// are valid by construction).
             pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-                #[allow(unused_mut)]
-                let mut out = ::std::vec::Vec::new();
-                #(#free_checks)*
-                out
+                #violations_body
             }
 
             /// The parameter values in subject template order.

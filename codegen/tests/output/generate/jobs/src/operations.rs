@@ -46,9 +46,7 @@ impl GetStatusParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
-        let mut out = ::std::vec::Vec::new();
-        out
+        ::std::vec::Vec::new()
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -174,7 +172,6 @@ impl SetHostnameParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "host",
@@ -331,7 +328,6 @@ impl RestartServiceParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "host",
@@ -376,9 +372,7 @@ impl LookupParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
-        let mut out = ::std::vec::Vec::new();
-        out
+        ::std::vec::Vec::new()
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -460,7 +454,6 @@ impl HostChangedParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "host",

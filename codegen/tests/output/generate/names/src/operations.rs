@@ -100,7 +100,6 @@ impl TypeParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "host-id",
@@ -209,9 +208,7 @@ impl SubmitThingsParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
-        let mut out = ::std::vec::Vec::new();
-        out
+        ::std::vec::Vec::new()
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -240,9 +237,7 @@ impl ThingsParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
-        let mut out = ::std::vec::Vec::new();
-        out
+        ::std::vec::Vec::new()
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -327,9 +322,7 @@ impl NewParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
-        let mut out = ::std::vec::Vec::new();
-        out
+        ::std::vec::Vec::new()
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {

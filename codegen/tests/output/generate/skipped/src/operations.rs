@@ -23,9 +23,7 @@ impl PingParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
-        let mut out = ::std::vec::Vec::new();
-        out
+        ::std::vec::Vec::new()
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
