@@ -108,9 +108,49 @@ async fn every_acked_job_completes_across_a_server_kill9_and_restart() {
                 tokio::spawn(async move { h.wait(BOUND).await })
             })
             .collect();
+        // A producer that keeps submitting through the crash: whatever the stream
+        // acknowledged must run, whatever it refused the producer knows about.
+        let producer = Client::with_ack_timeout(nats.clone(), &SERVICE, Duration::from_millis(500))
+            .await
+            .unwrap();
+        let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
+        let stop_producing = jetwire::CancellationToken::new();
+        let producing = tokio::spawn({
+            let stop = stop_producing.clone();
+            async move {
+                let mut refused = 0;
+                while !stop.is_cancelled() {
+                    let req = request(echo(), "h", json!({"action": "echo"}));
+                    match producer.submit(req).await {
+                        Ok(h) => acked_tx.send(h).unwrap(),
+                        Err(_) => refused += 1,
+                    }
+                }
+                refused
+            }
+        });
+        let mut acked = vec![acked_rx.recv().await.unwrap()];
+
         wait_for(&mut events, |e| matches!(e, Event::Started { .. })).await;
         server.kill9();
         server.restart().await;
+        // Keep producing until a few submissions went through after the restart.
+        for _ in 0..3 {
+            acked.push(acked_rx.recv().await.unwrap());
+        }
+        stop_producing.cancel();
+        let refused = producing.await.unwrap();
+        while let Ok(h) = acked_rx.try_recv() {
+            acked.push(h);
+        }
+        eprintln!(
+            "{} submissions acknowledged, {refused} refused during the crash",
+            acked.len()
+        );
+        for h in &acked {
+            let record = h.wait(BOUND).await.unwrap();
+            assert_eq!(record.status, JobStatus::Succeeded, "{record:?}");
+        }
 
         for (h, w) in handles.iter().zip(waits) {
             let record = w
