@@ -130,16 +130,66 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
 }
 
 fn markdown_to_html(markdown: &str) -> String {
-    use pulldown_cmark::{html, Event, Options, Parser};
+    use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_HEADING_ATTRIBUTES);
-    // Raw HTML from the spec's descriptions is shown as text, never interpreted.
+    // The spec's texts cannot script the page: raw HTML is shown as text, and links or
+    // images with a scheme other than http(s)/mailto (or a relative one) go nowhere.
+    let safe = |url: CowStr<'static>| -> CowStr<'static> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            None | Some("http" | "https" | "mailto") => url,
+            Some(s) if s.contains(['/', '#', '?']) => url,
+            Some(_) => CowStr::Borrowed("#"),
+        }
+    };
     let parser = Parser::new_ext(markdown, options).map(|event| match event {
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe(dest_url.into_static()),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: safe(dest_url.into_static()),
+            title,
+            id,
+        }),
         other => other,
     });
     let mut out = String::new();
     html::push_html(&mut out, parser);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::markdown_to_html;
+
+    #[test]
+    fn spec_texts_cannot_script_the_page() {
+        let html = markdown_to_html(
+            "<script>alert(1)</script>\n\nText <b>bold</b> [x](javascript:alert(1)) ![i](data:x) \
+             [y](https://e.example/a) [z](#op-a)",
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(!html.contains("href=\"javascript:"), "{html}");
+        assert!(!html.contains("src=\"data:"), "{html}");
+        assert!(html.contains("href=\"https://e.example/a\""), "{html}");
+        assert!(html.contains("href=\"#op-a\""), "{html}");
+    }
 }
