@@ -803,6 +803,7 @@ impl TypeSpace<'_> {
                             let types = inferred_types(&without_null(&node.schema).0);
                             match types.as_slice() {
                                 [t] => type_label(*t).to_string(),
+                                [] => "Value".to_string(),
                                 _ => "Variant".to_string(),
                             }
                         }
@@ -815,6 +816,7 @@ impl TypeSpace<'_> {
                         doc: doc_of(&node.schema),
                     });
                 }
+                self.order_untagged(&mut variants);
                 EntryKind::Untagged(variants)
             }
         };
@@ -886,6 +888,33 @@ impl TypeSpace<'_> {
             );
         }
         Ok(None)
+    }
+
+    /// Serde tries untagged variants in order and takes the first that decodes; a struct
+    /// ignores properties it does not know, so one with fewer required properties would
+    /// also take the inputs meant for a stricter one. Structs are therefore tried by
+    /// descending number of required properties, and any-value variants last; the
+    /// order is otherwise the document's.
+    fn order_untagged(&self, variants: &mut [UntaggedVariant]) {
+        let rank = |v: &UntaggedVariant| -> i64 {
+            match &v.ty.kind {
+                TyKind::Named(e) => match &self.entries[*e].kind {
+                    EntryKind::Struct(def) => {
+                        -(def
+                            .fields
+                            .iter()
+                            .filter(|f| {
+                                matches!(f.mode, FieldMode::Required | FieldMode::RequiredNullable)
+                            })
+                            .count() as i64)
+                    }
+                    _ => 0,
+                },
+                TyKind::Prim(Prim::Value) => 1,
+                _ => 0,
+            }
+        };
+        variants.sort_by_key(rank);
     }
 
     fn report_approximations(&mut self, id: SchemaId, s: &Schema) {

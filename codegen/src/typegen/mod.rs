@@ -17,7 +17,7 @@
 //!   `discriminator` or a property with a distinct string `const` in every variant tells
 //!   them apart (`deny_unknown_fields` when every variant is closed), else an untagged
 //!   enum (variants named by schema name without the enum's own name as prefix, by title,
-//!   or by type; tried in document order); a `null` member makes it `Option<..>`.
+//!   or by type; structs with more required properties are tried first); a `null` member makes it `Option<..>`.
 //!   Properties next to `oneOf` go into every variant.
 //! - `allOf` → one merged schema (see `merge`); `allOf: [$ref]` → the referenced type.
 //! - `type: [X, null]` / `nullable` → `Option<X>`: a named nullable schema defines `X`

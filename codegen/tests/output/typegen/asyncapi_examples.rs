@@ -1562,10 +1562,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
     #[schemars(crate = "::schemars")]
     #[serde(untagged)]
     pub enum SubscriptionStatus {
-        /// A value of type `SubscriptionStatusError`.
-        Error(SubscriptionStatusError),
         /// A value of type `SubscriptionStatusSuccess`.
         Success(SubscriptionStatusSuccess),
+        /// A value of type `SubscriptionStatusError`.
+        Error(SubscriptionStatusError),
     }
     impl ::jetwire::Validate for SubscriptionStatus {
         fn validate_at(
@@ -1574,10 +1574,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
             match self {
-                Self::Error(__v) => {
+                Self::Success(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
-                Self::Success(__v) => {
+                Self::Error(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
             }
@@ -2762,10 +2762,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
     #[schemars(crate = "::schemars")]
     #[serde(untagged)]
     pub enum SubscriptionStatus {
-        /// A value of type `SubscriptionStatusError`.
-        Error(SubscriptionStatusError),
         /// A value of type `SubscriptionStatusSuccess`.
         Success(SubscriptionStatusSuccess),
+        /// A value of type `SubscriptionStatusError`.
+        Error(SubscriptionStatusError),
     }
     impl ::jetwire::Validate for SubscriptionStatus {
         fn validate_at(
@@ -2774,10 +2774,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
             match self {
-                Self::Error(__v) => {
+                Self::Success(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
-                Self::Success(__v) => {
+                Self::Error(__v) => {
                     ::jetwire::Validate::validate_at(__v, path, out);
                 }
             }

@@ -17,6 +17,7 @@
 //   Counter: Counter
 //   Event: Event
 //   Command: Command
+//   Reply: Reply
 
 /// Untagged: variants named by their titles and types.
 ///
@@ -35,20 +36,20 @@
 #[schemars(crate = "::schemars")]
 #[serde(untagged)]
 pub enum Address {
-    /// ipv4
-    Ipv4(Ipv4),
     /// Structured
     Structured(Structured),
+    /// ipv4
+    Ipv4(Ipv4),
     /// A value of type `Integer`.
     Integer(i64),
 }
 impl ::jetwire::Validate for Address {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
         match self {
+            Self::Structured(_) => {}
             Self::Ipv4(__v) => {
                 ::jetwire::Validate::validate_at(__v, path, out);
             }
-            Self::Structured(_) => {}
             Self::Integer(_) => {}
         }
     }
@@ -400,6 +401,34 @@ impl ::jetwire::Validate for DogPetType {
         _out: &mut ::std::vec::Vec<::jetwire::Violation>,
     ) {}
 }
+/// Done
+///
+/// Schema: `#/definitions/Reply/anyOf/1`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Done {
+    /// `result`
+    pub result: ::std::string::String,
+    /// `at`
+    pub at: ::jetwire::__private::chrono::DateTime<::jetwire::__private::chrono::Utc>,
+}
+impl ::jetwire::Validate for Done {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
+}
 /// Common properties next to oneOf go into every variant.
 ///
 /// Schema: `#/definitions/Event`.
@@ -623,6 +652,65 @@ impl ::jetwire::Validate for Pet {
             Self::Dog { .. } => {}
         }
     }
+}
+/// Progress
+///
+/// Schema: `#/definitions/Reply/anyOf/0`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+#[derive(::std::default::Default)]
+pub struct Progress {
+    /// `percent`
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub percent: ::std::option::Option<i64>,
+}
+impl ::jetwire::Validate for Progress {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
+}
+/// Untagged structs: the one with more required properties is tried first.
+///
+/// Schema: `#/definitions/Reply`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+#[serde(untagged)]
+pub enum Reply {
+    /// Done
+    Done(Done),
+    /// Progress
+    Progress(Progress),
+    /// A value of type `Value`.
+    Value(::jetwire::__private::serde_json::Value),
+}
+impl ::jetwire::Validate for Reply {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
 }
 /// Tagged by a property with a distinct const in every variant (no discriminator).
 ///

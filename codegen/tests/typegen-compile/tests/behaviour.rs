@@ -245,6 +245,20 @@ fn untagged_unions_decode_to_the_first_matching_variant() {
 }
 
 #[test]
+fn untagged_structs_with_more_required_properties_are_tried_first() {
+    let done: unions::Reply =
+        decode(json!({"result": "ok", "at": "2026-11-23T10:00:00Z"})).unwrap();
+    assert!(matches!(done, unions::Reply::Done(_)), "{done:?}");
+    let progress: unions::Reply = decode(json!({"percent": 5})).unwrap();
+    assert!(
+        matches!(progress, unions::Reply::Progress(_)),
+        "{progress:?}"
+    );
+    let other: unions::Reply = decode(json!("anything")).unwrap();
+    assert!(matches!(other, unions::Reply::Value(_)), "{other:?}");
+}
+
+#[test]
 fn null_members_make_options() {
     let maybe: unions::MaybeCat = decode(json!(null)).unwrap();
     assert_eq!(maybe, None);

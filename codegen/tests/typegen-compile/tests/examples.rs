@@ -124,6 +124,7 @@ examples! {
     unions / "AnyOfRefs" => unions::AnyOfRefs,
     unions / "Event" => unions::Event,
     unions / "Command" => unions::Command,
+    unions / "Reply" => unions::Reply,
     allof / "Extended" => allof::Extended,
     allof / "Alias" => allof::Alias,
     allof / "Wrapper" => allof::Wrapper,
