@@ -61,6 +61,7 @@ impl GetSystemStatusParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -213,6 +214,7 @@ impl GetDiskParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -397,6 +399,7 @@ impl GetDnsParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -547,6 +550,7 @@ impl GetHostnameParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -697,6 +701,7 @@ impl PingParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -883,6 +888,7 @@ impl SetDnsParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -1084,6 +1090,7 @@ impl SetHostnameParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
+        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
