@@ -211,6 +211,12 @@ fn job_methods(op: &OpModel) -> TokenStream {
     let submit = op.method("submit_{}");
     let submit_with = op.method("submit_{}_with");
     let request = op.method("{}_request");
+    let job = op.method("{}_job");
+    let job_doc = doc_attrs(&format!(
+        "The `{}` job with this request id, submitted earlier by any client: its \
+         handle's `get` and `wait` return the typed result.",
+        op.op.id
+    ));
     let const_ident = &op.const_ident;
     let reply = op.reply.ty();
     let error = op.error_ty();
@@ -319,6 +325,14 @@ fn job_methods(op: &OpModel) -> TokenStream {
         ) -> ::std::result::Result<::jetwire::typed::JobHandle<#reply, #error>, ::jetwire::JobError<#error>> {
             let request = self.#request(#pass options)?;
             ::jetwire::typed::submit(&self.inner, request).await
+        }
+
+        #job_doc
+        pub fn #job(
+            &self,
+            request_id: impl ::std::convert::Into<::std::string::String>,
+        ) -> ::jetwire::typed::JobHandle<#reply, #error> {
+            ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
         }
 
         /// Validates the arguments and builds the runtime request: nothing is

@@ -249,7 +249,14 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
 
         let base_snake = naming::snake_base(&op.id);
         let derived: &[&str] = match op.action {
-            Action::Receive => &["{}", "{}_with", "submit_{}", "submit_{}_with", "{}_request"],
+            Action::Receive => &[
+                "{}",
+                "{}_with",
+                "submit_{}",
+                "submit_{}_with",
+                "{}_request",
+                "{}_job",
+            ],
             Action::Send => &["{}", "subscribe_{}", "publish_{}"],
         };
         let method = method_names.claim_family(&base_snake, derived);

@@ -405,10 +405,17 @@ async fn a_detached_submit_is_found_again_by_its_request_id() {
         assert_eq!(handle.request_id(), "restart-1");
         handle.wait(BOUND).await.unwrap();
         // Another handle from the id alone reads the finished result.
-        let again = fleet
-            .client
-            .job::<(), std::convert::Infallible>("restart-1");
+        let again = fleet.client.restart_service_job("restart-1");
         assert_eq!(again.get().await.unwrap(), Some(()));
+        assert_eq!(
+            fleet
+                .client
+                .restart_service_job("never-submitted")
+                .get()
+                .await
+                .unwrap(),
+            None
+        );
         fleet.shutdown().await;
     })
     .await

@@ -112,6 +112,13 @@ impl Client {
         let request = self.get_status_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `getStatus` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn get_status_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<super::types::Status, ::std::convert::Infallible> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -228,6 +235,16 @@ impl Client {
         let request = self.set_hostname_request(host, payload, headers, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `setHostname` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn set_hostname_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::HostnameSet,
+        super::operations::SetHostnameError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -338,6 +355,13 @@ impl Client {
         let request = self.restart_service_request(host, service, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `restartService` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn restart_service_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -444,6 +468,16 @@ impl Client {
     > {
         let request = self.lookup_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
+    }
+    /// The `lookup` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn lookup_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::LookupResult,
+        ::std::convert::Infallible,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.

@@ -118,6 +118,13 @@ impl Client {
         let request = self.type_request(type_, host_id, self_, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `type` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn type_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -218,6 +225,13 @@ impl Client {
         let request = self.submit_things_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `submit_things` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn submit_things_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -300,6 +314,13 @@ impl Client {
         let request = self.things_2_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `things` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn things_2_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<(), super::operations::ThingsError> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -379,6 +400,13 @@ impl Client {
     > {
         let request = self.new_2_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
+    }
+    /// The `new` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn new_2_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.

@@ -92,6 +92,13 @@ impl Client {
         let request = self.ping_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `ping` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn ping_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
