@@ -130,6 +130,16 @@ impl Client {
         let request = self.get_system_status_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `getSystemStatus` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn get_system_status_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::SystemStatus,
+        super::operations::GetSystemStatusError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -251,6 +261,16 @@ impl Client {
         let request = self.get_disk_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `getDisk` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn get_disk_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::DiskUsage,
+        super::operations::GetDiskError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -371,6 +391,16 @@ impl Client {
         let request = self.get_dns_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `getDns` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn get_dns_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::DnsConfig,
+        super::operations::GetDnsError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -489,6 +519,16 @@ impl Client {
         let request = self.get_hostname_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `getHostname` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn get_hostname_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::HostnameInfo,
+        super::operations::GetHostnameError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -604,6 +644,16 @@ impl Client {
     > {
         let request = self.ping_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
+    }
+    /// The `ping` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn ping_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::PingResult,
+        super::operations::PingError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
@@ -727,6 +777,16 @@ impl Client {
         let request = self.set_dns_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
+    /// The `setDns` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn set_dns_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::DnsConfig,
+        super::operations::SetDnsError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+    }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.
     #[allow(clippy::result_large_err)]
@@ -846,6 +906,16 @@ impl Client {
     > {
         let request = self.set_hostname_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
+    }
+    /// The `setHostname` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    pub fn set_hostname_job(
+        &self,
+        request_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::jetwire::typed::JobHandle<
+        super::types::HostnameChange,
+        super::operations::SetHostnameError,
+    > {
+        ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
     /// Validates the arguments and builds the runtime request: nothing is
     /// published when a violation is found.

@@ -61,7 +61,6 @@ impl GetSystemStatusParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -214,7 +213,6 @@ impl GetDiskParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -399,7 +397,6 @@ impl GetDnsParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -550,7 +547,6 @@ impl GetHostnameParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -701,7 +697,6 @@ impl PingParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -888,7 +883,6 @@ impl SetDnsParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
@@ -1090,7 +1084,6 @@ impl SetHostnameParams {
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        #[allow(unused_mut)]
         let mut out = ::std::vec::Vec::new();
         if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
             "target",
