@@ -38,7 +38,11 @@ impl std::fmt::Display for Location {
                 write!(f, ":{column}")?;
             }
         }
-        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, " (at #{pointer})")
     }
 }
