@@ -153,9 +153,14 @@ fn nested(
     }
 }
 
-/// A short type description: `string (date-time)`, `array of Point`, `A | B`.
+/// A short type description: `string (date-time)`, `array of Point`, `A | B`; a named
+/// schema (a component) is prefixed with its name: `Disk: object`.
 pub fn type_name(arena: &SchemaArena, id: SchemaId) -> String {
-    type_name_at(arena, id, 0)
+    let described = type_name_at(arena, id, 0);
+    match &arena.get(id).name {
+        Some(name) if *name != described => format!("{name}: {described}"),
+        _ => described,
+    }
 }
 
 fn type_name_at(arena: &SchemaArena, id: SchemaId, depth: usize) -> String {
