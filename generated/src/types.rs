@@ -96,6 +96,8 @@ pub struct DiskQuery {
     /// `request_id`
     pub request_id: RequestId,
     /// Report only the file system mounted here (an absolute path); absent = all of them.
+    ///
+    /// Example: `"/var"`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub mount_point: ::std::option::Option<::std::string::String>,
 }
@@ -526,6 +528,8 @@ impl ::jetwire::Validate for FieldErrorDetails {
     }
 }
 /// An RFC 1123 host name: dot-separated labels of letters, digits and `-`, each 1–63 characters and neither starting nor ending with `-`; at most 253 characters, no trailing dot.
+///
+/// Examples: `"web-01"`, `"db1.corp.example.com"`.
 ///
 /// Schema: `#/components/schemas/Hostname`.
 #[derive(
@@ -1174,6 +1178,8 @@ impl ::jetwire::Validate for IoFailureError {
 }
 /// An IPv4 address in dotted-quad form or an IPv6 address (no zone index, no port). The agent parses it fully and answers `InvalidAddress` when it is not one.
 ///
+/// Examples: `"192.0.2.53"`, `"2001:db8::53"`.
+///
 /// Schema: `#/components/schemas/IpAddress`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -1491,6 +1497,8 @@ impl ::jetwire::Validate for MountNotFoundError {
     }
 }
 /// An absolute path where a file system is mounted.
+///
+/// Examples: `"/"`, `"/var/lib/data"`.
 ///
 /// Schema: `#/components/schemas/MountPoint`.
 #[derive(
@@ -2420,6 +2428,8 @@ pub struct PingQuery {
     /// `request_id`
     pub request_id: RequestId,
     /// The host to probe, as a host name (resolved by the agent) or an IPv4 or IPv6 address.
+    ///
+    /// Examples: `"gateway.example.com"`, `"192.0.2.1"`.
     pub address: ::std::string::String,
     /// How many probes to send.
     ///
@@ -2730,6 +2740,8 @@ impl ::jetwire::Validate for PingResult {
 }
 /// The request id, set by the client: a UUID unique to the request (it is also the `Nats-Msg-Id` header and the key of the response record). Replies and errors repeat the id of the request they answer.
 ///
+/// Example: `"0193a4f2-6c1e-7b3a-9d2f-5e8c1a7b4d60"`.
+///
 /// Schema: `#/components/schemas/RequestId`.
 pub type RequestId = ::jetwire::__private::uuid::Uuid;
 /// Swap space. `used_bytes` = `total_bytes` − `free_bytes`; all zero without swap.
@@ -2819,8 +2831,12 @@ pub struct SystemStatus {
     /// `os`
     pub os: OsInfo,
     /// The kernel release (`uname -r`).
+    ///
+    /// Example: `"6.1.0-26-amd64"`.
     pub kernel_release: ::std::string::String,
     /// The machine architecture (`uname -m`).
+    ///
+    /// Examples: `"x86_64"`, `"aarch64"`.
     pub architecture: ::std::string::String,
     /// Seconds since boot.
     pub uptime_seconds: f64,

@@ -977,6 +977,7 @@ pub(crate) fn doc_of(s: &Schema) -> Doc {
         title: s.title.clone(),
         description: s.description.clone(),
         deprecated: s.deprecated,
+        examples: s.examples.clone(),
     }
 }
 

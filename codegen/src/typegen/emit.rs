@@ -557,6 +557,21 @@ impl OrElse for TokenStream {
     }
 }
 
+/// `Example: `"a"`` for short examples, a JSON block otherwise.
+fn examples_paragraph(examples: &[Value]) -> String {
+    let label = if examples.len() == 1 { "Example" } else { "Examples" };
+    let compact: Vec<String> = examples.iter().map(Value::to_string).collect();
+    if compact.iter().all(|e| e.len() <= 60 && !e.contains('`')) {
+        let list: Vec<String> = compact.iter().map(|e| format!("`{e}`")).collect();
+        return format!("{label}: {}.", list.join(", "));
+    }
+    let blocks: Vec<String> = examples
+        .iter()
+        .map(|e| serde_json::to_string_pretty(e).unwrap_or_else(|_| e.to_string()))
+        .collect();
+    format!("{label}:\n```json\n{}\n```", blocks.join("\n```\n```json\n"))
+}
+
 fn line_doc(text: &str) -> TokenStream {
     let text = format!(" {text}");
     quote!(#[doc = #text])
@@ -586,6 +601,9 @@ fn doc_attrs(doc: &Doc, pointer: Option<&str>) -> TokenStream {
     }
     if doc.deprecated {
         paragraphs.push("**Deprecated.**".to_string());
+    }
+    if !doc.examples.is_empty() {
+        paragraphs.push(examples_paragraph(&doc.examples));
     }
     if let Some(pointer) = pointer {
         let pointer = if pointer.is_empty() { "/" } else { pointer };

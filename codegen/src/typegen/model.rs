@@ -177,6 +177,8 @@ pub(crate) struct Doc {
     pub title: Option<String>,
     pub description: Option<String>,
     pub deprecated: bool,
+    /// The schema's `examples`, shown as JSON.
+    pub examples: Vec<Value>,
 }
 
 /// A named type to define.

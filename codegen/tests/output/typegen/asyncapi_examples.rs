@@ -6,9 +6,13 @@
 pub mod v3_1_adeo_kafka_request_reply_asyncapi {
     /// The Business Unit code for which data are applicable.
     ///
+    /// Example: `1`.
+    ///
     /// Schema: `#/components/schemas/BuCode`.
     pub type BuCode = ::std::string::String;
     /// A unique Correlation ID defined from the `REQUEST_ID` or the `MESSAGE_ID` provided in the Costing Request.
+    ///
+    /// Example: `"1fa6ef40-8f47-40a8-8cf6-f8607d0066ef"`.
     ///
     /// Schema: `#/components/schemas/CorrelationId`.
     pub type CorrelationId = ::jetwire::__private::uuid::Uuid;
@@ -103,33 +107,49 @@ pub mod v3_1_adeo_kafka_request_reply_asyncapi {
     }
     /// The error code.
     ///
+    /// Example: `"CURRENCY_NOT_FOUND"`.
+    ///
     /// Schema: `#/components/schemas/ErrorCode`.
     pub type ErrorCode = ::std::string::String;
     /// The error message describing the error.
+    ///
+    /// Example: `"Error message"`.
     ///
     /// Schema: `#/components/schemas/ErrorMessage`.
     pub type ErrorMessage = ::std::string::String;
     /// The woker that has thrown the error.
     ///
+    /// Example: `"EXPOSE_RESULT"`.
+    ///
     /// Schema: `#/components/schemas/ErrorStep`.
     pub type ErrorStep = ::std::string::String;
     /// A unique Message ID.
+    ///
+    /// Example: `"1fa6ef40-8f47-40a8-8cf6-f8607d0066ef"`.
     ///
     /// Schema: `#/components/schemas/MessageId`.
     pub type MessageId = ::jetwire::__private::uuid::Uuid;
     /// The Kafka topic where to send the Costing Response. This is required for the [Return Address EIP pattern](https://www.enterpriseintegrationpatterns.com/patterns/messaging/ReturnAddress.html). **You must grant WRITE access to our `svc-ccr-app` service account.**
     ///
+    /// Example: `"adeo-case-study-COSTING-RESPONSE-V1"`.
+    ///
     /// Schema: `#/components/schemas/ReplyTopic`.
     pub type ReplyTopic = ::std::string::String;
     /// A unique Request ID needed to define a `CORRELATION_ID` for exchanges, which will be sent back in the Costing Responses.
+    ///
+    /// Example: `"1fa6ef40-8f47-40a8-8cf6-f8607d0066ef"`.
     ///
     /// Schema: `#/components/schemas/RequestId`.
     pub type RequestId = ::jetwire::__private::uuid::Uuid;
     /// The Costing requester code (generally the BU Code). The requester code is useful to get the dedicated context (tenant).
     ///
+    /// Example: `1`.
+    ///
     /// Schema: `#/components/schemas/RequesterCode`.
     pub type RequesterCode = ::std::string::String;
     /// The Costing requester service account used to produce costing request.
+    ///
+    /// Example: `"svc-ecollect-app"`.
     ///
     /// Schema: `#/components/schemas/RequesterId`.
     pub type RequesterId = ::std::string::String;
@@ -3805,7 +3825,7 @@ pub mod v3_1_rpc_client_asyncapi {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct ReceiveSumResultPayload {
-        /// `result`
+        /// Example: `7`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
@@ -3829,7 +3849,7 @@ pub mod v3_1_rpc_client_asyncapi {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct RequestSumPayload {
-        /// `numbers`
+        /// Example: `[4,3]`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
@@ -3859,7 +3879,7 @@ pub mod v3_1_rpc_server_asyncapi {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct SendSumResultPayload {
-        /// `result`
+        /// Example: `7`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
@@ -3883,7 +3903,7 @@ pub mod v3_1_rpc_server_asyncapi {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct SumPayload {
-        /// `numbers`
+        /// Example: `[4,3]`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
@@ -12252,7 +12272,7 @@ pub mod v2_6_rpc_client {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct ReceiveSumResultMessagePayload {
-        /// `result`
+        /// Example: `7`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
@@ -12276,7 +12296,7 @@ pub mod v2_6_rpc_client {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct RequestSumMessagePayload {
-        /// `numbers`
+        /// Example: `[4,3]`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
@@ -12306,7 +12326,7 @@ pub mod v2_6_rpc_server {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct SendSumResultMessagePayload {
-        /// `result`
+        /// Example: `7`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
@@ -12330,7 +12350,7 @@ pub mod v2_6_rpc_server {
     #[schemars(crate = "::schemars")]
     #[derive(::std::default::Default)]
     pub struct SumMessagePayload {
-        /// `numbers`
+        /// Example: `[4,3]`.
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
