@@ -126,6 +126,20 @@ impl WorkerBuilder {
         let records = RecordStore::open(&js, self.service.responses.bucket)
             .await
             .map_err(|e| WorkerError::Setup(e.to_string()))?;
+        // Fail fast on a service that was never provisioned; later outages are retried.
+        for consumer in self.service.consumers {
+            js.get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
+                consumer.durable,
+                self.service.stream.name,
+            )
+            .await
+            .map_err(|e| {
+                WorkerError::Setup(format!(
+                    "consumer '{}' of stream '{}': {e}; provision the service first",
+                    consumer.durable, self.service.stream.name
+                ))
+            })?;
+        }
         let stop = CancellationToken::new();
         let shared = Arc::new(Shared {
             js: js.clone(),

@@ -470,3 +470,21 @@ async fn a_job_reporting_progress_runs_once() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_worker_for_an_unprovisioned_service_fails_at_startup() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        let err = jetwire::Worker::builder(nats, &SERVICE, TestDispatch::default())
+            .shutdown(std::future::pending())
+            .run()
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("provision the service first"),
+            "{err}"
+        );
+    })
+    .await
+}
