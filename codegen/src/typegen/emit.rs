@@ -12,6 +12,10 @@ use super::{entry_tys, ty_is_eq, TypeSpace};
 
 /// A function in the generated `defaults` module.
 struct DefaultFn {
+    /// The struct (or enum variant, as `enum_variant`) and field it is for.
+    owner: String,
+    field: String,
+    /// Unique within the module (`owner_field` could be spelled by two owners).
     name: String,
     /// The default as written in the schema.
     json: String,
@@ -225,7 +229,7 @@ impl TypeSpace<'_> {
                 let (default_derive, default_impl) = if derive_default {
                     (quote!(#[derive(::std::default::Default)]), quote!())
                 } else {
-                    (quote!(), self.struct_default(&name, def, &owner))
+                    (quote!(), struct_default(&name, def, &owner, defaults))
                 };
                 quote! {
                     #doc
@@ -384,32 +388,6 @@ impl TypeSpace<'_> {
         }
     }
 
-    /// `Default` for a struct whose every property may be absent (some with a schema
-    /// default): what decoding `{}` gives.
-    fn struct_default(&self, name: &Ident, def: &StructDef, owner: &str) -> TokenStream {
-        let mut inits = Vec::new();
-        for f in def.fields.iter().chain(def.extra.iter()) {
-            let ident = field_ident(&f.ident);
-            let value = match &f.mode {
-                FieldMode::Optional => quote!(::std::option::Option::None),
-                FieldMode::Flatten => quote!(::std::default::Default::default()),
-                FieldMode::Defaulted(_) => {
-                    let path = format_ident!("{owner}_{}", unraw(&f.ident));
-                    quote!(defaults::#path())
-                }
-                FieldMode::Required | FieldMode::RequiredNullable => return quote!(),
-            };
-            inits.push(quote!(#ident: #value));
-        }
-        quote! {
-            impl ::std::default::Default for #name {
-                fn default() -> Self {
-                    Self { #(#inits,)* }
-                }
-            }
-        }
-    }
-
     fn struct_fields(
         &self,
         def: &StructDef,
@@ -464,10 +442,18 @@ impl TypeSpace<'_> {
                 skip_serializing_if = "::std::option::Option::is_none"
             )),
             FieldMode::Defaulted(value) => {
-                let name = format!("{owner}_{}", unraw(&f.ident));
+                let base = format!("{owner}_{}", unraw(&f.ident));
+                let mut name = base.clone();
+                let mut n = 2;
+                while defaults.iter().any(|d| d.name == name) {
+                    name = format!("{base}_{n}");
+                    n += 1;
+                }
                 let path = format!("defaults::{name}");
                 args.push(quote!(default = #path));
                 defaults.push(DefaultFn {
+                    owner: owner.to_string(),
+                    field: f.ident.clone(),
                     name,
                     json: value.to_string(),
                     ty: ty.clone(),
@@ -536,6 +522,43 @@ impl TypeSpace<'_> {
     }
 }
 
+/// `Default` for a struct whose every property may be absent (some with a schema
+/// default): what decoding `{}` gives.
+fn struct_default(
+    name: &Ident,
+    def: &StructDef,
+    owner: &str,
+    defaults: &[DefaultFn],
+) -> TokenStream {
+    let mut inits = Vec::new();
+    for f in def.fields.iter().chain(def.extra.iter()) {
+        let ident = field_ident(&f.ident);
+        let value = match &f.mode {
+            FieldMode::Optional => quote!(::std::option::Option::None),
+            FieldMode::Flatten => quote!(::std::default::Default::default()),
+            FieldMode::Defaulted(_) => {
+                let Some(d) = defaults
+                    .iter()
+                    .find(|d| d.owner == owner && d.field == f.ident)
+                else {
+                    return quote!();
+                };
+                let path = format_ident!("{}", d.name);
+                quote!(defaults::#path())
+            }
+            FieldMode::Required | FieldMode::RequiredNullable => return quote!(),
+        };
+        inits.push(quote!(#ident: #value));
+    }
+    quote! {
+        impl ::std::default::Default for #name {
+            fn default() -> Self {
+                Self { #(#inits,)* }
+            }
+        }
+    }
+}
+
 pub(crate) fn field_ident(ident: &str) -> Ident {
     match ident.strip_prefix("r#") {
         Some(raw) => Ident::new_raw(raw, Span::call_site()),
@@ -559,7 +582,11 @@ impl OrElse for TokenStream {
 
 /// `Example: `"a"`` for short examples, a JSON block otherwise.
 fn examples_paragraph(examples: &[Value]) -> String {
-    let label = if examples.len() == 1 { "Example" } else { "Examples" };
+    let label = if examples.len() == 1 {
+        "Example"
+    } else {
+        "Examples"
+    };
     let compact: Vec<String> = examples.iter().map(Value::to_string).collect();
     if compact.iter().all(|e| e.len() <= 60 && !e.contains('`')) {
         let list: Vec<String> = compact.iter().map(|e| format!("`{e}`")).collect();
@@ -569,7 +596,10 @@ fn examples_paragraph(examples: &[Value]) -> String {
         .iter()
         .map(|e| serde_json::to_string_pretty(e).unwrap_or_else(|_| e.to_string()))
         .collect();
-    format!("{label}:\n```json\n{}\n```", blocks.join("\n```\n```json\n"))
+    format!(
+        "{label}:\n```json\n{}\n```",
+        blocks.join("\n```\n```json\n")
+    )
 }
 
 fn line_doc(text: &str) -> TokenStream {

@@ -14,6 +14,8 @@
 //   Undescribed: Undescribed
 //   Untyped: Untyped
 //   Settings: Settings
+//   FooBar: FooBar
+//   Foo: Foo
 //
 // Diagnostics:
 //   note: objects.json (at #/definitions/Defaults/properties/limits): default {"max":1} is not a literal of the field's type; the field stays optional
@@ -178,6 +180,76 @@ impl ::std::str::FromStr for DefaultsMode {
     }
 }
 impl ::jetwire::Validate for DefaultsMode {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
+}
+/// Schema: `#/definitions/Foo`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct Foo {
+    /// `bar_baz`
+    ///
+    /// Defaults to `2` when absent.
+    #[serde(default = "defaults::foo_bar_baz_2")]
+    pub bar_baz: i64,
+}
+impl ::std::default::Default for Foo {
+    fn default() -> Self {
+        Self {
+            bar_baz: defaults::foo_bar_baz_2(),
+        }
+    }
+}
+impl ::jetwire::Validate for Foo {
+    fn validate_at(
+        &self,
+        _path: &str,
+        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
+    ) {}
+}
+/// With `Foo`, spells the same default function name.
+///
+/// Schema: `#/definitions/FooBar`.
+#[derive(
+    ::jetwire::__private::serde::Serialize,
+    ::jetwire::__private::serde::Deserialize,
+    ::schemars::JsonSchema,
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+)]
+#[serde(crate = "::jetwire::__private::serde")]
+#[schemars(crate = "::schemars")]
+pub struct FooBar {
+    /// `baz`
+    ///
+    /// Defaults to `1` when absent.
+    #[serde(default = "defaults::foo_bar_baz")]
+    pub baz: i64,
+}
+impl ::std::default::Default for FooBar {
+    fn default() -> Self {
+        Self {
+            baz: defaults::foo_bar_baz(),
+        }
+    }
+}
+impl ::jetwire::Validate for FooBar {
     fn validate_at(
         &self,
         _path: &str,
@@ -548,6 +620,14 @@ pub mod defaults {
     /// `false`
     pub fn defaults_verbose() -> bool {
         false
+    }
+    /// `1`
+    pub fn foo_bar_baz() -> i64 {
+        1
+    }
+    /// `2`
+    pub fn foo_bar_baz_2() -> i64 {
+        2
     }
     /// `2`
     pub fn settings_level() -> u8 {

@@ -86,6 +86,8 @@ fn structs_without_required_properties_have_defaults() {
     let settings = objects::Settings::default();
     assert_eq!(settings, decode::<objects::Settings>(json!({})).unwrap());
     assert_eq!((settings.level, settings.name), (2u8, None));
+    assert_eq!(objects::FooBar::default().baz, 1);
+    assert_eq!(objects::Foo::default().bar_baz, 2);
     assert_eq!(
         objects::InlineChildrenItem::default(),
         objects::InlineChildrenItem { y: None }

@@ -107,6 +107,8 @@ examples! {
     objects / "Undescribed" => objects::Undescribed,
     objects / "Untyped" => objects::Untyped,
     objects / "Settings" => objects::Settings,
+    objects / "FooBar" => objects::FooBar,
+    objects / "Foo" => objects::Foo,
     enums / "Color" => enums::Color,
     enums / "OddValues" => enums::OddValues,
     enums / "Named" => enums::Named,
