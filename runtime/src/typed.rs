@@ -258,6 +258,39 @@ pub fn untyped<E: TypedError>(error: JobError<E>) -> JobError {
     }
 }
 
+/// Gives a JSON request its request id before it is decoded: `options.request_id`, or
+/// a fresh UUID v7 (kept in `options`, so the job is published under it), written into
+/// the payload at the operation's request id pointer (added when the object lacks it).
+/// A JSON caller (a gateway) can thus leave the field out.
+pub fn assign_request_id(
+    payload: &mut Value,
+    operation: &OperationSpec,
+    options: &mut CallOptions,
+) {
+    let Some(ptr) = operation.request_id_pointer else {
+        return;
+    };
+    let id = options
+        .request_id
+        .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+        .clone();
+    if let Some(slot) = payload.pointer_mut(ptr) {
+        *slot = Value::String(id);
+        return;
+    }
+    // The field is missing: add it when its parent object exists.
+    let (parent, key) = ptr.rsplit_once('/').unwrap_or(("", ptr));
+    let key = key.replace("~1", "/").replace("~0", "~");
+    let parent = if parent.is_empty() {
+        Some(payload)
+    } else {
+        payload.pointer_mut(parent)
+    };
+    if let Some(Value::Object(map)) = parent {
+        map.insert(key, Value::String(id));
+    }
+}
+
 /// Decodes and validates a JSON request payload (e.g. an HTTP body): a mismatch is
 /// `InvalidRequest` with the JSON pointer where decoding stopped, or every violation.
 pub fn decode_request<T: DeserializeOwned + Validate>(value: Value) -> Result<T, JobError> {
@@ -305,15 +338,19 @@ pub fn reply_json<T: Serialize>(reply: &T) -> Value {
 // ---------------------------------------------------------------------------------------
 
 /// Validates and serialises a request payload. Violations at the request id field are
-/// ignored: the runtime overwrites that field with the request id it assigns.
-pub fn encode_payload<P: Serialize + Validate>(
+/// ignored: the runtime overwrites that field with the request id. A caller-chosen
+/// `request_id` must fit that field though (its type, pattern, length), or the worker
+/// would reject the job: a misfit is a violation at the field.
+pub fn encode_payload<P: Serialize + DeserializeOwned + Validate>(
     payload: &P,
     operation: &OperationSpec,
+    request_id: Option<&str>,
 ) -> Result<Value, Vec<Violation>> {
     let mut violations = Vec::new();
     payload.validate_at("", &mut violations);
+    let at_id = |v: &Violation, ptr: &str| v.path == ptr || v.path.starts_with(&format!("{ptr}/"));
     if let Some(ptr) = operation.request_id_pointer {
-        violations.retain(|v| v.path != ptr && !v.path.starts_with(&format!("{ptr}/")));
+        violations.retain(|v| !at_id(v, ptr));
     }
     let value = serde_json::to_value(payload).map_err(|e| {
         vec![Violation {
@@ -321,6 +358,29 @@ pub fn encode_payload<P: Serialize + Validate>(
             message: format!("cannot be serialised as JSON: {e}"),
         }]
     })?;
+    if let (Some(ptr), Some(id)) = (operation.request_id_pointer, request_id) {
+        let mut with_id = value.clone();
+        if let Some(slot) = with_id.pointer_mut(ptr) {
+            *slot = Value::String(id.to_string());
+            let misfit = |message: String| Violation {
+                path: ptr.to_string(),
+                message: format!("the request id '{id}' does not fit this field: {message}"),
+            };
+            match serde_json::from_value::<P>(with_id) {
+                Err(e) => violations.push(misfit(e.to_string())),
+                Ok(p) => {
+                    let mut found = Vec::new();
+                    p.validate_at("", &mut found);
+                    violations.extend(
+                        found
+                            .into_iter()
+                            .filter(|v| at_id(v, ptr))
+                            .map(|v| misfit(v.message)),
+                    );
+                }
+            }
+        }
+    }
     if violations.is_empty() {
         Ok(value)
     } else {
@@ -830,6 +890,30 @@ mod tests {
         let err = decode_payload::<Host>(br#"{"name": "", "ports": []}"#).unwrap_err();
         assert_eq!(violations(err)[0].path, "/name");
         assert!(decode_payload::<Host>(br#"{"name": "a", "ports": [1]}"#).is_ok());
+    }
+
+    #[test]
+    fn json_requests_get_their_request_id() {
+        let op = OperationSpec {
+            id: "op",
+            subject: "jobs.x",
+            parameters: &[],
+            class: crate::spec::JobClass::Query,
+            request_id_pointer: Some("/request_id"),
+            timeout: Duration::from_secs(1),
+            retryable: true,
+            has_reply: false,
+        };
+        let mut payload = serde_json::json!({ "name": "x" });
+        let mut options = CallOptions::default();
+        assign_request_id(&mut payload, &op, &mut options);
+        let id = options.request_id.clone().expect("an id was chosen");
+        assert_eq!(payload["request_id"], id.as_str());
+
+        let mut payload = serde_json::json!({ "request_id": "stale" });
+        let mut options = CallOptions::default().request_id("mine");
+        assign_request_id(&mut payload, &op, &mut options);
+        assert_eq!(payload["request_id"], "mine");
     }
 
     #[test]

@@ -88,12 +88,22 @@ fn json_methods(model: &Model) -> TokenStream {
                     ParamKind::Free { .. } => args.extend(quote!(&params.#field,)),
                 }
             }
+            let const_ident = &op.const_ident;
             let payload = if op.payload.is_unit() {
                 quote!(let _ = payload;)
             } else {
                 let ty = op.payload.ty();
                 args.extend(quote!(&payload,));
-                quote!(let payload: #ty = ::jetwire::typed::decode_request(payload)?;)
+                quote! {
+                    let mut payload = payload;
+                    let mut options = options;
+                    ::jetwire::typed::assign_request_id(
+                        &mut payload,
+                        &super::service::#const_ident,
+                        &mut options,
+                    );
+                    let payload: #ty = ::jetwire::typed::decode_request(payload)?;
+                }
             };
             let headers = op.headers.as_ref().map(|h| {
                 args.extend(quote!(&headers,));
@@ -255,7 +265,11 @@ fn job_methods(op: &OpModel) -> TokenStream {
         quote!(let payload = ::jetwire::__private::serde_json::Value::Null;)
     } else {
         quote! {
-            let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+            let payload = match ::jetwire::typed::encode_payload(
+                payload,
+                operation,
+                options.request_id.as_deref(),
+            ) {
                 ::std::result::Result::Ok(v) => v,
                 ::std::result::Result::Err(mut v) => {
                     violations.append(&mut v);

@@ -329,6 +329,29 @@ async fn invalid_requests_are_rejected_before_publishing() {
         };
         let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
         assert_eq!(paths, ["{host}", "headers:/x-actor"], "{violations:?}");
+        // A caller-chosen request id must fit the payload's request id field
+        // (`^[a-z0-9-]+$`), whatever placeholder the payload holds.
+        let err = fleet
+            .client
+            .submit_get_status_with(
+                GetStatusTarget::Web,
+                &StatusRequest {
+                    request_id: "Not Checked".into(),
+                    verbose: false,
+                },
+                CallOptions::default().request_id("Upper_Case"),
+            )
+            .await
+            .unwrap_err();
+        let JobError::InvalidRequest(violations) = err else {
+            panic!("expected InvalidRequest, got {err:?}");
+        };
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].path, "/request_id");
+        assert!(
+            violations[0].message.contains("Upper_Case"),
+            "{violations:?}"
+        );
         assert_eq!(fleet.jobs_in_stream().await, 0, "nothing was published");
         fleet.shutdown().await;
     })
@@ -702,6 +725,21 @@ async fn operations_run_by_id_from_json() {
             .await
             .unwrap();
         assert_eq!(request_id, "json-1");
+        // The request id field may be left out: it is filled with the id.
+        let reply = fleet
+            .client
+            .call_json(
+                "getStatus",
+                &[("target", "web".to_string())],
+                serde_json::json!({ "verbose": true }),
+                CallOptions::default(),
+            )
+            .await
+            .unwrap();
+        // The handler answers `<target>:<the request id it found in the payload>`.
+        let hostname = reply["hostname"].as_str().unwrap();
+        let id = hostname.strip_prefix("web:").unwrap();
+        assert_eq!(id.len(), 36, "a UUID: {hostname}");
         let result = fleet
             .client
             .runtime()

@@ -155,7 +155,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -245,7 +249,11 @@ impl Client {
     > {
         let operation = &super::service::OPERATION_SUBMIT_THINGS;
         let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -334,7 +342,11 @@ impl Client {
     > {
         let operation = &super::service::OPERATION_THINGS;
         let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -421,7 +433,11 @@ impl Client {
     > {
         let operation = &super::service::OPERATION_NEW;
         let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -460,6 +476,13 @@ impl Client {
             "type" => {
                 let params = super::operations::TypeParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_TYPE,
+                    &mut options,
+                );
                 let payload: super::types::Self_ = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -480,6 +503,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_SUBMIT_THINGS,
+                    &mut options,
+                );
                 let payload: super::types::Submitted = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -492,6 +522,13 @@ impl Client {
             "things" => {
                 let _ = super::operations::ThingsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_THINGS,
+                    &mut options,
+                );
                 let payload: ::std::string::String = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -504,6 +541,13 @@ impl Client {
             "new" => {
                 let _ = super::operations::NewParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_NEW,
+                    &mut options,
+                );
                 let payload: bool = ::jetwire::typed::decode_request(payload)?;
                 let handle = self
                     .new_2_with(&payload, options)
@@ -538,6 +582,13 @@ impl Client {
             "type" => {
                 let params = super::operations::TypeParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_TYPE,
+                    &mut options,
+                );
                 let payload: super::types::Self_ = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -560,6 +611,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_SUBMIT_THINGS,
+                    &mut options,
+                );
                 let payload: super::types::Submitted = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -574,6 +632,13 @@ impl Client {
             "things" => {
                 let _ = super::operations::ThingsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_THINGS,
+                    &mut options,
+                );
                 let payload: ::std::string::String = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -588,6 +653,13 @@ impl Client {
             "new" => {
                 let _ = super::operations::NewParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_NEW,
+                    &mut options,
+                );
                 let payload: bool = ::jetwire::typed::decode_request(payload)?;
                 let handle = self
                     .submit_new_2_with(&payload, options)

@@ -112,7 +112,11 @@ impl Client {
     > {
         let operation = &super::service::OPERATION_PING;
         let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -151,6 +155,13 @@ impl Client {
             "ping" => {
                 let _ = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_PING,
+                    &mut options,
+                );
                 let payload: super::types::Ping = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -187,6 +198,13 @@ impl Client {
             "ping" => {
                 let _ = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_PING,
+                    &mut options,
+                );
                 let payload: super::types::Ping = ::jetwire::typed::decode_request(
                     payload,
                 )?;
