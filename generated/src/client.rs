@@ -161,7 +161,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -292,7 +296,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -422,7 +430,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -550,7 +562,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -676,7 +692,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -808,7 +828,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -938,7 +962,11 @@ impl Client {
         ) {
             violations.push(v);
         }
-        let payload = match ::jetwire::typed::encode_payload(payload, operation) {
+        let payload = match ::jetwire::typed::encode_payload(
+            payload,
+            operation,
+            options.request_id.as_deref(),
+        ) {
             ::std::result::Result::Ok(v) => v,
             ::std::result::Result::Err(mut v) => {
                 violations.append(&mut v);
@@ -979,6 +1007,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_SYSTEM_STATUS,
+                    &mut options,
+                );
                 let payload: super::types::SystemStatusQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -993,6 +1028,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_DISK,
+                    &mut options,
+                );
                 let payload: super::types::DiskQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1005,6 +1047,13 @@ impl Client {
             "getDns" => {
                 let params = super::operations::GetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_DNS,
+                    &mut options,
+                );
                 let payload: super::types::DnsQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1019,6 +1068,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_HOSTNAME,
+                    &mut options,
+                );
                 let payload: super::types::HostnameQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1031,6 +1087,13 @@ impl Client {
             "ping" => {
                 let params = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_PING,
+                    &mut options,
+                );
                 let payload: super::types::PingQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1043,6 +1106,13 @@ impl Client {
             "setDns" => {
                 let params = super::operations::SetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_SET_DNS,
+                    &mut options,
+                );
                 let payload: super::types::DnsUpdate = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1057,6 +1127,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_SET_HOSTNAME,
+                    &mut options,
+                );
                 let payload: super::types::HostnameUpdate = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1095,6 +1172,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_SYSTEM_STATUS,
+                    &mut options,
+                );
                 let payload: super::types::SystemStatusQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1111,6 +1195,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_DISK,
+                    &mut options,
+                );
                 let payload: super::types::DiskQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1125,6 +1216,13 @@ impl Client {
             "getDns" => {
                 let params = super::operations::GetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_DNS,
+                    &mut options,
+                );
                 let payload: super::types::DnsQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1141,6 +1239,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_GET_HOSTNAME,
+                    &mut options,
+                );
                 let payload: super::types::HostnameQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1155,6 +1260,13 @@ impl Client {
             "ping" => {
                 let params = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_PING,
+                    &mut options,
+                );
                 let payload: super::types::PingQuery = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1169,6 +1281,13 @@ impl Client {
             "setDns" => {
                 let params = super::operations::SetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_SET_DNS,
+                    &mut options,
+                );
                 let payload: super::types::DnsUpdate = ::jetwire::typed::decode_request(
                     payload,
                 )?;
@@ -1185,6 +1304,13 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut payload = payload;
+                let mut options = options;
+                ::jetwire::typed::assign_request_id(
+                    &mut payload,
+                    &super::service::OPERATION_SET_HOSTNAME,
+                    &mut options,
+                );
                 let payload: super::types::HostnameUpdate = ::jetwire::typed::decode_request(
                     payload,
                 )?;
