@@ -115,6 +115,8 @@ fn docs_cover_the_protocol_and_every_operation() {
         "| `hostname` | string | yes | minLength 1; maxLength 63;",
         "\"hostname\": \"web-2\"",
         "Max deliveries | 4",
+        "## On the wire",
+        "`Jetwire-Request-Id: 0192b6d0-6c6f-7a1e-9a34-2f1c0e8d5b11`, `x-actor: admin`",
     ] {
         assert!(
             page.contains(needle),

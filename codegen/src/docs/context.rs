@@ -101,7 +101,24 @@ pub struct OperationDoc {
     pub errors: Vec<MessageDoc>,
     pub has_reply_declared: bool,
     pub policy: PolicyDoc,
+    /// A worked submission, for jobs with a NATS subject.
+    pub wire: Option<WireExample>,
 }
+
+/// One concrete submission of a job: what to publish where, and where the answer is.
+#[derive(Serialize)]
+pub struct WireExample {
+    pub subject: String,
+    pub request_id: String,
+    /// Further headers from the message's first example.
+    pub headers: Vec<(String, String)>,
+    /// The payload (pretty JSON) with the request id in place, when the message has one.
+    pub payload: Option<String>,
+    pub bucket: String,
+}
+
+/// The request id the worked examples use.
+const SAMPLE_REQUEST_ID: &str = "0192b6d0-6c6f-7a1e-9a34-2f1c0e8d5b11";
 
 #[derive(Serialize)]
 pub struct ParameterDoc {
@@ -308,7 +325,12 @@ fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) ->
         ),
         None => (vec![], vec![]),
     };
+    let wire = match (op.action, &example_subject, &skipped_reason) {
+        (Action::Receive, Some(subject), None) => Some(wire_example(spec, op, subject)),
+        _ => None,
+    };
     OperationDoc {
+        wire,
         id: op.id.clone(),
         slug: slug(&op.id),
         action: match op.action {
@@ -340,6 +362,51 @@ fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) ->
             partitions: op.policy.partitions,
             consumer,
         },
+    }
+}
+
+fn wire_example(spec: &Spec, op: &Operation, subject: &str) -> WireExample {
+    let message = op.messages.first().map(|m| &spec.messages[m.0]);
+    let example = message.and_then(|m| m.examples.first());
+    let headers = example
+        .and_then(|e| e.headers.as_ref())
+        .and_then(|h| h.as_object())
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| {
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    (k.clone(), v)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let payload = message.filter(|m| m.payload.is_some()).map(|_| {
+        let mut value = example
+            .and_then(|e| e.payload.clone())
+            .unwrap_or_else(|| serde_json::json!({}));
+        if let Some(ptr) = &op.policy.request_id_pointer {
+            if let Some(slot) = value.pointer_mut(ptr) {
+                *slot = serde_json::Value::String(SAMPLE_REQUEST_ID.into());
+            } else if let (Some(map), Some(key)) = (value.as_object_mut(), ptr.strip_prefix('/')) {
+                if !key.contains('/') {
+                    map.insert(
+                        key.into(),
+                        serde_json::Value::String(SAMPLE_REQUEST_ID.into()),
+                    );
+                }
+            }
+        }
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    });
+    WireExample {
+        subject: subject.to_string(),
+        request_id: SAMPLE_REQUEST_ID.into(),
+        headers,
+        payload,
+        bucket: spec.jetstream.responses.bucket.clone(),
     }
 }
 
