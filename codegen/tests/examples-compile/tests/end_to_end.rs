@@ -540,8 +540,24 @@ async fn the_documented_wire_protocol_is_enough_to_submit_and_read_a_job() {
     bounded(async {
         let fleet = start(true).await;
         let nats = fleet.nats.clone();
-        let request_id = "wire-1";
         let bucket = SERVICE.responses.bucket;
+        // The worked submission of the operation's docs page (the checked-in snapshot of
+        // the generated page): its subject, request id and payload, as written there.
+        let page = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../output/generate/jobs/docs/operations/getStatus.md"
+        ))
+        .unwrap();
+        fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+            let from = text.find(start).expect(start) + start.len();
+            &text[from..from + text[from..].find(end).expect(end)]
+        }
+        let wire = &page[page.find("## On the wire").expect("a worked submission")..];
+        let subject = between(wire, "to `", "`").to_string();
+        let request_id = between(wire, "`Nats-Msg-Id: ", "`");
+        let documented: serde_json::Value =
+            serde_json::from_str(between(wire, "```json\n", "```")).unwrap();
+        assert_eq!(subject, "jobs.query.status._any");
 
         // 1. Subscribe to the record's subject first.
         let mut updates = nats
@@ -554,10 +570,11 @@ async fn the_documented_wire_protocol_is_enough_to_submit_and_read_a_job() {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", request_id);
         headers.insert("Jetwire-Request-Id", request_id);
-        let payload = serde_json::json!({ "request_id": request_id, "verbose": false });
+        let payload = documented;
+        assert_eq!(payload["request_id"], request_id);
         let ack = js
             .publish_with_headers(
-                "jobs.query.status.web",
+                subject.clone(),
                 headers.clone(),
                 serde_json::to_vec(&payload).unwrap().into(),
             )
@@ -570,7 +587,7 @@ async fn the_documented_wire_protocol_is_enough_to_submit_and_read_a_job() {
         // Publishing the same id again is acknowledged as a duplicate.
         let again = js
             .publish_with_headers(
-                "jobs.query.status.web",
+                subject.clone(),
                 headers,
                 serde_json::to_vec(&payload).unwrap().into(),
             )
@@ -593,8 +610,11 @@ async fn the_documented_wire_protocol_is_enough_to_submit_and_read_a_job() {
         assert_eq!(record["status"], "succeeded");
         assert_eq!(record["request_id"], request_id);
         assert_eq!(record["operation"], "getStatus");
-        assert_eq!(record["subject"], "jobs.query.status.web");
-        assert_eq!(record["result"]["hostname"], "web:wire-1");
+        assert_eq!(record["subject"], subject.as_str());
+        assert_eq!(
+            record["result"]["hostname"],
+            format!("_any:{request_id}").as_str()
+        );
 
         // The record is also readable later with a direct get.
         let reply = nats
