@@ -18,6 +18,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.query.system.{target}` (query, retryable).
     ///
     /// Typed errors: `NotSupported`, `IoFailure`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn get_system_status(
         &self,
         ctx: &::jetwire::JobContext,
@@ -42,6 +44,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.query.disk.{target}` (query, retryable).
     ///
     /// Typed errors: `MountNotFound`, `PermissionDenied`, `NotSupported`, `IoFailure`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn get_disk(
         &self,
         ctx: &::jetwire::JobContext,
@@ -65,6 +69,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.query.dns.{target}` (query, retryable).
     ///
     /// Typed errors: `PermissionDenied`, `IoFailure`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn get_dns(
         &self,
         ctx: &::jetwire::JobContext,
@@ -86,6 +92,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.query.hostname.{target}` (query, retryable).
     ///
     /// Typed errors: `PermissionDenied`, `IoFailure`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn get_hostname(
         &self,
         ctx: &::jetwire::JobContext,
@@ -112,6 +120,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.query.ping.{target}` (query, retryable).
     ///
     /// Typed errors: `InvalidAddress`, `UnknownHost`, `PingFailed`, `PermissionDenied`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn ping(
         &self,
         ctx: &::jetwire::JobContext,
@@ -137,6 +147,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.modify.dns.{target}` (modify, not retried).
     ///
     /// Typed errors: `InvalidAddress`, `InvalidHostname`, `PermissionDenied`, `NotSupported`, `IoFailure`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn set_dns(
         &self,
         ctx: &::jetwire::JobContext,
@@ -160,6 +172,8 @@ pub trait Handler: ::std::marker::Send + ::std::marker::Sync + 'static {
     /// Serves `jobs.modify.hostname.{target}` (modify, not retried).
     ///
     /// Typed errors: `InvalidHostname`, `PermissionDenied`, `IoFailure`.
+    ///
+    /// The correlation id of the reply or typed error (`/request_id`) is set to the job's request id by the dispatcher, whatever the handler put there.
     fn set_hostname(
         &self,
         ctx: &::jetwire::JobContext,
@@ -230,7 +244,13 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.get_system_status(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
     async fn dispatch_get_disk(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
@@ -256,7 +276,13 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.get_disk(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
     async fn dispatch_get_dns(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
@@ -282,7 +308,13 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.get_dns(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
     async fn dispatch_get_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
@@ -308,7 +340,13 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.get_hostname(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
     async fn dispatch_ping(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
@@ -332,7 +370,13 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.ping(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
     async fn dispatch_set_dns(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
@@ -358,7 +402,13 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.set_dns(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
     async fn dispatch_set_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
@@ -384,6 +434,12 @@ impl<H: Handler> Dispatcher<H> {
             ::std::result::Result::Err(outcome) => return outcome,
         };
         let result = self.0.set_hostname(&job.context, params, payload).await;
-        ::jetwire::typed::handler_outcome(result, job.operation)
+        let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+        ::jetwire::typed::set_correlation_id(
+            &mut outcome,
+            &["/request_id"],
+            &job.request_id,
+        );
+        outcome
     }
 }

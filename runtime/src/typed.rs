@@ -601,6 +601,26 @@ pub fn handler_outcome<T: Serialize + Validate, E: TypedError>(
     }
 }
 
+/// Writes the request id at each of `pointers` that exists in the outcome's reply (on
+/// success) or typed error payload (on a handler failure): the spec's correlation id of
+/// the reply messages, so that answers always carry the id of the request they answer.
+pub fn set_correlation_id(outcome: &mut Outcome, pointers: &[&str], request_id: &str) {
+    let value = match outcome {
+        Outcome::Succeeded(value) => Some(value),
+        Outcome::Failed { failure, .. } if failure.kind == FailureKind::Handler => {
+            failure.details.as_mut()
+        }
+        Outcome::Failed { .. } => None,
+    };
+    if let Some(value) = value {
+        for ptr in pointers {
+            if let Some(slot) = value.pointer_mut(ptr) {
+                *slot = Value::String(request_id.to_string());
+            }
+        }
+    }
+}
+
 fn final_failure(kind: FailureKind, code: &str, message: String) -> Outcome {
     Outcome::Failed {
         failure: JobFailure {
@@ -890,6 +910,23 @@ mod tests {
         let err = decode_payload::<Host>(br#"{"name": "", "ports": []}"#).unwrap_err();
         assert_eq!(violations(err)[0].path, "/name");
         assert!(decode_payload::<Host>(br#"{"name": "a", "ports": [1]}"#).is_ok());
+    }
+
+    #[test]
+    fn answers_carry_the_request_id_at_their_correlation_pointer() {
+        let mut ok = Outcome::Succeeded(serde_json::json!({ "request_id": "x", "n": 1 }));
+        set_correlation_id(&mut ok, &["/request_id", "/absent"], "r-1");
+        assert_eq!(
+            ok,
+            Outcome::Succeeded(serde_json::json!({ "request_id": "r-1", "n": 1 }))
+        );
+        let mut internal = final_failure(FailureKind::Internal, "internal", "m".into());
+        let before = internal.clone();
+        set_correlation_id(&mut internal, &["/request_id"], "r-1");
+        assert_eq!(
+            internal, before,
+            "only replies and typed errors are touched"
+        );
     }
 
     #[test]

@@ -9,13 +9,13 @@ use quote::quote;
 use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel};
 
 pub fn emit(model: &Model) -> TokenStream {
-    let methods = model.jobs.iter().map(handler_method);
+    let methods = model.jobs.iter().map(|j| handler_method(model, j));
     let arms = model.jobs.iter().map(|j| {
         let id = &j.op.id;
         let f = j.method("dispatch_{}");
         quote!(#id => self.#f(job).await,)
     });
-    let dispatch_fns = model.jobs.iter().map(dispatch_fn);
+    let dispatch_fns = model.jobs.iter().map(|j| dispatch_fn(model, j));
     let events = events(model);
     let body = if model.jobs.is_empty() {
         quote! {
@@ -74,7 +74,7 @@ pub fn emit(model: &Model) -> TokenStream {
     }
 }
 
-fn handler_method(op: &OpModel) -> TokenStream {
+fn handler_method(model: &Model, op: &OpModel) -> TokenStream {
     let method = op.method("{}");
     let params = op.params_ty();
     let payload = op.payload.ty();
@@ -106,6 +106,18 @@ fn handler_method(op: &OpModel) -> TokenStream {
             .join(", ");
         text.push_str(&format!("\n\nTyped errors: {codes}."));
     }
+    let pointers = reply_correlation_pointers(model, op);
+    if !pointers.is_empty() {
+        let list = pointers
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!(
+            "\n\nThe correlation id of the reply or typed error ({list}) is set to the \
+             job's request id by the dispatcher, whatever the handler put there."
+        ));
+    }
     let doc = doc_attrs(&text);
     quote! {
         #doc
@@ -120,7 +132,39 @@ fn handler_method(op: &OpModel) -> TokenStream {
     }
 }
 
-fn dispatch_fn(op: &OpModel) -> TokenStream {
+/// JSON pointers of the correlation id in the operation's reply and error payloads
+/// (`correlationId: $message.payload#/...`), de-duplicated, in document order.
+fn reply_correlation_pointers(model: &Model, op: &OpModel) -> Vec<String> {
+    let mut pointers: Vec<String> = Vec::new();
+    if let Some(reply) = &op.op.reply {
+        for id in reply.messages.iter().chain(&reply.errors) {
+            let message = &model.spec.messages[id.0];
+            if let Some(ptr) = message
+                .correlation_id
+                .as_ref()
+                .and_then(|c| c.payload_pointer())
+                .filter(|p| p.starts_with('/'))
+            {
+                if !pointers.iter().any(|p| p == ptr) {
+                    pointers.push(ptr.to_string());
+                }
+            }
+        }
+    }
+    pointers
+}
+
+fn dispatch_fn(model: &Model, op: &OpModel) -> TokenStream {
+    let pointers = reply_correlation_pointers(model, op);
+    let outcome = if pointers.is_empty() {
+        quote!(::jetwire::typed::handler_outcome(result, job.operation))
+    } else {
+        quote! {
+            let mut outcome = ::jetwire::typed::handler_outcome(result, job.operation);
+            ::jetwire::typed::set_correlation_id(&mut outcome, &[#(#pointers),*], &job.request_id);
+            outcome
+        }
+    };
     let f = op.method("dispatch_{}");
     let method = op.method("{}");
     let params = op.params_ty();
@@ -154,7 +198,7 @@ fn dispatch_fn(op: &OpModel) -> TokenStream {
             };
             #decode
             let result = self.0.#method(&job.context, params, payload).await;
-            ::jetwire::typed::handler_outcome(result, job.operation)
+            #outcome
         }
     }
 }

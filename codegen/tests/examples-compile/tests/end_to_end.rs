@@ -59,6 +59,8 @@ impl Handler for Fleet {
         match payload.hostname.as_str() {
             "localhost" => Err(HandlerError::Failed(SetHostnameError::HostnameInvalid(
                 HostnameInvalid {
+                    // The dispatcher replaces it with the job's request id.
+                    request_id: "left to the dispatcher".into(),
                     reason: "reserved name".into(),
                 },
             ))),
@@ -245,12 +247,13 @@ async fn typed_errors_come_back_typed() {
         let fleet = start(true).await;
         let err = fleet
             .client
-            .set_hostname(
+            .set_hostname_with(
                 "web-1",
                 &SetHostname {
                     hostname: "localhost".into(),
                 },
                 &headers(),
+                CallOptions::default().request_id("rename-1"),
             )
             .await
             .unwrap_err();
@@ -258,7 +261,11 @@ async fn typed_errors_come_back_typed() {
             JobError::Failed {
                 error: SetHostnameError::HostnameInvalid(invalid),
                 ..
-            } => assert_eq!(invalid.reason, "reserved name"),
+            } => {
+                assert_eq!(invalid.reason, "reserved name");
+                // The error message's correlation id field carries the request id.
+                assert_eq!(invalid.request_id, "rename-1");
+            }
             other => panic!("expected HostnameInvalid, got {other:?}"),
         }
         let err = fleet
@@ -685,10 +692,7 @@ async fn operations_run_by_id_from_json() {
         match err {
             JobError::Failed { error, .. } => {
                 assert_eq!(error.code, "HostnameInvalid");
-                assert_eq!(
-                    error.details,
-                    Some(serde_json::json!({ "reason": "reserved name" }))
-                );
+                assert_eq!(error.details.as_ref().unwrap()["reason"], "reserved name");
             }
             other => panic!("expected HostnameInvalid, got {other:?}"),
         }
