@@ -1,4 +1,4 @@
-//! The `service` module: the static [`ServiceSpec`](jetwire::ServiceSpec) the runtime
+//! The `service` module: the static `jetwire::ServiceSpec` the runtime
 //! provisions and routes with, and one `OPERATION_<ID>` constant per job operation.
 
 use std::time::Duration;
