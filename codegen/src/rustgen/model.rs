@@ -198,6 +198,26 @@ pub fn doc_attrs(text: &str) -> TokenStream {
 
 /// Names in the generated `operations` module that must not be reused.
 const OPERATIONS_RESERVED: &[&str] = &["Option", "Result", "String", "Vec", "Box"];
+/// Locals and arguments of the generated methods that take subject parameters.
+const PARAM_RESERVED: &[&str] = &[
+    "ctx",
+    "handle",
+    "headers",
+    "job",
+    "n",
+    "operation",
+    "options",
+    "out",
+    "params",
+    "payload",
+    "request",
+    "result",
+    "timeout",
+    "v",
+    "value",
+    "values",
+    "violations",
+];
 /// Names generated on the client and the handler trait besides operation methods.
 const METHODS_RESERVED: &[&str] = &[
     "new",
@@ -264,6 +284,9 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
         let const_ident = const_names.claim(format!("OPERATION_{}", naming::shouty(&op.id)));
         let params_ident = type_names.claim(format!("{pascal}Params"));
 
+        // Parameter names become fields, method arguments and locals next to the
+        // generated ones: those names are taken.
+        let mut field_names = Scope::with_reserved(PARAM_RESERVED);
         let params = subject
             .tokens
             .iter()
@@ -271,7 +294,17 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                 SubjectToken::Parameter(p) => Some(p.as_str()),
                 SubjectToken::Literal(_) => None,
             })
-            .map(|name| param_model(channel, name, &pascal, &mut type_names, &mut diagnostics))
+            .map(|name| {
+                let field = field_names.claim(naming::snake(name));
+                param_model(
+                    channel,
+                    name,
+                    field,
+                    &pascal,
+                    &mut type_names,
+                    &mut diagnostics,
+                )
+            })
             .collect();
 
         let payload = shape(
@@ -330,6 +363,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
 fn param_model(
     channel: &Channel,
     name: &str,
+    field: String,
     op_pascal: &str,
     names: &mut Scope,
     diagnostics: &mut Vec<Diagnostic>,
@@ -392,7 +426,7 @@ fn param_model(
     };
     ParamModel {
         name: name.to_string(),
-        field: naming::ident(&naming::snake(name)),
+        field: naming::ident(&field),
         description: declared.and_then(|p| p.description.clone()),
         kind,
     }
