@@ -1,0 +1,24 @@
+//! The typed layer generated code is written against: typed job handles and call options
+//! over the untyped [`crate::client::Client`], and the conversions the generated client
+//! and dispatcher share (payload encoding with validation, subject rendering and
+//! parameter checks, decoding with validation, handler results to outcomes, typed events).
+//!
+//! Everything here is spec-agnostic: the generated crate supplies the types. Generated
+//! code uses the items through this module (`::jetwire::typed::…`).
+
+mod events;
+mod handle;
+mod json;
+mod outcome;
+mod request;
+#[cfg(test)]
+mod tests;
+
+pub use events::{publish_event, subscribe, Event, EventStream, ParseParams};
+pub use handle::{call, decode_result, into_typed, submit, typed_result, CallOptions, JobHandle};
+pub use json::{assign_request_id, decode_headers, decode_request, reply_json, untyped};
+pub use outcome::{decode_payload, handler_outcome, set_correlation_id, unknown_operation};
+pub use request::{
+    check_subject_parameter, encode_payload, header_pairs, missing_subject_parameter,
+    parameter_path, render_subject, subject_values,
+};
