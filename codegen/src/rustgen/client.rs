@@ -439,7 +439,7 @@ fn subscribe_method(op: &OpModel) -> TokenStream {
     ));
     let doc = doc_attrs(&text);
     let template = op.subject.template();
-    quote! {
+    let all = quote! {
         #doc
         pub async fn #method(
             &self,
@@ -449,6 +449,50 @@ fn subscribe_method(op: &OpModel) -> TokenStream {
         > {
             ::jetwire::typed::subscribe(&self.nats, #template, #params::from_subject_values)
                 .await
+        }
+    };
+    if op.params.is_empty() {
+        return all;
+    }
+    // The same, narrowed to some parameter values.
+    let matching = op.method("subscribe_{}_matching");
+    let mut decl = TokenStream::new();
+    let mut values = Vec::new();
+    for p in &op.params {
+        let field = &p.field;
+        match &p.kind {
+            ParamKind::Enum { ident, .. } => {
+                decl.extend(quote!(#field: ::std::option::Option<super::operations::#ident>,));
+                values.push(quote!(#field.map(|v| v.as_str())));
+            }
+            ParamKind::Free { .. } => {
+                decl.extend(quote!(#field: ::std::option::Option<&str>,));
+                values.push(quote!(#field));
+            }
+        }
+    }
+    let matching_doc = doc_attrs(&format!(
+        "[`{method}`](Self::{method}) narrowed to the given parameter values (`None`: any \
+         value). A value that is not one subject token is `JobError::InvalidRequest`."
+    ));
+    quote! {
+        #all
+
+        #matching_doc
+        pub async fn #matching(
+            &self,
+            #decl
+        ) -> ::std::result::Result<
+            ::jetwire::typed::EventStream<#params, #payload>,
+            ::jetwire::JobError,
+        > {
+            ::jetwire::typed::subscribe_matching(
+                &self.nats,
+                #template,
+                &[#(#values),*],
+                #params::from_subject_values,
+            )
+            .await
         }
     }
 }

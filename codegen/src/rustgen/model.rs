@@ -277,7 +277,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                 "{}_request",
                 "{}_job",
             ],
-            Action::Send => &["{}", "subscribe_{}", "publish_{}"],
+            Action::Send => &["{}", "subscribe_{}", "subscribe_{}_matching", "publish_{}"],
         };
         let method = method_names.claim_family(&base_snake, derived);
         let pascal = type_names.claim(naming::pascal(&op.id));

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::request::{render_template, subject_values};
+use super::request::{check_subject_parameter, render_template, subject_values};
 use crate::error::JobError;
 use crate::validate::{Validate, Violation};
 
@@ -100,13 +100,43 @@ pub async fn subscribe<P, T>(
     template: &'static str,
     parse: ParseParams<P>,
 ) -> Result<EventStream<P, T>, JobError> {
-    let wildcard = template
+    subscribe_matching(nats, template, &[], parse).await
+}
+
+/// Subscribes to the subjects of `template` whose parameters (in template order) equal
+/// the given values; `None` (or a missing value) is a wildcard. Each given value must
+/// be one subject token.
+pub async fn subscribe_matching<P, T>(
+    nats: &async_nats::Client,
+    template: &'static str,
+    values: &[Option<&str>],
+    parse: ParseParams<P>,
+) -> Result<EventStream<P, T>, JobError> {
+    let mut values = values.iter();
+    let mut violations = Vec::new();
+    let filter = template
         .split('.')
-        .map(|t| if t.starts_with('{') { "*" } else { t })
+        .map(
+            |token| match token.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(name) => match values.next().copied().flatten() {
+                    Some(value) => {
+                        if let Some(v) = check_subject_parameter(name, value, None) {
+                            violations.push(v);
+                        }
+                        value
+                    }
+                    None => "*",
+                },
+                None => token,
+            },
+        )
         .collect::<Vec<_>>()
         .join(".");
+    if !violations.is_empty() {
+        return Err(JobError::InvalidRequest(violations));
+    }
     let subscriber = nats
-        .subscribe(wildcard)
+        .subscribe(filter)
         .await
         .map_err(|e| JobError::Nats(e.to_string()))?;
     Ok(EventStream {

@@ -14,7 +14,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use events::{publish_event, subscribe, Event, EventStream, ParseParams};
+pub use events::{publish_event, subscribe, subscribe_matching, Event, EventStream, ParseParams};
 pub use handle::{call, decode_result, into_typed, submit, typed_result, CallOptions, JobHandle};
 pub use json::{assign_request_id, decode_headers, decode_request, reply_json, untyped};
 pub use outcome::{decode_payload, handler_outcome, set_correlation_id, unknown_operation};

@@ -490,6 +490,18 @@ async fn events_are_published_and_received_typed() {
     bounded(async {
         let fleet = start(false).await;
         let mut events = fleet.client.subscribe_host_changed().await.unwrap();
+        // Only web-2's events.
+        let mut web2 = fleet
+            .client
+            .subscribe_host_changed_matching(Some("web-2"))
+            .await
+            .unwrap();
+        let err = fleet
+            .client
+            .subscribe_host_changed_matching(Some("a.b"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, JobError::InvalidRequest(_)), "{err:?}");
         let publisher = Events::new(fleet.nats.clone());
         publisher
             .publish_host_changed(
@@ -503,10 +515,28 @@ async fn events_are_published_and_received_typed() {
             )
             .await
             .unwrap();
+        publisher
+            .publish_host_changed(
+                &HostChangedParams {
+                    host: "web-2".into(),
+                },
+                &HostChanged {
+                    field: HostChangedField::Dns,
+                    value: "10.0.0.53".into(),
+                },
+            )
+            .await
+            .unwrap();
+        // web-1's event never reaches the narrowed subscription: its first is web-2's.
+        let narrowed = web2.next().await.unwrap().unwrap();
+        assert_eq!(narrowed.params.host, "web-2");
+        assert_eq!(narrowed.payload.value, "10.0.0.53");
         let event = events.next().await.unwrap().unwrap();
         assert_eq!(event.subject, "events.host.web-1.changed");
         assert_eq!(event.params.host, "web-1");
         assert_eq!(event.payload.value, "web-2");
+        let second = events.next().await.unwrap().unwrap();
+        assert_eq!(second.params.host, "web-2");
 
         // A message that breaks the spec arrives as its violations.
         fleet

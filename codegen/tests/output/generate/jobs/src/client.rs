@@ -789,4 +789,23 @@ impl Client {
             )
             .await
     }
+    /// [`subscribe_host_changed`](Self::subscribe_host_changed) narrowed to the given parameter values (`None`: any value). A value that is not one subject token is `JobError::InvalidRequest`.
+    pub async fn subscribe_host_changed_matching(
+        &self,
+        host: ::std::option::Option<&str>,
+    ) -> ::std::result::Result<
+        ::jetwire::typed::EventStream<
+            super::operations::HostChangedParams,
+            super::types::HostChanged,
+        >,
+        ::jetwire::JobError,
+    > {
+        ::jetwire::typed::subscribe_matching(
+                &self.nats,
+                "events.host.{host}.changed",
+                &[host],
+                super::operations::HostChangedParams::from_subject_values,
+            )
+            .await
+    }
 }
