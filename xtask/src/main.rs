@@ -1,6 +1,9 @@
 //! Project tasks: `cargo xtask <command>`.
 
+mod ci;
 mod codegen;
+mod deps;
+mod start;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +26,15 @@ struct Cli {
 enum Command {
     /// Regenerate `generated/` (crate osapi-jobs) from `asyncapi.yaml`.
     Codegen(codegen::Args),
+    /// Everything CI runs: install nats-server if missing, then format check, generated-code
+    /// freshness, clippy, and the whole test suite against a real nats-server.
+    Ci,
+    /// Install nats-server if missing, then build and run `osapi start`.
+    Start {
+        /// Extra arguments passed to `osapi start`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// The workspace root (this crate lives in `<root>/xtask`).
@@ -36,6 +48,8 @@ fn root() -> PathBuf {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Codegen(args) => codegen::run(&root(), args),
+        Command::Ci => ci::run(),
+        Command::Start { args } => start::run(&args),
     }
 }
 
