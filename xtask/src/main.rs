@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask <command>`.
 
+mod bench;
 mod ci;
 mod codegen;
 mod deps;
@@ -29,6 +30,9 @@ enum Command {
     /// Everything CI runs: install nats-server if missing, then format check, generated-code
     /// freshness, clippy, and the whole test suite against a real nats-server.
     Ci,
+    /// Benchmarks with in-run baselines (`runtime`, the default, or `codegen`); runs in
+    /// release and writes a JSON report under `target/bench/`.
+    Bench(bench::Args),
     /// Install nats-server if missing, then build and run `osapi start`.
     Start {
         /// Extra arguments passed to `osapi start`.
@@ -50,6 +54,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Codegen(args) => codegen::run(&root(), args),
         Command::Ci => ci::run(),
         Command::Start { args } => start::run(&args),
+        Command::Bench(args) => bench::run(&root(), args),
     }
 }
 
