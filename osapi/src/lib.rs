@@ -3,7 +3,17 @@
 //!
 //! [`providers`] does the work on the host; it knows nothing about the transport.
 //! [`bridge`] turns the generated job types into provider inputs and provider results
-//! into replies and typed errors.
+//! into replies and typed errors. [`agent`] serves jobs with them, [`gateway`] is the HTTP
+//! API (its module doc lists the routes), [`client_cli`] the `osapi client` commands and
+//! [`serve`] the long-running commands (`osapi start`, `osapi agent start`, `osapi api
+//! start`); [`config`] resolves settings.
 
+pub mod agent;
 pub mod bridge;
+pub mod client_cli;
+pub mod config;
+pub mod gateway;
+pub mod openapi;
+pub mod output;
 pub mod providers;
+pub mod serve;

@@ -1,25 +1,116 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use osapi::client_cli::{ClientCommand, ClientOptions};
+use osapi::config::{self, FileConfig};
 use osapi::providers::ping::{PingMethodChoice, PingQuery};
 use osapi::providers::{self, ProviderError};
+use osapi::serve;
 
-/// OSAPI host tools.
+/// OSAPI host tools: an agent answering jobs on this host, an HTTP gateway, a client.
+///
+/// Settings come from flags, then `OSAPI_*` environment variables, then the config file
+/// (`--config`, else `$XDG_CONFIG_HOME/osapi/config.yaml` when present), then defaults.
 #[derive(Parser)]
 #[command(name = "osapi", version)]
 struct Cli {
+    /// Config file (YAML or JSON, by extension).
+    #[arg(long, global = true, env = "OSAPI_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Embedded NATS server, agent and HTTP API in one process.
+    Start(StartArgs),
+    /// The agent answering jobs on this host.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+    /// The HTTP gateway.
+    Api {
+        #[command(subcommand)]
+        command: ApiCommand,
+    },
+    /// Run jobs and inspect job records over NATS.
+    Client {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        options: ClientOptions,
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Run one job on this host directly (no NATS) and print the reply as JSON.
     Local {
         #[command(subcommand)]
         job: LocalJob,
     },
+}
+
+#[derive(Args)]
+struct NatsArgs {
+    /// NATS server URL(s), comma-separated [default: nats://127.0.0.1:4222].
+    #[arg(long, env = "OSAPI_NATS_URL")]
+    nats_url: Option<String>,
+}
+
+#[derive(Args)]
+struct AgentArgs {
+    /// The agent's host id (the `{target}` naming it) [default: this machine's host name].
+    #[arg(long = "id", env = "OSAPI_AGENT_ID")]
+    agent_id: Option<String>,
+    /// Directory modifications write below (`/` changes this host) [default:
+    /// $XDG_STATE_HOME/osapi/root].
+    #[arg(long, env = "OSAPI_ROOT")]
+    root: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// HTTP listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "OSAPI_LISTEN")]
+    listen: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Serve jobs until SIGTERM or ctrl-c.
+    Start {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        agent: AgentArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiCommand {
+    /// Serve HTTP until SIGTERM or ctrl-c.
+    Start {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        listen: ListenArgs,
+    },
+}
+
+#[derive(Args)]
+struct StartArgs {
+    /// Use this NATS server instead of starting an embedded one.
+    #[arg(long, env = "OSAPI_NATS_URL")]
+    nats_url: Option<String>,
+    /// Store directory of the embedded NATS server [default: $XDG_STATE_HOME/osapi/nats].
+    #[arg(long, env = "OSAPI_STORE_DIR")]
+    store_dir: Option<PathBuf>,
+    #[command(flatten)]
+    listen: ListenArgs,
+    #[command(flatten)]
+    agent: AgentArgs,
 }
 
 #[derive(Subcommand)]
@@ -100,18 +191,129 @@ impl From<Method> for PingMethodChoice {
 }
 
 fn main() -> ExitCode {
-    let Cli {
-        command: Command::Local { job },
-    } = Cli::parse();
-    match run(job) {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let file = match FileConfig::load(cli.config.as_deref()) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    match cli.command {
+        Command::Local { job } => match run(job) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("osapi: {} ({})", e, e.code());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Client {
+            nats,
+            options,
+            command,
+        } => {
+            let url = nats_url(nats.nats_url, &file);
+            match runtime().block_on(osapi::client_cli::run(&url, &options, command)) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
-        Err(e) => {
-            eprintln!("osapi: {} ({})", e, e.code());
-            ExitCode::FAILURE
+        Command::Agent {
+            command: AgentCommand::Start { nats, agent },
+        } => {
+            init_tracing();
+            let url = nats_url(nats.nats_url, &file);
+            let (id, root) = agent_settings(agent, &file);
+            finish(
+                runtime().block_on(async {
+                    serve::agent(&url, id, root, serve::shutdown_token()).await
+                }),
+            )
         }
+        Command::Api {
+            command: ApiCommand::Start { nats, listen },
+        } => {
+            init_tracing();
+            let url = nats_url(nats.nats_url, &file);
+            let listen = listen_addr(listen, &file);
+            finish(runtime().block_on(async {
+                let listener = serve::bind(&listen).await?;
+                println!(
+                    "http: http://{}",
+                    listener.local_addr().map_err(serve::ServeError::Http)?
+                );
+                serve::api(listener, url, serve::shutdown_token()).await
+            }))
+        }
+        Command::Start(args) => {
+            init_tracing();
+            let (host_id, root) = agent_settings(args.agent, &file);
+            let options = serve::StartOptions {
+                nats_url: args.nats_url.or(file.nats_url.clone()),
+                store_dir: args
+                    .store_dir
+                    .or(file.store_dir.clone())
+                    .unwrap_or_else(config::default_store_dir),
+                listen: listen_addr(args.listen, &file),
+                host_id,
+                root,
+            };
+            finish(
+                runtime().block_on(async { serve::start(options, serve::shutdown_token()).await }),
+            )
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("the tokio runtime starts")
+}
+
+/// Logs go to stderr (stdout carries the stable `name: value` lines); `RUST_LOG` filters.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn nats_url(flag: Option<String>, file: &FileConfig) -> String {
+    flag.or(file.nats_url.clone())
+        .unwrap_or_else(|| config::DEFAULT_NATS_URL.into())
+}
+
+fn listen_addr(args: ListenArgs, file: &FileConfig) -> String {
+    args.listen
+        .or(file.listen.clone())
+        .unwrap_or_else(|| config::DEFAULT_LISTEN.into())
+}
+
+fn agent_settings(args: AgentArgs, file: &FileConfig) -> (String, PathBuf) {
+    let id = args
+        .agent_id
+        .or(file.agent_id.clone())
+        .unwrap_or_else(config::default_agent_id);
+    let root = args
+        .root
+        .or(file.root.clone())
+        .unwrap_or_else(config::default_root);
+    (id, root)
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("osapi: {e}");
+    ExitCode::FAILURE
+}
+
+fn finish(result: Result<(), serve::ServeError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
 }
 

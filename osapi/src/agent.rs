@@ -1,0 +1,237 @@
+//! The agent: answers the jobs of `asyncapi.yaml` on this host.
+//!
+//! [`AgentHandler`] implements the generated [`Handler`] trait with the providers (through
+//! the [`bridge`](crate::bridge)); [`run`] provisions the service and serves jobs with a
+//! [`jetwire::Worker`] (which also runs the dead-letter component) until shutdown.
+//!
+//! ## Targets
+//!
+//! Every agent shares one durable consumer per job class, so any agent may receive any
+//! job. An agent therefore runs jobs addressed to `_any`, to `_all` and to its own host
+//! id, and refuses a job naming another host id with a final failure that names both ids.
+//! Routing a job to the one agent it names (and fanning `_all` out to every agent) needs
+//! one consumer per agent and is not done yet.
+//!
+//! ## Modifications
+//!
+//! `setDns` and `setHostname` write below the agent's root directory (`--root`): files
+//! land at `<root>/etc/resolv.conf` and `<root>/etc/hostname`. Only root `/` changes the
+//! host itself (and the kernel's host name). Queries of these files read the same root;
+//! another root starts as a copy of this host's host name and `resolv.conf` (see
+//! [`seed_root`]), so it answers like the host until it is modified.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jetwire::{HandlerError, JobContext, TypedError};
+use osapi_jobs::operations::*;
+use osapi_jobs::service::SERVICE;
+use osapi_jobs::types::*;
+use osapi_jobs::worker::{Dispatcher, Handler};
+
+use crate::bridge;
+use crate::providers;
+
+/// The target token every agent serves: exactly one agent.
+pub const TARGET_ANY: &str = "_any";
+/// The target token for every agent.
+pub const TARGET_ALL: &str = "_all";
+
+/// The providers of this host behind the generated handler trait.
+#[derive(Clone, Debug)]
+pub struct AgentHandler {
+    host_id: Arc<str>,
+    root: Arc<PathBuf>,
+}
+
+impl AgentHandler {
+    /// A handler for the agent `host_id`, writing modifications below `root`.
+    pub fn new(host_id: impl Into<String>, root: PathBuf) -> Self {
+        AgentHandler {
+            host_id: Arc::from(host_id.into()),
+            root: Arc::new(root),
+        }
+    }
+
+    pub fn host_id(&self) -> &str {
+        &self.host_id
+    }
+
+    /// Refuses a job addressed to another agent.
+    fn check_target<E>(&self, target: &str) -> Result<(), HandlerError<E>> {
+        if target == TARGET_ANY || target == TARGET_ALL || target == &*self.host_id {
+            Ok(())
+        } else {
+            Err(HandlerError::internal(format!(
+                "the job targets host '{target}' but reached agent '{}'; \
+                 a job naming one host runs only on that agent",
+                self.host_id
+            )))
+        }
+    }
+
+    /// Runs a blocking provider call for a job and turns its outcome into the reply.
+    async fn serve<R, E, T, F>(
+        &self,
+        ctx: &JobContext,
+        target: &str,
+        call: F,
+    ) -> Result<R, HandlerError<E>>
+    where
+        R: serde::de::DeserializeOwned,
+        E: TypedError,
+        T: serde::Serialize + Send + 'static,
+        F: FnOnce(&std::path::Path) -> Result<T, providers::ProviderError> + Send + 'static,
+    {
+        self.check_target(target)?;
+        let root = Arc::clone(&self.root);
+        let result = bridge::run_blocking(move || call(&root)).await?;
+        bridge::respond(&ctx.request_id, result)
+    }
+}
+
+impl Handler for AgentHandler {
+    async fn get_system_status(
+        &self,
+        ctx: &JobContext,
+        params: GetSystemStatusParams,
+        _: SystemStatusQuery,
+    ) -> Result<SystemStatus, HandlerError<GetSystemStatusError>> {
+        self.serve(ctx, &params.target, |_| providers::system::system_status())
+            .await
+    }
+
+    async fn get_disk(
+        &self,
+        ctx: &JobContext,
+        params: GetDiskParams,
+        payload: DiskQuery,
+    ) -> Result<DiskUsage, HandlerError<GetDiskError>> {
+        let mount = payload.mount_point;
+        self.serve(ctx, &params.target, move |_| {
+            providers::disk::disk_usage(mount.as_deref())
+        })
+        .await
+    }
+
+    async fn get_dns(
+        &self,
+        ctx: &JobContext,
+        params: GetDnsParams,
+        _: DnsQuery,
+    ) -> Result<DnsConfig, HandlerError<GetDnsError>> {
+        self.serve(ctx, &params.target, providers::dns::get_dns)
+            .await
+    }
+
+    async fn get_hostname(
+        &self,
+        ctx: &JobContext,
+        params: GetHostnameParams,
+        _: HostnameQuery,
+    ) -> Result<HostnameInfo, HandlerError<GetHostnameError>> {
+        self.serve(ctx, &params.target, providers::hostname::get_hostname)
+            .await
+    }
+
+    async fn ping(
+        &self,
+        ctx: &JobContext,
+        params: PingParams,
+        payload: osapi_jobs::types::PingQuery,
+    ) -> Result<PingResult, HandlerError<PingError>> {
+        let query: providers::ping::PingQuery = bridge::request(&payload)?;
+        self.serve(ctx, &params.target, move |_| providers::ping::ping(&query))
+            .await
+    }
+
+    async fn set_dns(
+        &self,
+        ctx: &JobContext,
+        params: SetDnsParams,
+        payload: osapi_jobs::types::DnsUpdate,
+    ) -> Result<DnsConfig, HandlerError<SetDnsError>> {
+        let update: providers::dns::DnsUpdate = bridge::request(&payload)?;
+        self.serve(ctx, &params.target, move |root| {
+            providers::dns::set_dns(root, &update)
+        })
+        .await
+    }
+
+    async fn set_hostname(
+        &self,
+        ctx: &JobContext,
+        params: SetHostnameParams,
+        payload: osapi_jobs::types::HostnameUpdate,
+    ) -> Result<HostnameChange, HandlerError<SetHostnameError>> {
+        let update: providers::hostname::HostnameUpdate = bridge::request(&payload)?;
+        self.serve(ctx, &params.target, move |root| {
+            providers::hostname::set_hostname(root, &update)
+        })
+        .await
+    }
+}
+
+/// Failure to start the agent.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("cannot provision the OSAPI service: {0}")]
+    Provision(#[from] jetwire::ProvisionError),
+    #[error("cannot create the agent root {path}: {source}")]
+    Root {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Worker(#[from] jetwire::worker::WorkerError),
+}
+
+/// Creates `root` and, unless it is `/`, gives it this host's `etc/hostname` and
+/// `etc/resolv.conf` where it has none yet.
+pub fn seed_root(root: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(root)?;
+    if providers::hostname::is_host_root(root) {
+        return Ok(());
+    }
+    let etc = root.join("etc");
+    std::fs::create_dir_all(&etc)?;
+    let hostname = providers::hostname::hostname_path(root);
+    if !hostname.exists() {
+        std::fs::write(
+            &hostname,
+            format!("{}\n", providers::hostname::kernel_hostname()),
+        )?;
+    }
+    let resolv = providers::dns::resolv_conf_path(root);
+    if !resolv.exists() {
+        match std::fs::read("/etc/resolv.conf") {
+            Ok(text) => std::fs::write(&resolv, text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Provisions the service, then serves jobs as `handler`'s host until `shutdown` resolves.
+pub async fn run(
+    nats: jetwire::async_nats::Client,
+    handler: AgentHandler,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AgentError> {
+    seed_root(&handler.root).map_err(|source| AgentError::Root {
+        path: (*handler.root).clone(),
+        source,
+    })?;
+    let js = jetwire::async_nats::jetstream::new(nats.clone());
+    jetwire::provision(&js, &SERVICE, &Default::default()).await?;
+    let worker_id = format!("{}-{}", handler.host_id, std::process::id());
+    tracing::info!(host_id = handler.host_id(), root = %handler.root.display(), "agent serving");
+    jetwire::Worker::builder(nats, &SERVICE, Dispatcher::new(handler))
+        .worker_id(worker_id)
+        .shutdown(shutdown)
+        .run()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Settings: flag > environment variable (`OSAPI_*`, read by clap) > config file > default.
+//!
+//! The config file is YAML (`.yaml`, `.yml`) or JSON (`.json`), chosen by extension; it is
+//! `--config FILE`, else `$XDG_CONFIG_HOME/osapi/config.yaml` (or `~/.config/...`) when
+//! present. Its keys are the long flag names with `_`:
+//!
+//! ```yaml
+//! nats_url: nats://127.0.0.1:4222
+//! listen: 127.0.0.1:8080
+//! agent_id: web-1
+//! root: /
+//! store_dir: /var/lib/osapi/nats
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The values a config file may set.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub nats_url: Option<String>,
+    pub listen: Option<String>,
+    pub agent_id: Option<String>,
+    pub root: Option<PathBuf>,
+    pub store_dir: Option<PathBuf>,
+}
+
+/// Failure to read the config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl FileConfig {
+    /// The file `explicit`, else the default file if it exists, else nothing.
+    pub fn load(explicit: Option<&Path>) -> Result<FileConfig, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_config_file() {
+                Some(p) => p,
+                None => return Ok(FileConfig::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let parsed = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => serde_json::from_str(&text).map_err(|e| e.to_string()),
+            Some("yaml" | "yml") => serde_yaml::from_str(&text).map_err(|e| e.to_string()),
+            other => Err(format!(
+                "unsupported extension {other:?}; use .yaml, .yml or .json"
+            )),
+        };
+        parsed.map_err(|message| ConfigError::Parse { path, message })
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(fallback)))
+}
+
+fn default_config_file() -> Option<PathBuf> {
+    let dir = xdg("XDG_CONFIG_HOME", ".config")?.join("osapi");
+    ["config.yaml", "config.yml", "config.json"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `$XDG_STATE_HOME/osapi` (or `~/.local/state/osapi`, else `./.osapi`).
+pub fn state_dir() -> PathBuf {
+    xdg("XDG_STATE_HOME", ".local/state")
+        .map(|d| d.join("osapi"))
+        .unwrap_or_else(|| PathBuf::from(".osapi"))
+}
+
+/// Where modifications land unless `--root` says otherwise.
+pub fn default_root() -> PathBuf {
+    state_dir().join("root")
+}
+
+/// Where the embedded NATS server keeps its store unless `--store-dir` says otherwise.
+pub fn default_store_dir() -> PathBuf {
+    state_dir().join("nats")
+}
+
+/// This machine's host name as an agent id: its first label, with characters a subject
+/// token cannot carry replaced by `-`.
+pub fn default_agent_id() -> String {
+    let name = crate::providers::hostname::kernel_hostname();
+    let label = name.split('.').next().unwrap_or_default();
+    let id: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    if id.is_empty() || !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        format!("host{id}")
+    } else {
+        id
+    }
+}
+
+pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

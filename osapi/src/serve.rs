@@ -1,0 +1,181 @@
+//! The long-running commands: `osapi agent start`, `osapi api start` and `osapi start`
+//! (embedded NATS + agent + HTTP API in one process).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jetwire::{CancellationToken, ConnectOptions, EmbeddedOptions, EmbeddedServer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::agent::{self, AgentHandler};
+use crate::gateway::{self, Gateway};
+
+/// Failure of a long-running command.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Connect(#[from] jetwire::ConnectError),
+    #[error(transparent)]
+    Agent(#[from] agent::AgentError),
+    #[error("cannot start the embedded NATS server: {0}")]
+    Embedded(#[from] jetwire::EmbeddedError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("job client: {0}")]
+    Client(String),
+    #[error("HTTP server: {0}")]
+    Http(std::io::Error),
+}
+
+/// Cancelled on ctrl-c or SIGTERM.
+pub fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}
+
+/// Connects to NATS (the first attempt must succeed).
+pub async fn connect(url: &str) -> Result<jetwire::async_nats::Client, ServeError> {
+    Ok(ConnectOptions::new(url).name("osapi").connect().await?)
+}
+
+/// `osapi agent start`.
+pub async fn agent(
+    nats_url: &str,
+    host_id: String,
+    root: PathBuf,
+    stop: CancellationToken,
+) -> Result<(), ServeError> {
+    let nats = connect(nats_url).await?;
+    agent::run(
+        nats,
+        AgentHandler::new(host_id, root),
+        stop.cancelled_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Binds the HTTP listener.
+pub async fn bind(addr: &str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: addr.into(),
+            source,
+        })
+}
+
+/// Serves the HTTP gateway on `listener`; connects to NATS in the background (routes
+/// answer `503` until connected).
+pub async fn api(
+    listener: TcpListener,
+    nats_url: String,
+    stop: CancellationToken,
+) -> Result<(), ServeError> {
+    let (tx, rx) = watch::channel(None);
+    let connecting = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            let attempt = async {
+                let nats = connect(&nats_url).await.map_err(|e| e.to_string())?;
+                osapi_jobs::client::Client::new(nats)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match attempt.await {
+                Ok(client) => {
+                    let _ = tx.send(Some(client));
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "NATS not reachable yet; retrying"),
+            }
+            tokio::select! {
+                _ = connecting.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    });
+    serve_http(listener, rx, stop).await
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    client: watch::Receiver<Option<osapi_jobs::client::Client>>,
+    stop: CancellationToken,
+) -> Result<(), ServeError> {
+    axum::serve(listener, gateway::router(Gateway::new(client)))
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await
+        .map_err(ServeError::Http)
+}
+
+/// Settings of `osapi start`.
+pub struct StartOptions {
+    /// An external server instead of the embedded one.
+    pub nats_url: Option<String>,
+    pub store_dir: PathBuf,
+    pub listen: String,
+    pub host_id: String,
+    pub root: PathBuf,
+}
+
+/// `osapi start`: prints `nats: URL`, `http: URL`, `agent: ID`, then `ready`.
+pub async fn start(options: StartOptions, stop: CancellationToken) -> Result<(), ServeError> {
+    let (_embedded, nats_url) = match options.nats_url {
+        Some(url) => (None, url),
+        None => {
+            let server = EmbeddedServer::start(EmbeddedOptions {
+                store_dir: Some(options.store_dir),
+                ..Default::default()
+            })
+            .await?;
+            let url = server.url();
+            (Some(server), url)
+        }
+    };
+    let nats = connect(&nats_url).await?;
+    // Provision before anything is served, so `ready` means jobs can be submitted.
+    let js = jetwire::async_nats::jetstream::new(nats.clone());
+    jetwire::provision(&js, &osapi_jobs::service::SERVICE, &Default::default())
+        .await
+        .map_err(agent::AgentError::from)?;
+    let client = osapi_jobs::client::Client::new(nats.clone())
+        .await
+        .map_err(|e| ServeError::Client(e.to_string()))?;
+    let (_keep, client) = watch::channel(Some(client));
+    let listener = bind(&options.listen).await?;
+    let http = listener.local_addr().map_err(ServeError::Http)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "nats: {nats_url}");
+    let _ = writeln!(out, "http: http://{http}");
+    let _ = writeln!(out, "agent: {}", options.host_id);
+    let _ = writeln!(out, "ready");
+    let _ = out.flush();
+    drop(out);
+    let handler = AgentHandler::new(options.host_id, options.root);
+    let agent_task = tokio::spawn(agent::run(nats, handler, stop.clone().cancelled_owned()));
+    let api_result = serve_http(listener, client, stop.clone()).await;
+    stop.cancel();
+    let agent_result = agent_task
+        .await
+        .unwrap_or_else(|e| panic!("agent task: {e}"));
+    api_result?;
+    agent_result?;
+    Ok(())
+}
