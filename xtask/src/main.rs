@@ -4,6 +4,7 @@ mod bench;
 mod ci;
 mod codegen;
 mod deps;
+mod spec_diff;
 mod start;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ enum Command {
     /// Benchmarks with in-run baselines (`runtime`, the default, or `codegen`); runs in
     /// release and writes a JSON report under `target/bench/`.
     Bench(bench::Args),
+    /// Breaking-change report between two versions of the contract (Markdown or JSON);
+    /// fails when something breaks without a major `info.version` bump.
+    SpecDiff(spec_diff::Args),
     /// Install nats-server if missing, then build and run `osapi start`.
     Start {
         /// Extra arguments passed to `osapi start`.
@@ -53,6 +57,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Codegen(args) => codegen::run(&root(), args),
         Command::Ci => ci::run(),
+        Command::SpecDiff(args) => spec_diff::run(&root(), args),
         Command::Start { args } => start::run(&args),
         Command::Bench(args) => bench::run(&root(), args),
     }

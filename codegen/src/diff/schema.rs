@@ -366,7 +366,7 @@ impl<'a> SchemaDiff<'a> {
         } else {
             "loosened"
         };
-        let why = format!("`{keyword}` {verb}: {} → {}", show(a), show(b));
+        let why = format!("`{}` {verb}: {} → {}", camel(keyword), show(a), show(b));
         self.push(path, &format!("{keyword}_changed"), effect, why);
     }
 
@@ -630,6 +630,20 @@ fn show_list(values: &[Value]) -> String {
         .map(|v| format!("`{v}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The JSON Schema spelling of a keyword: `min_length` → `minLength`.
+fn camel(keyword: &str) -> String {
+    let mut parts = keyword.split('_');
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for part in parts {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    out
 }
 
 /// RFC 6901 escaping of one pointer token.
