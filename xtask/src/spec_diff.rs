@@ -201,6 +201,93 @@ mod tests {
         );
     }
 
+    /// `--base` exports the root file and the files it references at the revision, so a
+    /// change inside a referenced file is found.
+    #[test]
+    fn base_revision_includes_referenced_files() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codegen/tests/fixtures/load");
+        let repo = tempfile::tempdir().unwrap();
+        let root = repo.path();
+        std::fs::create_dir(root.join("common")).unwrap();
+        std::fs::copy(fixtures.join("dns-3.1.yaml"), root.join("asyncapi.yaml")).unwrap();
+        for file in ["messages.yaml", "schemas.yaml", "traits.yaml"] {
+            std::fs::copy(
+                fixtures.join("common").join(file),
+                root.join("common").join(file),
+            )
+            .unwrap();
+        }
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args([
+                    "-c",
+                    "user.name=spec-diff",
+                    "-c",
+                    "user.email=spec-diff@localhost",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                status.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+        };
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "contract"]);
+
+        let schemas = root.join("common/schemas.yaml");
+        let edited = std::fs::read_to_string(&schemas).unwrap().replace(
+            "      type: string\n      description: An IP address.",
+            "      type: string\n      maxLength: 45\n      description: An IP address.",
+        );
+        std::fs::write(&schemas, edited).unwrap();
+
+        let checkout = tempfile::tempdir().unwrap();
+        let old_path =
+            export_at_revision(root, "HEAD", Path::new("asyncapi.yaml"), checkout.path()).unwrap();
+        assert!(checkout.path().join("common/messages.yaml").is_file());
+        let old = load_spec(&old_path).unwrap();
+        let new = load_spec(&root.join("asyncapi.yaml")).unwrap();
+        let report = diff(&old, &new);
+        let kinds: Vec<_> = report
+            .changes
+            .iter()
+            .map(|c| (c.kind.as_str(), c.location.path.as_deref()))
+            .collect();
+        assert!(
+            !kinds.is_empty(),
+            "the edit in common/schemas.yaml was not seen"
+        );
+        assert!(
+            kinds.iter().all(|(k, p)| *k == "max_length_changed"
+                && p.is_some_and(|p| p.ends_with("/servers/items"))),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_revision_is_a_clear_error() {
+        let repo = tempfile::tempdir().unwrap();
+        let into = tempfile::tempdir().unwrap();
+        let err = export_at_revision(
+            repo.path(),
+            "no-such-rev",
+            Path::new("asyncapi.yaml"),
+            into.path(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("git show no-such-rev:asyncapi.yaml"),
+            "{err:#}"
+        );
+    }
+
     #[test]
     fn major_bumps() {
         let v = |s| semver::Version::parse(s).unwrap();
