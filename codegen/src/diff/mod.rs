@@ -1,72 +1,11 @@
-//! Breaking-change report between two versions of a contract.
+//! Breaking-change report between two versions of a contract: [`diff`] compares two
+//! loaded [`Spec`]s and returns a [`Report`] of [`Change`]s, each with its [`Impact`] on
+//! producers (API clients) and consumers (workers).
 //!
-//! [`diff`] compares two loaded [`Spec`]s (so `$ref`s, traits and the 2.6/3.x differences
-//! are already gone: equivalent documents give no changes) and lists every [`Change`]
-//! with its [`Impact`] on the two roles of the job protocol:
+//! The page below (`docs/spec-diff.md`) is the rule table; `tests/diff_corpus.rs` checks it
+//! case by case.
 //!
-//! - **producers** are the API clients: they write job requests and read replies;
-//! - **consumers** are the workers: they read job requests and write replies.
-//!
-//! For `send` operations (events) the described application writes the message and its
-//! subscribers read it, so event payloads are judged like replies.
-//!
-//! Schema changes are judged by their effect on the set of valid payloads: a change that
-//! *narrows* it (old payloads may now be invalid) breaks the side that **writes** the
-//! message; a change that *widens* it (payloads the old schema never allowed may now
-//! arrive) breaks the side that **reads** it.
-//!
-//! # Rules
-//!
-//! | Rule (`kind`) | Impact | Why |
-//! |---|---|---|
-//! | `operation_added` | compatible | nobody uses it yet |
-//! | `operation_removed` | breaks both | clients submit jobs no worker serves; workers lose a handler |
-//! | `operation_renamed` (same subject and messages, other id) | breaks both | generated client and handler method names change; the wire is unchanged |
-//! | `action_changed` (send ↔ receive) | breaks both | the direction of the messages flips |
-//! | `channel_added` | compatible | nothing uses it yet |
-//! | `channel_removed` | breaks both | its subject is no longer part of the contract |
-//! | `subject_changed` | breaks both | old clients publish where new workers no longer listen |
-//! | `parameter_added` / `parameter_removed` | breaks both | subject tokens shift |
-//! | `parameter_enum_value_added` | breaks consumers | workers may see a target value they do not handle |
-//! | `parameter_enum_value_removed` | breaks producers | clients may address a value that is no longer valid |
-//! | `class_changed` (query ↔ modify) | breaks both | the subject prefix and the worker's consumer change |
-//! | `message_added` (request) | breaks consumers | workers may receive a message they cannot decode |
-//! | `message_removed` (request) | breaks producers | clients still send it |
-//! | `message_added` (event) / `reply_message_added` | breaks producers | clients may read a message they cannot decode |
-//! | `message_removed` (event) / `reply_message_removed` | breaks consumers | workers still write it |
-//! | `reply_added` | breaks consumers | workers must now write a reply |
-//! | `reply_removed` | breaks producers | clients wait for a reply that never comes |
-//! | `error_added` | breaks producers | clients may receive a typed error they do not know |
-//! | `error_removed` | breaks consumers | workers still return it |
-//! | `property_added` (required) | narrows | writers must now send it |
-//! | `property_added` (optional) | compatible, or widens when the old object was closed (`additionalProperties: false`) | readers ignore unknown fields unless the object was closed |
-//! | `property_removed` | breaks both | readers rely on it; writers still send it |
-//! | `required_added` | narrows | writers that leave it out are rejected |
-//! | `required_removed` | widens | readers may no longer get it |
-//! | `type_changed` | narrows when the new types are a subset, widens when a superset, else both | `integer` counts as a subset of `number` |
-//! | `nullable_changed` | narrows when `null` is no longer allowed, widens when it is | |
-//! | `format_changed` | added: narrows; removed: widens; changed: both | |
-//! | `enum_value_added` | widens | readers may see a value they do not handle |
-//! | `enum_value_removed` | narrows | writers may still send it |
-//! | `const_changed` | breaks both | the only allowed value changed |
-//! | `min_length`/`min_items`/`min_properties`/`minimum`/`exclusive_minimum` raised or added | narrows | |
-//! | the same lowered or removed | widens | |
-//! | `max_length`/`max_items`/`max_properties`/`maximum`/`exclusive_maximum` lowered or added | narrows | |
-//! | the same raised or removed | widens | |
-//! | `pattern_changed` | added: narrows; removed: widens; changed: both | regexes cannot be compared |
-//! | `multiple_of_changed` | breaks both | |
-//! | `unique_items_changed` | set: narrows; cleared: widens | |
-//! | `additional_properties_changed` | closed: narrows; opened: widens; otherwise both | |
-//! | `variant_added` (`oneOf`/`anyOf`) | widens | readers may see a variant they do not handle |
-//! | `variant_removed` | narrows | writers may still send it |
-//! | `default_changed` | breaks writers | an omitted field now means something else to the reader |
-//! | `timeout_changed`, `retry_changed`, `max_deliver_changed`, `backoff_changed` | compatible | delivery tuning; payloads and subjects are unchanged |
-//! | `request_id_changed` | breaks both | the request id travels in another field |
-//! | `routing_key_changed`, `partitions_changed` | breaks both | jobs land on other partitions than workers pull |
-//! | `stream_changed`, `responses_bucket_changed`, `dead_letter_changed` | breaks both | clients and workers must agree on the JetStream names |
-//!
-//! "narrows" breaks the writer of the message, "widens" its reader: for requests that is
-//! producers and consumers respectively, for replies and events the other way round.
+#![doc = include_str!("../../../docs/spec-diff.md")]
 
 mod operations;
 mod schema;
