@@ -291,7 +291,27 @@ async fn run_job(
         Ok(id) => id,
         Err(e) => return job_error(e),
     };
-    // A zero wait still leaves an `accepted` record, so the job is found by id at once.
+    if wait.is_zero() {
+        // Leave an `accepted` record (unless the worker was quicker), so the job is found
+        // by id at once.
+        let record = ResponseRecord {
+            request_id: request_id.clone(),
+            operation: operation.into(),
+            subject: String::new(),
+            status: JobStatus::Accepted,
+            attempt: 0,
+            worker_id: None,
+            result: None,
+            error: None,
+            accepted_at: Some(chrono::Utc::now()),
+            started_at: None,
+            finished_at: None,
+        };
+        if let Err(e) = client.runtime().records().create(&record).await {
+            tracing::debug!(error = %e, "could not record the job as accepted");
+        }
+        return pending(&request_id);
+    }
     match client.runtime().wait(&request_id, wait).await {
         Ok(record) => record_response(&record),
         Err(JobError::TimedOut { .. }) => pending(&request_id),
@@ -426,27 +446,23 @@ async fn job_events(State(gw): AppState, Path(id): Path<String>) -> Response {
         Ok(w) => w,
         Err(e) => return unavailable(&e.to_string()),
     };
-    // Each stored version of the record is one event; the stream ends after a terminal one.
-    let events = watch
-        .filter_map(|entry| async move {
-            let entry = entry.ok()?;
-            serde_json::from_slice::<ResponseRecord>(&entry.value).ok()
-        })
-        .scan(false, |done, record| {
-            let item = (!*done).then(|| {
-                *done = record.status.is_terminal();
-                record
-            });
-            async move { item }
-        })
-        .map(|record| {
-            Ok::<_, Infallible>(
-                Event::default()
-                    .event("status")
-                    .json_data(&record)
-                    .unwrap_or_default(),
-            )
-        });
+    // Each stored version of the record is one event; the stream ends after a terminal
+    // one (without waiting for another update).
+    let events = futures::stream::unfold(Some(watch), |watch| async move {
+        let mut watch = watch?;
+        loop {
+            let entry = watch.next().await?.ok()?;
+            let Ok(record) = serde_json::from_slice::<ResponseRecord>(&entry.value) else {
+                continue;
+            };
+            let next = (!record.status.is_terminal()).then_some(watch);
+            let event = Event::default()
+                .event("status")
+                .json_data(&record)
+                .unwrap_or_default();
+            return Some((Ok::<_, Infallible>(event), next));
+        }
+    });
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
