@@ -129,13 +129,13 @@ fn parse_wait(text: &str) -> Result<Duration, String> {
 #[derive(Args, Debug, Clone)]
 pub struct ClientOptions {
     /// Which agents run the job: `_any`, `_all` or a host id.
-    #[arg(long, default_value = "_any")]
+    #[arg(long, global = true, default_value = "_any")]
     pub target: String,
     /// Print JSON instead of tables.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
     /// How long a job may take before the command gives up waiting (the job goes on).
-    #[arg(long = "wait", default_value = "30s", value_parser = parse_wait)]
+    #[arg(long = "wait", global = true, default_value = "30s", value_parser = parse_wait)]
     pub wait: Duration,
 }
 
