@@ -9,6 +9,7 @@
 mod codegen;
 mod report;
 mod runtime;
+mod spec_diff;
 mod stats;
 mod synthetic_spec;
 
@@ -35,6 +36,8 @@ enum Target {
     /// Load + full generation of a synthetic 1,000-operation spec, against merely parsing
     /// its YAML.
     Codegen(codegen::Args),
+    /// `spec-diff` of `asyncapi.yaml` with itself (load both + diff), against only loading.
+    SpecDiff(spec_diff::Args),
 }
 
 pub fn run(root: &Path, args: Args) -> Result<()> {
@@ -59,6 +62,14 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| root.join("target/bench/codegen.json"));
             let report = codegen::run(&a.settings())?;
+            report::write(&out, &report)
+        }
+        Target::SpecDiff(a) => {
+            let out = a
+                .out
+                .clone()
+                .unwrap_or_else(|| root.join("target/bench/spec-diff.json"));
+            let report = spec_diff::run(root, &a)?;
             report::write(&out, &report)
         }
     }
