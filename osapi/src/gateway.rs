@@ -29,6 +29,10 @@
 //! connected and the service provisioned. `GET /api/v1/openapi.json` is the OpenAPI 3.1
 //! description of all of this.
 
+// Helpers return the early `Response` of a route as their error, as axum handlers do;
+// boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -85,7 +85,7 @@ fn http_gateway_end_to_end() {
         .lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .map(|d| serde_json::from_str(d.trim()).unwrap())
-        .last()
+        .next_back()
         .expect("at least one event");
     assert_eq!(last["status"], "succeeded", "{}", events.body);
     let record = osapi.get(&location);
