@@ -186,6 +186,8 @@ fn normalise(path: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use jetwire_codegen::diff::{Change, ChangeLocation, Impact};
+
     use super::*;
 
     #[test]
@@ -286,6 +288,35 @@ mod tests {
                 .contains("git show no-such-rev:asyncapi.yaml"),
             "{err:#}"
         );
+    }
+
+    fn report(old: &str, new: &str, impact: Impact) -> Report {
+        Report {
+            old_version: old.to_string(),
+            new_version: new.to_string(),
+            changes: vec![Change {
+                location: ChangeLocation::default(),
+                kind: "operation_removed".to_string(),
+                impact,
+                reason: "removed".to_string(),
+            }],
+        }
+    }
+
+    #[test]
+    fn breaking_changes_need_a_major_bump_or_allow_breaking() {
+        let breaking = |old, new| report(old, new, Impact::BreaksBoth);
+        let err = check_version(&breaking("1.0.0", "1.1.0"), false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("from 1.0.0 to 1.1.0 without a major bump"),
+            "{err}"
+        );
+        assert!(check_version(&breaking("1.0.0", "2.0.0"), false).is_ok());
+        assert!(check_version(&breaking("1.0.0", "1.1.0"), true).is_ok());
+        assert!(check_version(&report("1.0.0", "1.0.0", Impact::Compatible), false).is_ok());
+        let err = check_version(&breaking("1.0", "2.0"), false).unwrap_err();
+        assert!(err.to_string().contains("is not semver"), "{err}");
     }
 
     #[test]

@@ -292,6 +292,8 @@ fn operation(old: &Spec, new: &Spec, o: &Operation, n: &Operation, out: &mut Vec
     let kinds = MessageKinds {
         added: "message_added",
         removed: "message_removed",
+        added_why: None,
+        removed_why: None,
     };
     messages(old, new, &n.id, &o.messages, &n.messages, f, &kinds, out);
     match (&o.reply, &n.reply) {
@@ -315,6 +317,8 @@ fn operation(old: &Spec, new: &Spec, o: &Operation, n: &Operation, out: &mut Vec
             let reply = MessageKinds {
                 added: "reply_message_added",
                 removed: "reply_message_removed",
+                added_why: None,
+                removed_why: None,
             };
             messages(
                 old,
@@ -329,6 +333,8 @@ fn operation(old: &Spec, new: &Spec, o: &Operation, n: &Operation, out: &mut Vec
             let errors = MessageKinds {
                 added: "error_added",
                 removed: "error_removed",
+                added_why: Some("clients may receive a typed error they do not know"),
+                removed_why: Some("workers still return it"),
             };
             messages(
                 old,
@@ -440,6 +446,9 @@ fn parameters(
 struct MessageKinds {
     added: &'static str,
     removed: &'static str,
+    /// Why an addition or a removal breaks, when the flow's default reason is too vague.
+    added_why: Option<&'static str>,
+    removed_why: Option<&'static str>,
 }
 
 /// Messages matched by key, then by `name`, then the single leftover on each side.
@@ -487,10 +496,10 @@ fn messages(
     }
     for n in new_left {
         let key = &new.messages[n.0].key;
-        let why = match flow {
+        let why = kinds.added_why.unwrap_or(match flow {
             Flow::Request => "workers may receive a message they cannot decode",
             Flow::Response => "clients may read a message they cannot decode",
-        };
+        });
         push(
             out,
             at(key),
@@ -501,10 +510,10 @@ fn messages(
     }
     for o in old_left {
         let key = &old.messages[o.0].key;
-        let why = match flow {
+        let why = kinds.removed_why.unwrap_or(match flow {
             Flow::Request => "clients still send it",
             Flow::Response => "workers still write it",
-        };
+        });
         push(
             out,
             at(key),
