@@ -108,3 +108,28 @@ fn every_case_is_classified_exactly() {
         failures.join("\n")
     );
 }
+
+/// Every rule the corpus exercises is in the documented rule table.
+#[test]
+fn every_exercised_rule_is_documented() {
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/spec-diff.md"))
+            .expect("docs/spec-diff.md");
+    let mut undocumented = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(corpus()).unwrap() {
+        let expected = entry.unwrap().path().join("expected.json");
+        let Ok(text) = std::fs::read_to_string(&expected) else {
+            continue;
+        };
+        let expected: Expected = serde_json::from_str(&text).unwrap();
+        for change in expected.changes {
+            if !page.contains(&format!("`{}`", change.kind)) {
+                undocumented.insert(change.kind);
+            }
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "not in docs/spec-diff.md: {undocumented:?}"
+    );
+}
