@@ -90,6 +90,37 @@ fn client_cli_end_to_end() {
     );
     assert_eq!(message.trim().lines().count(), 1, "{message}");
     assert_eq!(osapi.jobs_last_sequence(), before);
+    // Settings: the config file gives the server, the environment overrides it, a flag
+    // overrides both.
+    let config = osapi.dir.path().join("osapi.yaml");
+    std::fs::write(&config, format!("nats_url: {}\n", osapi.nats_url)).unwrap();
+    let run = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_osapi"));
+        cmd.arg("--config").arg(&config).arg("client");
+        if let Some(url) = flag {
+            cmd.args(["--nats-url", url]);
+        }
+        cmd.args(["hostname", "get", "--json"]);
+        match env {
+            Some(url) => cmd.env("OSAPI_NATS_URL", url),
+            None => cmd.env_remove("OSAPI_NATS_URL"),
+        };
+        cmd.output().unwrap()
+    };
+    let nowhere = "nats://127.0.0.1:1";
+    assert!(
+        run(None, None).status.success(),
+        "the config file's server is used"
+    );
+    assert!(
+        !run(Some(nowhere), None).status.success(),
+        "the environment overrides the file"
+    );
+    assert!(
+        run(Some(nowhere), Some(&osapi.nats_url)).status.success(),
+        "a flag overrides the environment"
+    );
+
     let unknown = osapi.client(&["job", "get", "01a20000-0000-7000-8000-000000000000"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no job with request id"));
