@@ -1,8 +1,8 @@
 //! Settings: flag > environment variable (`OSAPI_*`, read by clap) > config file > default.
 //!
-//! The config file is YAML (`.yaml`, `.yml`) or JSON (`.json`), chosen by extension; it is
-//! `--config FILE`, else `$XDG_CONFIG_HOME/osapi/config.yaml` (or `~/.config/...`) when
-//! present. Its keys are the long flag names with `_`:
+//! The config file is YAML (`.yaml`, `.yml`), TOML (`.toml`) or JSON (`.json`), chosen by
+//! extension; it is `--config FILE`, else `$XDG_CONFIG_HOME/osapi/config.{yaml,toml}` (or
+//! `~/.config/...`) when present. Its keys are the long flag names with `_`:
 //!
 //! ```yaml
 //! nats_url: nats://127.0.0.1:4222
@@ -56,8 +56,9 @@ impl FileConfig {
         let parsed = match path.extension().and_then(|e| e.to_str()) {
             Some("json") => serde_json::from_str(&text).map_err(|e| e.to_string()),
             Some("yaml" | "yml") => serde_yaml::from_str(&text).map_err(|e| e.to_string()),
+            Some("toml") => toml::from_str(&text).map_err(|e| e.to_string()),
             other => Err(format!(
-                "unsupported extension {other:?}; use .yaml, .yml or .json"
+                "unsupported extension {other:?}; use .yaml, .yml, .toml or .json"
             )),
         };
         parsed.map_err(|message| ConfigError::Parse { path, message })
@@ -77,7 +78,7 @@ fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
 
 fn default_config_file() -> Option<PathBuf> {
     let dir = xdg("XDG_CONFIG_HOME", ".config")?.join("osapi");
-    ["config.yaml", "config.yml", "config.json"]
+    ["config.yaml", "config.yml", "config.toml", "config.json"]
         .iter()
         .map(|name| dir.join(name))
         .find(|p| p.is_file())
@@ -125,3 +126,37 @@ pub fn default_agent_id() -> String {
 
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str, text: &str) -> Result<FileConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        FileConfig::load(Some(&path))
+    }
+
+    #[test]
+    fn yaml_and_toml_files_set_the_same_keys() {
+        let yaml = load("c.yaml", "nats_url: nats://a:1\nlisten: 0.0.0.0:80\n").unwrap();
+        let toml = load(
+            "c.toml",
+            "nats_url = \"nats://a:1\"\nlisten = \"0.0.0.0:80\"\n",
+        )
+        .unwrap();
+        for c in [yaml, toml] {
+            assert_eq!(c.nats_url.as_deref(), Some("nats://a:1"));
+            assert_eq!(c.listen.as_deref(), Some("0.0.0.0:80"));
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_extensions_are_named() {
+        let err = load("c.toml", "nats = 1\n").unwrap_err().to_string();
+        assert!(err.contains("c.toml") && err.contains("nats"), "{err}");
+        let err = load("c.ini", "").unwrap_err().to_string();
+        assert!(err.contains("unsupported extension"), "{err}");
+    }
+}

@@ -11,11 +11,11 @@ use osapi::serve;
 /// OSAPI host tools: an agent answering jobs on this host, an HTTP gateway, a client.
 ///
 /// Settings come from flags, then `OSAPI_*` environment variables, then the config file
-/// (`--config`, else `$XDG_CONFIG_HOME/osapi/config.yaml` when present), then defaults.
+/// (`--config`, else `$XDG_CONFIG_HOME/osapi/config.{yaml,toml}` when present), then defaults.
 #[derive(Parser)]
 #[command(name = "osapi", version)]
 struct Cli {
-    /// Config file (YAML or JSON, by extension).
+    /// Config file (YAML, TOML or JSON, by extension).
     #[arg(long, global = true, env = "OSAPI_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
