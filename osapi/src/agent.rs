@@ -1,7 +1,7 @@
 //! The agent: answers the jobs of `asyncapi.yaml` on this host.
 //!
 //! [`AgentHandler`] implements the generated [`Handler`] trait with the providers (through
-//! the [`bridge`](crate::bridge)); [`run`] provisions the service and serves jobs with a
+//! [`crate::bridge`]); [`run`] provisions the service and serves jobs with a
 //! [`jetwire::Worker`] (which also runs the dead-letter component) until shutdown.
 //!
 //! ## Targets
