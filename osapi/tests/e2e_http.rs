@@ -68,8 +68,9 @@ fn http_gateway_end_to_end() {
         "e2e-renamed"
     );
 
-    // A job submitted without waiting is found later by its id.
-    let pending = osapi.get("/api/v1/system?wait=0");
+    // A job submitted without waiting is found later by its id; a ping of two probes
+    // is still running when its event stream is opened.
+    let pending = osapi.get("/api/v1/ping?address=127.0.0.1&count=2&wait=0");
     assert_eq!(pending.status, 202, "{}", pending.body);
     let location = pending
         .header("location")
@@ -88,13 +89,14 @@ fn http_gateway_end_to_end() {
         .next_back()
         .expect("at least one event");
     assert_eq!(last["status"], "succeeded", "{}", events.body);
+    assert_eq!(last["request_id"], id.as_str());
     let record = osapi.get(&location);
     assert_eq!(record.status, 200);
     let record = record.json();
     assert!(is_terminal(record["status"].as_str().unwrap()));
     assert_eq!(record["request_id"], id.as_str());
-    assert_eq!(record["operation"], "getSystemStatus");
-    assert!(record["result"]["memory"].is_object(), "{record}");
+    assert_eq!(record["operation"], "ping");
+    assert_eq!(record["result"]["reachable"], true, "{record}");
 
     // Bad input: 400 naming the field, and nothing published.
     let before = osapi.jobs_last_sequence();
