@@ -126,6 +126,16 @@ fn http_gateway_end_to_end() {
         "an invalid request was published"
     );
 
+    // A typed error of the contract: 422 with its code.
+    let no_mount = osapi.get("/api/v1/disk?mount=/no/such/mount");
+    assert_eq!(no_mount.status, 422, "{}", no_mount.body);
+    assert_eq!(
+        no_mount.json()["error"]["code"],
+        "MountNotFound",
+        "{}",
+        no_mount.body
+    );
+
     // A job for another host is refused by this agent, naming both ids.
     let other = osapi.get("/api/v1/hostname?target=some-other-host");
     assert_eq!(other.status, 500, "{}", other.body);
