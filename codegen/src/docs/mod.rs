@@ -84,11 +84,14 @@ fn render(env: &Environment, name: &str, ctx: minijinja::Value) -> Result<String
 pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> {
     let env = environment()?;
     let ctx = context::build(spec);
+    // Converted once: every page gets the whole document, and converting it per page
+    // would make generation quadratic in the number of operations.
+    let doc = minijinja::Value::from_serialize(&ctx);
     let mut files = BTreeMap::new();
     let marker = format!("<!-- {} -->\n\n", header.trim().trim_start_matches("// "));
 
     // Markdown: pages link to each other.
-    let md_ctx = minijinja::context! { doc => ctx, single_page => false };
+    let md_ctx = minijinja::context! { doc => doc.clone(), single_page => false };
     files.insert(
         PathBuf::from("docs/README.md"),
         format!("{marker}{}", render(&env, "README.md.j2", md_ctx.clone())?),
@@ -97,7 +100,7 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
         let page = render(
             &env,
             "operation.md.j2",
-            minijinja::context! { doc => ctx, op => op, single_page => false },
+            minijinja::context! { doc => doc.clone(), op => op, single_page => false },
         )?;
         files.insert(
             PathBuf::from(format!("docs/operations/{}.md", op.slug)),
@@ -109,21 +112,21 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
     let mut markdown = render(
         &env,
         "README.md.j2",
-        minijinja::context! { doc => ctx, single_page => true },
+        minijinja::context! { doc => doc.clone(), single_page => true },
     )?;
     for op in ctx.all_operations() {
         markdown.push('\n');
         markdown.push_str(&render(
             &env,
             "operation.md.j2",
-            minijinja::context! { doc => ctx, op => op, single_page => true },
+            minijinja::context! { doc => doc.clone(), op => op, single_page => true },
         )?);
     }
     let body = markdown_to_html(&markdown);
     let html = render(
         &env,
         "index.html.j2",
-        minijinja::context! { doc => ctx, body => body, marker => header.trim().trim_start_matches("// ") },
+        minijinja::context! { doc => doc.clone(), body => body, marker => header.trim().trim_start_matches("// ") },
     )?;
     files.insert(PathBuf::from("docs/index.html"), html);
     Ok(files)
