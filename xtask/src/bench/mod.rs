@@ -105,3 +105,81 @@ fn rerun_in_release(root: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The bench code paths with tiny counts, so they keep compiling and working; the numbers
+/// are only checked for being there and positive, never for speed.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn positive(report: &serde_json::Value, pointer: &str) -> f64 {
+        let v = report
+            .pointer(pointer)
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(|| panic!("{pointer} missing from {report:#}"));
+        assert!(v > 0.0, "{pointer} = {v} is not positive");
+        v
+    }
+
+    #[test]
+    fn the_runtime_bench_reports_every_variant() {
+        let report = runtime::run(&runtime::Settings {
+            jobs: 20,
+            polling_jobs: 2,
+            warmup: 2,
+            concurrency: vec![1, 4],
+        })
+        .unwrap();
+        for key in [
+            "runtime_jobs_per_s",
+            "baseline_jobs_per_s",
+            "throughput_ratio",
+            "runtime_p50_ms",
+            "runtime_p99_ms",
+            "baseline_p50_ms",
+            "polling_p50_ms",
+            "latency_ratio_vs_baseline",
+            "latency_speedup_vs_polling",
+        ] {
+            positive(&report, &format!("/{key}"));
+        }
+        for clients in ["1", "4"] {
+            for variant in ["runtime", "baseline", "polling"] {
+                let at = format!("/per_concurrency/{clients}/{variant}");
+                positive(&report, &format!("{at}/jobs_per_s"));
+                let p50 = positive(&report, &format!("{at}/p50_ms"));
+                let p99 = positive(&report, &format!("{at}/p99_ms"));
+                assert!(p99 >= p50, "{at}: p99 {p99} < p50 {p50}");
+            }
+        }
+        // Polling waits at least one interval for every job.
+        assert!(positive(&report, "/polling_p50_ms") >= 100.0);
+
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/runtime.json");
+        report::write(&out, &report).unwrap();
+        let read: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(read, report);
+    }
+
+    #[test]
+    fn the_codegen_bench_generates_from_the_synthetic_spec() {
+        let report = codegen::run(&codegen::Settings {
+            operations: 10,
+            schemas: 25,
+            iterations: 2,
+        })
+        .unwrap();
+        for key in [
+            "generate_median_ms",
+            "parse_yaml_median_ms",
+            "generate_vs_parse_ratio",
+            "generated_files",
+        ] {
+            positive(&report, &format!("/{key}"));
+        }
+        assert_eq!(report["operations"], 10);
+        assert_eq!(report["schemas"], 25);
+    }
+}

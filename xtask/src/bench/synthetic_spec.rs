@@ -2,8 +2,8 @@
 //! channel, request message and reply channel per operation (queries and modifications
 //! alternating), and schemas that are objects with mixed properties — strings with
 //! constraints, integers, numbers, booleans, enums, arrays — referring to other schemas.
-//! References only point to schemas of lower index, at depth about log2(n), so the
-//! document has no cycles and no deep chains.
+//! References only point to schemas of lower index (chains about log2(n) deep), so the
+//! document has no cycles.
 
 use std::fmt::Write;
 
@@ -98,19 +98,20 @@ fn schema(y: &mut String, j: usize, request: bool) {
          items:\n            type: string\n            maxLength: 32\n",
         max = 1000 + j,
     );
-    if j >= 1 {
+    // One reference per schema (a property or an array of them): real documents refer to
+    // shared types, they do not fan out into a tree at every level.
+    if j >= 1 && j % 2 == 1 {
         let _ = write!(
             y,
             "        parent:\n          $ref: '#/components/schemas/S{}'\n",
             j / 2
         );
-    }
-    if j >= 3 {
+    } else if j >= 1 {
         let _ = write!(
             y,
             "        children:\n          type: array\n          maxItems: 8\n          \
              items:\n            $ref: '#/components/schemas/S{}'\n",
-            j / 3
+            j / 2
         );
     }
 }
