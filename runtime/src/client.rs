@@ -18,7 +18,7 @@ use crate::records::{is_valid_request_id, RecordStore, StoreError};
 use crate::spec::{OperationSpec, ServiceSpec};
 use crate::subject::match_subject;
 use crate::validate::Violation;
-use crate::watcher::Waiters;
+use crate::watcher::{Waiter, Waiters};
 
 /// Header carrying the request id, set on every job message. It wins over `Nats-Msg-Id`,
 /// which a replay must change to get past the stream's deduplication.
@@ -242,8 +242,48 @@ impl Client {
         request: Request,
         timeout: Duration,
     ) -> Result<serde_json::Value, JobError> {
-        let handle = self.submit(request).await?;
-        handle.result(timeout).await
+        let (_, result) = self.submit_and_wait(request, timeout).await?;
+        result
+    }
+
+    /// Submits and waits; a failed submit is the outer error, the request id and the
+    /// job's result (or why waiting for it failed) the value.
+    pub(crate) async fn submit_and_wait(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<(String, Result<serde_json::Value, JobError>), JobError> {
+        let fresh = request.request_id.is_none();
+        let request_id = request
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        // Registered before publishing, the waiter sees the worker's write through the
+        // watcher (which consumes every write made after it started). A fresh id can have
+        // no record yet, so the read is skipped; a caller-chosen or duplicate id may have
+        // one written before this call (e.g. a retried submit), so it is read.
+        let waiter =
+            is_valid_request_id(&request_id).then(|| self.inner.waiters.register(&request_id));
+        let handle = self
+            .submit(Request {
+                request_id: Some(request_id),
+                ..request
+            })
+            .await?;
+        let waited = match waiter {
+            Some(waiter) => {
+                let read_first = !fresh || handle.duplicate;
+                let span = tracing::info_span!("jetwire.wait", request_id = %handle.request_id);
+                self.wait_registered(&handle.request_id, waiter, read_first, timeout)
+                    .instrument(span)
+                    .await
+            }
+            None => self.wait(&handle.request_id, timeout).await,
+        };
+        let result = waited.and_then(|record| {
+            record_outcome(&record).expect("wait returns terminal records only")
+        });
+        Ok((handle.request_id, result))
     }
 
     /// The stored record of a request, if any.
@@ -274,15 +314,28 @@ impl Client {
         if !is_valid_request_id(request_id) {
             return Err(store_error(StoreError::InvalidKey(request_id.into())));
         }
-        let deadline = tokio::time::Instant::now() + timeout;
         // Register first: a record written from now on reaches the waiter.
-        let mut waiter = self.inner.waiters.register(request_id);
+        let waiter = self.inner.waiters.register(request_id);
+        self.wait_registered(request_id, waiter, true, timeout)
+            .await
+    }
+
+    /// Waits on an already registered waiter; with `read_first`, also reads the record
+    /// once (for a record written before the waiter was registered).
+    async fn wait_registered(
+        &self,
+        request_id: &str,
+        mut waiter: Waiter,
+        read_first: bool,
+        timeout: Duration,
+    ) -> Result<ResponseRecord, JobError> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut last_known: Option<ResponseRecord> = None;
         // The read runs alongside the watch: when the server is away, whichever answers
         // first after it is back wins.
         let read = self.inner.records.get(request_id);
         tokio::pin!(read);
-        let mut read_done = false;
+        let mut read_done = !read_first;
         let deadline_sleep = tokio::time::sleep_until(deadline);
         tokio::pin!(deadline_sleep);
         loop {

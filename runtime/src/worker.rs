@@ -668,10 +668,12 @@ async fn finish_failed(
     }
 }
 
-/// Acknowledges and waits for the server to confirm, so a finished job is not redelivered.
+/// Acknowledges a delivery whose terminal record is stored, without waiting for the
+/// server's confirmation: a lost ack only causes a redelivery, which finds the terminal
+/// record and is acknowledged without running the job again.
 async fn ack(msg: &jetstream::Message) {
-    if let Err(e) = msg.double_ack().await {
-        tracing::debug!(error = %e, "ack not confirmed; a redelivery will find the record");
+    if let Err(e) = msg.ack().await {
+        tracing::debug!(error = %e, "ack not sent; a redelivery will find the record");
     }
 }
 

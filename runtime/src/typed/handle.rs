@@ -120,8 +120,11 @@ pub async fn call<T: DeserializeOwned, E: TypedError>(
     request: Request,
     timeout: Duration,
 ) -> Result<T, JobError<E>> {
-    let handle = client.submit(request).await.map_err(into_typed)?;
-    typed_result(&handle.request_id, handle.result(timeout).await)
+    let (request_id, result) = client
+        .submit_and_wait(request, timeout)
+        .await
+        .map_err(into_typed)?;
+    typed_result(&request_id, result)
 }
 
 /// Submits a job without waiting (recorded as `accepted`, so a later lookup can tell
