@@ -162,6 +162,34 @@ impl RecordStore {
         )))
     }
 
+    /// Like [`write_unless_terminal`](Self::write_unless_terminal), but first writes
+    /// against a state read earlier without reading again: `known` is `None` when there
+    /// was no record, `Some(revision)` for a non-terminal record at that revision. The
+    /// write is conditional (create-if-absent, or CAS on the revision), so if the record
+    /// changed since, it fails and the read-then-write path decides.
+    pub async fn write_unless_terminal_after(
+        &self,
+        record: &ResponseRecord,
+        known: Option<u64>,
+    ) -> Result<Written, StoreError> {
+        Self::check_key(&record.request_id)?;
+        let value = encode(record);
+        let conflict = match known {
+            Some(revision) => match self.kv.update(&record.request_id, value, revision).await {
+                Ok(revision) => return Ok(Written::Written { revision }),
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => e.to_string(),
+                Err(e) => return Err(StoreError::Nats(e.to_string())),
+            },
+            None => match self.kv.create(&record.request_id, value).await {
+                Ok(revision) => return Ok(Written::Written { revision }),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => e.to_string(),
+                Err(e) => return Err(StoreError::Nats(e.to_string())),
+            },
+        };
+        tracing::debug!(reason = %conflict, "record changed since it was read; re-reading");
+        self.write_unless_terminal(record).await
+    }
+
     /// Overwrites unconditionally (replay resets a dead-lettered record).
     pub async fn put(&self, record: &ResponseRecord) -> Result<u64, StoreError> {
         Self::check_key(&record.request_id)?;

@@ -33,7 +33,7 @@ use crate::client::REQUEST_ID_HEADER;
 use crate::deadletter::DeadLetters;
 use crate::dispatch::{BoxFuture, Dispatch, Job, JobContext, Outcome};
 use crate::record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
-use crate::records::{is_valid_request_id, RecordStore};
+use crate::records::{is_valid_request_id, RecordStore, Written};
 use crate::spec::{ConsumerSpec, JobClass, OperationSpec, ServiceSpec};
 use crate::subject::route;
 
@@ -547,20 +547,28 @@ async fn run_job(
             return;
         };
         record.operation = op.id.into();
-        let Some(existing) =
-            with_store_retry(&shared, "read the record", || shared.records.get(&request_id)).await
+        let Some(existing) = with_store_retry(&shared, "read the record", || {
+            shared.records.get_with_revision(&request_id)
+        })
+        .await
         else {
             return;
         };
-        match existing {
-            Some(existing) if existing.status.is_terminal() => {
+        // The stored state as last seen (`None` inside: no record), so the final write
+        // can skip reading it again; `None` when unknown.
+        let mut known: Option<Option<u64>> = match existing {
+            Some((existing, _)) if existing.status.is_terminal() => {
                 tracing::debug!(status = ?existing.status, "already finished; acknowledging without running");
                 drop(keepalive);
                 ack(&msg).await;
                 return;
             }
-            existing => record.accepted_at = existing.and_then(|r| r.accepted_at),
-        }
+            Some((existing, revision)) => {
+                record.accepted_at = existing.accepted_at;
+                Some(Some(revision))
+            }
+            None => Some(None),
+        };
         let job = Job {
             request_id: request_id.clone(),
             subject: subject.clone(),
@@ -585,8 +593,13 @@ async fn run_job(
                 joined = &mut handle => break joined,
                 _ = &mut running_at, if !running_written => {
                     running_written = true;
-                    if let Err(e) = shared.records.write_unless_terminal(&record).await {
-                        tracing::debug!(error = %e, "could not record the job as running");
+                    match shared.records.write_unless_terminal(&record).await {
+                        Ok(Written::Written { revision }) => known = Some(Some(revision)),
+                        Ok(_) => known = None,
+                        Err(e) => {
+                            known = None;
+                            tracing::debug!(error = %e, "could not record the job as running");
+                        }
                     }
                 }
                 _ = shared.abandon.cancelled() => {
@@ -617,8 +630,11 @@ async fn run_job(
                 record.status = JobStatus::Succeeded;
                 record.result = (op.has_reply || !result.is_null()).then_some(result);
                 record.finished_at = Some(chrono::Utc::now());
-                let stored = with_store_retry(&shared, "store the result", || {
-                    shared.records.write_unless_terminal(&record)
+                let stored = with_store_retry(&shared, "store the result", || async {
+                    match known {
+                        Some(state) => shared.records.write_unless_terminal_after(&record, state).await,
+                        None => shared.records.write_unless_terminal(&record).await,
+                    }
                 })
                 .await;
                 drop(keepalive);

@@ -287,6 +287,26 @@ async fn wait_finds_a_response_written_before_it_was_called() {
 }
 
 #[tokio::test]
+async fn call_with_the_id_of_a_finished_job_returns_the_stored_result() {
+    bounded(async {
+        let (_server, nats, client, dispatch) = setup().await;
+        let recorder = dispatch.recorder.clone();
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch, |b| b);
+        let mut req = request(echo(), "h", json!({"action": "echo", "value": 7}));
+        req.request_id = Some("finished-1".into());
+        let first = client.call(req.clone(), BOUND).await.unwrap();
+        // A client created after the record was written: its watcher never sees that
+        // write, and the repeated submit is a duplicate that the worker does not run.
+        let late = Client::new(nats, &SERVICE).await.unwrap();
+        let again = late.call(req, BOUND).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(recorder.starts("finished-1").len(), 1, "ran exactly once");
+        worker.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
 async fn get_works_from_a_second_client_and_a_detached_job_is_pending_until_done() {
     bounded(async {
         let (server, nats, client, dispatch) = setup().await;
