@@ -10,8 +10,12 @@ type Position = (usize, Vec<usize>);
 
 impl TypeSpace<'_> {
     pub(crate) fn box_cycles(&mut self) {
-        let edges: Vec<Vec<(Position, EntryId)>> = self
-            .entries
+        // Entries from earlier calls are complete, refer only to each other and have had
+        // their cycles boxed, so a search from them finds nothing new: only the entries
+        // added since need visiting (in order, as a search over all entries would).
+        let first = self.boxed_entries;
+        self.boxed_entries = self.entries.len();
+        let edges: Vec<Vec<(Position, EntryId)>> = self.entries[first..]
             .iter()
             .map(|e| {
                 let mut out = Vec::new();
@@ -25,7 +29,7 @@ impl TypeSpace<'_> {
         let mut back_edges = Vec::new();
         for start in 0..edges.len() {
             if state[start] == Visit::New {
-                dfs(start, &edges, &mut state, &mut back_edges);
+                dfs(start, first, &edges, &mut state, &mut back_edges);
             }
         }
         for (e, (slot, path)) in back_edges {
@@ -51,17 +55,23 @@ enum Visit {
     Done,
 }
 
+/// Depth-first search over the entries from `first` on (`e` and `edges`/`state` indices
+/// are relative to `first`; earlier entries count as done). Back edges are absolute.
 fn dfs(
-    e: EntryId,
+    e: usize,
+    first: EntryId,
     edges: &[Vec<(Position, EntryId)>],
     state: &mut [Visit],
     back_edges: &mut Vec<(EntryId, Position)>,
 ) {
     state[e] = Visit::OnStack;
     for (position, target) in &edges[e] {
-        match state[*target] {
-            Visit::OnStack => back_edges.push((e, position.clone())),
-            Visit::New => dfs(*target, edges, state, back_edges),
+        let Some(target) = target.checked_sub(first) else {
+            continue;
+        };
+        match state[target] {
+            Visit::OnStack => back_edges.push((first + e, position.clone())),
+            Visit::New => dfs(target, first, edges, state, back_edges),
             Visit::Done => {}
         }
     }

@@ -86,6 +86,8 @@ pub struct TypeSpace<'a> {
     merged_properties: HashMap<(SchemaId, SchemaId), SchemaId>,
     flattening: Vec<SchemaId>,
     diagnostics: Vec<Diagnostic>,
+    /// Entries before this index have had their cycles boxed (see `boxing`).
+    boxed_entries: usize,
     /// Which entries have anything to validate (computed on demand, reset by `add`).
     validating: std::cell::RefCell<Option<std::rc::Rc<Vec<bool>>>>,
 }
@@ -104,6 +106,7 @@ impl<'a> TypeSpace<'a> {
             merged_properties: HashMap::new(),
             flattening: Vec::new(),
             diagnostics: Vec::new(),
+            boxed_entries: 0,
             validating: Default::default(),
         }
     }
