@@ -48,6 +48,7 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 16,
+            partitions: ::std::option::Option::None,
         },
         ::jetwire::spec::ConsumerSpec {
             durable: "jobs-modify",
@@ -62,6 +63,7 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 4,
+            partitions: ::std::option::Option::None,
         },
     ],
     operations: &[
@@ -73,6 +75,14 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
         OPERATION_SET_DNS,
         OPERATION_SET_HOSTNAME,
     ],
+    registry: ::jetwire::spec::RegistrySpec {
+        bucket: "OSAPI_JOBS_WORKERS",
+        heartbeat: ::std::time::Duration::from_secs(2),
+        ttl: ::std::time::Duration::from_secs(10),
+        replicas: 1,
+    },
+    targets: ::std::option::Option::None,
+    leases: ::std::option::Option::None,
 };
 /// The job operation `getSystemStatus` on `jobs.query.system.{target}`.
 pub const OPERATION_GET_SYSTEM_STATUS: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -84,6 +94,7 @@ pub const OPERATION_GET_SYSTEM_STATUS: ::jetwire::spec::OperationSpec = ::jetwir
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `getDisk` on `jobs.query.disk.{target}`.
 pub const OPERATION_GET_DISK: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -95,6 +106,7 @@ pub const OPERATION_GET_DISK: ::jetwire::spec::OperationSpec = ::jetwire::spec::
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `getDns` on `jobs.query.dns.{target}`.
 pub const OPERATION_GET_DNS: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -106,6 +118,7 @@ pub const OPERATION_GET_DNS: ::jetwire::spec::OperationSpec = ::jetwire::spec::O
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `getHostname` on `jobs.query.hostname.{target}`.
 pub const OPERATION_GET_HOSTNAME: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -117,6 +130,7 @@ pub const OPERATION_GET_HOSTNAME: ::jetwire::spec::OperationSpec = ::jetwire::sp
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `ping` on `jobs.query.ping.{target}`.
 pub const OPERATION_PING: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -128,6 +142,7 @@ pub const OPERATION_PING: ::jetwire::spec::OperationSpec = ::jetwire::spec::Oper
     timeout: ::std::time::Duration::from_secs(60),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `setDns` on `jobs.modify.dns.{target}`.
 pub const OPERATION_SET_DNS: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -139,6 +154,7 @@ pub const OPERATION_SET_DNS: ::jetwire::spec::OperationSpec = ::jetwire::spec::O
     timeout: ::std::time::Duration::from_secs(30),
     retryable: false,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `setHostname` on `jobs.modify.hostname.{target}`.
 pub const OPERATION_SET_HOSTNAME: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -150,4 +166,5 @@ pub const OPERATION_SET_HOSTNAME: ::jetwire::spec::OperationSpec = ::jetwire::sp
     timeout: ::std::time::Duration::from_secs(30),
     retryable: false,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };

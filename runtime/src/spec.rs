@@ -19,12 +19,26 @@ pub struct ServiceSpec {
     pub dead_letter: DeadLetterSpec,
     pub consumers: &'static [ConsumerSpec],
     pub operations: &'static [OperationSpec],
+    /// The registry of live workers (agents): every worker heartbeats into it.
+    pub registry: RegistrySpec,
+    /// Target routing (`_any` / `_all` / one agent), when the document names a target
+    /// parameter.
+    pub targets: Option<TargetsSpec>,
+    /// Leases on keyed partitions, when an operation is partitioned.
+    pub leases: Option<LeasesSpec>,
 }
 
 impl ServiceSpec {
     /// The operation with this id.
     pub fn operation(&self, id: &str) -> Option<&'static OperationSpec> {
         self.operations.iter().find(|op| op.id == id)
+    }
+
+    /// Whether `op` is routed by target (its subject has the target parameter).
+    pub fn is_targeted(&self, op: &OperationSpec) -> bool {
+        self.targets
+            .as_ref()
+            .is_some_and(|t| op.parameters.contains(&t.parameter))
     }
 }
 
@@ -80,6 +94,10 @@ pub struct ConsumerSpec {
     pub max_ack_pending: i64,
     /// Jobs of this consumer one worker runs at once.
     pub concurrency: usize,
+    /// Keyed partitions: `Some(n)` means the filter holds a `{partition}` token and there
+    /// is one durable per partition, `<durable>-<i>` with the token replaced by `i`
+    /// (`0..n`), each serving one job at a time, claimed by one worker through a lease.
+    pub partitions: Option<u32>,
 }
 
 /// One job operation (an AsyncAPI operation the worker serves).
@@ -101,4 +119,57 @@ pub struct OperationSpec {
     pub retryable: bool,
     /// Whether the operation declares a reply (else a success carries no result).
     pub has_reply: bool,
+    /// Keyed partitioning, when the operation declares a routing key.
+    pub partitioning: Option<PartitionSpec>,
+}
+
+/// The KV bucket where workers announce themselves (heartbeats with a time to live).
+#[derive(Debug)]
+pub struct RegistrySpec {
+    pub bucket: &'static str,
+    /// How often a worker refreshes its entry.
+    pub heartbeat: Duration,
+    /// After how long without a heartbeat a worker counts as gone.
+    pub ttl: Duration,
+    pub replicas: usize,
+}
+
+/// Target routing: the channel parameter that picks which workers run a job.
+///
+/// Its value is `_any` (exactly one worker, through one shared durable consumer per
+/// class), `_all` (every live worker: the client publishes one job per worker in the
+/// registry) or a worker id (only that worker, through its own durable consumer).
+/// A consumer whose filter holds the `{parameter}` token is a targeted consumer.
+#[derive(Debug)]
+pub struct TargetsSpec {
+    pub parameter: &'static str,
+}
+
+/// The KV bucket of partition leases.
+#[derive(Debug)]
+pub struct LeasesSpec {
+    pub bucket: &'static str,
+    /// A lease not renewed for this long may be taken over by another worker.
+    pub ttl: Duration,
+    pub replicas: usize,
+}
+
+/// How a keyed operation picks its partition.
+#[derive(Debug)]
+pub struct PartitionSpec {
+    /// Where the routing key is read.
+    pub key: RoutingKey,
+    /// Number of partitions.
+    pub count: u32,
+    /// The subject parameter the partition number fills (not a caller's argument).
+    pub parameter: &'static str,
+}
+
+/// Where a routing key is read.
+#[derive(Debug)]
+pub enum RoutingKey {
+    /// A JSON pointer into the payload.
+    Payload(&'static str),
+    /// A subject parameter, by name.
+    Parameter(&'static str),
 }

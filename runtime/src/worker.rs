@@ -720,6 +720,7 @@ mod tests {
         backoff: &[Duration::from_secs(1), Duration::from_secs(5)],
         max_ack_pending: 10,
         concurrency: 1,
+        partitions: None,
     };
 
     #[test]

@@ -55,9 +55,12 @@ pub fn emit(model: &Model) -> TokenStream {
                 backoff: &[#(#backoff),*],
                 max_ack_pending: #max_ack_pending,
                 concurrency: #concurrency,
+                partitions: ::std::option::Option::None,
             }
         }
     });
+    // Until the document can configure them: a registry named after the stream.
+    let registry_bucket = format!("{stream_name}_WORKERS");
 
     let consts = model.jobs.iter().map(operation_const);
     let refs = model.jobs.iter().map(|j| {
@@ -98,6 +101,14 @@ pub fn emit(model: &Model) -> TokenStream {
             },
             consumers: &[#(#consumers),*],
             operations: &[#(#refs),*],
+            registry: ::jetwire::spec::RegistrySpec {
+                bucket: #registry_bucket,
+                heartbeat: ::std::time::Duration::from_secs(2),
+                ttl: ::std::time::Duration::from_secs(10),
+                replicas: #stream_replicas,
+            },
+            targets: ::std::option::Option::None,
+            leases: ::std::option::Option::None,
         };
 
         #(#consts)*
@@ -129,6 +140,7 @@ fn operation_const(job: &OpModel) -> TokenStream {
             timeout: #timeout,
             retryable: #retryable,
             has_reply: #has_reply,
+            partitioning: ::std::option::Option::None,
         };
     }
 }

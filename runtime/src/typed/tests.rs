@@ -166,6 +166,7 @@ fn json_requests_get_their_request_id() {
         timeout: Duration::from_secs(1),
         retryable: true,
         has_reply: false,
+        partitioning: None,
     };
     let mut payload = serde_json::json!({ "name": "x" });
     let mut options = CallOptions::default();
@@ -190,6 +191,7 @@ fn retries_follow_the_operation_policy() {
         timeout: Duration::from_secs(1),
         retryable: true,
         has_reply: false,
+        partitioning: None,
     };
     let retry: Result<(), HandlerError<NotFound>> = Err(HandlerError::retry("busy"));
     match handler_outcome(retry, &op) {

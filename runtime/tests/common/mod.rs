@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use jetwire::dispatch::BoxFuture;
 use jetwire::spec::{
-    ConsumerSpec, DeadLetterSpec, OperationSpec, ResponsesSpec, StorageSpec, StreamSpec,
+    ConsumerSpec, DeadLetterSpec, OperationSpec, RegistrySpec, ResponsesSpec, StorageSpec,
+    StreamSpec,
 };
 use jetwire::{Dispatch, FailureKind, Job, JobClass, JobFailure, Outcome, ServiceSpec, Violation};
 use serde_json::{json, Value};
@@ -32,6 +33,7 @@ pub const OPERATIONS: [OperationSpec; 2] = [
         timeout: Duration::from_secs(5),
         retryable: true,
         has_reply: true,
+        partitioning: None,
     },
     OperationSpec {
         id: "work",
@@ -42,6 +44,7 @@ pub const OPERATIONS: [OperationSpec; 2] = [
         timeout: Duration::from_secs(5),
         retryable: true,
         has_reply: true,
+        partitioning: None,
     },
 ];
 
@@ -55,6 +58,7 @@ pub const CONSUMERS: [ConsumerSpec; 2] = [
         backoff: BACKOFF,
         max_ack_pending: 100,
         concurrency: 4,
+        partitions: None,
     },
     ConsumerSpec {
         durable: "tjobs_modify",
@@ -65,6 +69,7 @@ pub const CONSUMERS: [ConsumerSpec; 2] = [
         backoff: BACKOFF,
         max_ack_pending: 100,
         concurrency: 1,
+        partitions: None,
     },
 ];
 
@@ -95,6 +100,14 @@ pub const SERVICE_FIELDS: ServiceSpec = ServiceSpec {
     },
     consumers: &CONSUMERS,
     operations: &OPERATIONS,
+    registry: RegistrySpec {
+        bucket: "TJOBS_WORKERS",
+        heartbeat: Duration::from_millis(200),
+        ttl: Duration::from_secs(1),
+        replicas: 1,
+    },
+    targets: None,
+    leases: None,
 };
 
 pub static SERVICE: ServiceSpec = SERVICE_FIELDS;

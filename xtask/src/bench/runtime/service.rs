@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use jetwire::spec::{
-    ConsumerSpec, DeadLetterSpec, OperationSpec, ResponsesSpec, StorageSpec, StreamSpec,
+    ConsumerSpec, DeadLetterSpec, OperationSpec, RegistrySpec, ResponsesSpec, StorageSpec,
+    StreamSpec,
 };
 use jetwire::{JobClass, ServiceSpec};
 
@@ -31,6 +32,7 @@ pub fn service(prefix: &str) -> &'static ServiceSpec {
         backoff: &[],
         max_ack_pending: 1000,
         concurrency: WORKER_CONCURRENCY,
+        partitions: None,
     }]);
     let operations = leak_slice(vec![OperationSpec {
         id: "echo",
@@ -41,6 +43,7 @@ pub fn service(prefix: &str) -> &'static ServiceSpec {
         timeout: CALL_BOUND,
         retryable: true,
         has_reply: true,
+        partitioning: None,
     }]);
     Box::leak(Box::new(ServiceSpec {
         title: "Bench jobs",
@@ -68,6 +71,14 @@ pub fn service(prefix: &str) -> &'static ServiceSpec {
         },
         consumers,
         operations,
+        registry: RegistrySpec {
+            bucket: leak(format!("{upper}_WORKERS")),
+            heartbeat: Duration::from_secs(2),
+            ttl: Duration::from_secs(10),
+            replicas: 1,
+        },
+        targets: None,
+        leases: None,
     }))
 }
 

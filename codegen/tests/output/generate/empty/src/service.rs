@@ -28,4 +28,12 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
     },
     consumers: &[],
     operations: &[],
+    registry: ::jetwire::spec::RegistrySpec {
+        bucket: "JOBS_WORKERS",
+        heartbeat: ::std::time::Duration::from_secs(2),
+        ttl: ::std::time::Duration::from_secs(10),
+        replicas: 1,
+    },
+    targets: ::std::option::Option::None,
+    leases: ::std::option::Option::None,
 };

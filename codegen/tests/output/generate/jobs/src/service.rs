@@ -44,6 +44,7 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 16,
+            partitions: ::std::option::Option::None,
         },
         ::jetwire::spec::ConsumerSpec {
             durable: "jobs-modify",
@@ -57,6 +58,7 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 4,
+            partitions: ::std::option::Option::None,
         },
     ],
     operations: &[
@@ -65,6 +67,14 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
         OPERATION_RESTART_SERVICE,
         OPERATION_LOOKUP,
     ],
+    registry: ::jetwire::spec::RegistrySpec {
+        bucket: "FLEET_JOBS_WORKERS",
+        heartbeat: ::std::time::Duration::from_secs(2),
+        ttl: ::std::time::Duration::from_secs(10),
+        replicas: 1,
+    },
+    targets: ::std::option::Option::None,
+    leases: ::std::option::Option::None,
 };
 /// The job operation `getStatus` on `jobs.query.status.{target}`.
 pub const OPERATION_GET_STATUS: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -76,6 +86,7 @@ pub const OPERATION_GET_STATUS: ::jetwire::spec::OperationSpec = ::jetwire::spec
     timeout: ::std::time::Duration::from_secs(20),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `setHostname` on `jobs.modify.hostname.{host}`.
 pub const OPERATION_SET_HOSTNAME: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -87,6 +98,7 @@ pub const OPERATION_SET_HOSTNAME: ::jetwire::spec::OperationSpec = ::jetwire::sp
     timeout: ::std::time::Duration::from_secs(5),
     retryable: false,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `restartService` on `jobs.modify.restart.{host}.{service}`.
 pub const OPERATION_RESTART_SERVICE: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -98,6 +110,7 @@ pub const OPERATION_RESTART_SERVICE: ::jetwire::spec::OperationSpec = ::jetwire:
     timeout: ::std::time::Duration::from_secs(20),
     retryable: true,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `lookup` on `jobs.query.lookup`.
 pub const OPERATION_LOOKUP: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -109,4 +122,5 @@ pub const OPERATION_LOOKUP: ::jetwire::spec::OperationSpec = ::jetwire::spec::Op
     timeout: ::std::time::Duration::from_secs(20),
     retryable: true,
     has_reply: true,
+    partitioning: ::std::option::Option::None,
 };

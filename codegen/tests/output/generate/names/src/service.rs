@@ -46,6 +46,7 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 16,
+            partitions: ::std::option::Option::None,
         },
         ::jetwire::spec::ConsumerSpec {
             durable: "jobs-modify",
@@ -60,6 +61,7 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 4,
+            partitions: ::std::option::Option::None,
         },
     ],
     operations: &[
@@ -69,6 +71,14 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
         OPERATION_CLASH,
         OPERATION_NEW,
     ],
+    registry: ::jetwire::spec::RegistrySpec {
+        bucket: "JOBS_WORKERS",
+        heartbeat: ::std::time::Duration::from_secs(2),
+        ttl: ::std::time::Duration::from_secs(10),
+        replicas: 1,
+    },
+    targets: ::std::option::Option::None,
+    leases: ::std::option::Option::None,
 };
 /// The job operation `type` on `jobs.query.{type}.{host-id}.{self}`.
 pub const OPERATION_TYPE: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -80,6 +90,7 @@ pub const OPERATION_TYPE: ::jetwire::spec::OperationSpec = ::jetwire::spec::Oper
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `submit_things` on `jobs.modify.submit`.
 pub const OPERATION_SUBMIT_THINGS: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -91,6 +102,7 @@ pub const OPERATION_SUBMIT_THINGS: ::jetwire::spec::OperationSpec = ::jetwire::s
     timeout: ::std::time::Duration::from_secs(30),
     retryable: false,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `things` on `jobs.modify.things`.
 pub const OPERATION_THINGS: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -102,6 +114,7 @@ pub const OPERATION_THINGS: ::jetwire::spec::OperationSpec = ::jetwire::spec::Op
     timeout: ::std::time::Duration::from_secs(30),
     retryable: false,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `clash` on `jobs.query.clash.{payload}.{values}.{a-b}.{a_b}.{operation}`.
 pub const OPERATION_CLASH: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -113,6 +126,7 @@ pub const OPERATION_CLASH: ::jetwire::spec::OperationSpec = ::jetwire::spec::Ope
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };
 /// The job operation `new` on `jobs.modify.renew`.
 pub const OPERATION_NEW: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -124,4 +138,5 @@ pub const OPERATION_NEW: ::jetwire::spec::OperationSpec = ::jetwire::spec::Opera
     timeout: ::std::time::Duration::from_secs(30),
     retryable: false,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };

@@ -40,9 +40,18 @@ pub static SERVICE: ::jetwire::spec::ServiceSpec = ::jetwire::spec::ServiceSpec 
             ],
             max_ack_pending: 1000,
             concurrency: 16,
+            partitions: ::std::option::Option::None,
         },
     ],
     operations: &[OPERATION_PING],
+    registry: ::jetwire::spec::RegistrySpec {
+        bucket: "JOBS_WORKERS",
+        heartbeat: ::std::time::Duration::from_secs(2),
+        ttl: ::std::time::Duration::from_secs(10),
+        replicas: 1,
+    },
+    targets: ::std::option::Option::None,
+    leases: ::std::option::Option::None,
 };
 /// The job operation `ping` on `jobs.query.ping`.
 pub const OPERATION_PING: ::jetwire::spec::OperationSpec = ::jetwire::spec::OperationSpec {
@@ -54,4 +63,5 @@ pub const OPERATION_PING: ::jetwire::spec::OperationSpec = ::jetwire::spec::Oper
     timeout: ::std::time::Duration::from_secs(30),
     retryable: true,
     has_reply: false,
+    partitioning: ::std::option::Option::None,
 };
