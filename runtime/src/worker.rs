@@ -151,28 +151,22 @@ impl WorkerBuilder {
             abandon: CancellationToken::new(),
         });
         let jobs = TaskTracker::new();
-        let mut loops = tokio::task::JoinSet::new();
+        let loops = Loops {
+            shared: shared.clone(),
+            jobs: jobs.clone(),
+            tracker: TaskTracker::new(),
+            stop: stop.clone(),
+            concurrency: Arc::new(self.concurrency),
+        };
         for consumer in self.service.consumers {
-            let n = self
-                .concurrency
-                .get(&consumer.class)
-                .copied()
-                .unwrap_or(consumer.concurrency)
-                .max(1);
-            loops.spawn(pull_loop(
-                shared.clone(),
-                consumer,
-                Arc::new(Semaphore::new(n)),
-                jobs.clone(),
-                stop.clone(),
-            ));
+            loops.start(Binding::plain(consumer));
         }
         if self.dead_letters {
             let dl = DeadLetters::new(self.nats.clone(), self.service)
                 .await
                 .map_err(|e| WorkerError::Setup(e.to_string()))?;
             let stop = stop.clone();
-            loops.spawn(async move { dl.run(stop).await });
+            loops.tracker.spawn(async move { dl.run(stop).await });
         }
         tracing::info!(worker_id = %shared.worker_id, "worker serving");
         match self.shutdown {
@@ -182,14 +176,9 @@ impl WorkerBuilder {
         tracing::info!("worker shutting down: no new jobs");
         stop.cancel();
         // The loops hold no jobs (those are tracked below); one stuck in a request to an
-        // unresponsive server is simply dropped.
-        let drained = tokio::time::timeout(Duration::from_secs(1), async {
-            while loops.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            loops.shutdown().await;
-        }
+        // unresponsive server is left behind and ends with the runtime.
+        loops.tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), loops.tracker.wait()).await;
         jobs.close();
         if tokio::time::timeout(self.grace, jobs.wait()).await.is_err() {
             tracing::warn!(grace = ?self.grace, "jobs still running after the grace period; returning them to the stream");
@@ -210,6 +199,63 @@ struct Shared {
     running_after: Duration,
     /// Set when the grace period is over: running jobs are NAKed.
     abandon: CancellationToken,
+}
+
+/// One durable consumer a pull loop reads: its name on the server and the spec it was
+/// made from (a targeted or partitioned spec stands for several durables).
+#[derive(Clone, Debug)]
+pub(crate) struct Binding {
+    pub durable: Arc<str>,
+    pub spec: &'static ConsumerSpec,
+}
+
+impl Binding {
+    /// The durable named by the spec itself.
+    pub fn plain(spec: &'static ConsumerSpec) -> Binding {
+        Binding {
+            durable: spec.durable.into(),
+            spec,
+        }
+    }
+}
+
+/// Starts pull loops while the worker runs: the fixed ones at start, and later ones (a
+/// partition taken over) at any time. Each loop stops with the worker or with its own
+/// token, whichever comes first; its running jobs finish either way.
+#[derive(Clone)]
+pub(crate) struct Loops {
+    shared: Arc<Shared>,
+    jobs: TaskTracker,
+    tracker: TaskTracker,
+    stop: CancellationToken,
+    concurrency: Arc<HashMap<JobClass, usize>>,
+}
+
+impl Loops {
+    /// Starts a loop on `binding` with the consumer class's concurrency; cancel the
+    /// returned token to stop just this loop.
+    pub fn start(&self, binding: Binding) -> CancellationToken {
+        let n = self
+            .concurrency
+            .get(&binding.spec.class)
+            .copied()
+            .unwrap_or(binding.spec.concurrency)
+            .max(1);
+        self.start_with(binding, n)
+    }
+
+    /// Starts a loop running at most `concurrency` jobs at once.
+    pub fn start_with(&self, binding: Binding, concurrency: usize) -> CancellationToken {
+        let stop = self.stop.child_token();
+        self.tracker.spawn(pull_loop(
+            self.shared.clone(),
+            binding,
+            Arc::new(Semaphore::new(concurrency.max(1))),
+            self.jobs.clone(),
+            stop.clone(),
+        ));
+        stop
+    }
 }
 
 fn default_worker_id() -> String {
@@ -243,7 +289,7 @@ fn reconnect_delay(failures: u32) -> Duration {
 
 async fn pull_loop(
     shared: Arc<Shared>,
-    consumer: &'static ConsumerSpec,
+    binding: Binding,
     permits: Arc<Semaphore>,
     jobs: TaskTracker,
     stop: CancellationToken,
@@ -266,7 +312,7 @@ async fn pull_loop(
             None => match shared
                 .js
                 .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
-                    consumer.durable,
+                    &*binding.durable,
                     stream_name,
                 )
                 .await
@@ -278,9 +324,9 @@ async fn pull_loop(
                 Err(e) => {
                     failures += 1;
                     if failures == 1 {
-                        tracing::warn!(consumer = consumer.durable, error = %e, "cannot get consumer; retrying");
+                        tracing::warn!(consumer = &*binding.durable, error = %e, "cannot get consumer; retrying");
                     } else {
-                        tracing::debug!(consumer = consumer.durable, error = %e, "cannot get consumer; retrying");
+                        tracing::debug!(consumer = &*binding.durable, error = %e, "cannot get consumer; retrying");
                     }
                     drop(held);
                     if pause(&stop, reconnect_delay(failures)).await {
@@ -300,7 +346,7 @@ async fn pull_loop(
             Ok(b) => b,
             Err(e) => {
                 failures += 1;
-                tracing::debug!(consumer = consumer.durable, error = %e, "pull failed; retrying");
+                tracing::debug!(consumer = &*binding.durable, error = %e, "pull failed; retrying");
                 pull = None;
                 drop(held);
                 if pause(&stop, reconnect_delay(failures)).await {
@@ -321,7 +367,7 @@ async fn pull_loop(
                     failures = 0;
                     match held.pop() {
                         Some(permit) => {
-                            jobs.spawn(run_job(shared.clone(), consumer, msg, permit));
+                            jobs.spawn(run_job(shared.clone(), binding.spec, msg, permit));
                         }
                         // Never asked for more than the free slots; return it if it happens.
                         None => {
@@ -332,7 +378,7 @@ async fn pull_loop(
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
                     failures += 1;
-                    tracing::debug!(consumer = consumer.durable, error = %e, "pull interrupted");
+                    tracing::debug!(consumer = &*binding.durable, error = %e, "pull interrupted");
                     pull = None;
                     drop(held);
                     if pause(&stop, reconnect_delay(failures)).await {
