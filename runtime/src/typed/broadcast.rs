@@ -1,0 +1,43 @@
+//! Broadcast (`_all`) jobs, typed: one copy of the job per live worker, one typed result
+//! per worker that answered, and the workers that did not answer in time.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::client::{Client, Request};
+use crate::dispatch::TypedError;
+use crate::error::JobError;
+
+/// The results of a broadcast (`_all`) job.
+#[derive(Debug)]
+pub struct Broadcast<T, E> {
+    /// The broadcast's request id; each worker's copy ran as `<request_id>.<worker_id>`.
+    pub request_id: String,
+    /// Per worker id, what that worker's copy of the job returned.
+    pub results: BTreeMap<String, Result<T, JobError<E>>>,
+    /// The workers that were sent a copy but did not answer in time (their copies go on;
+    /// fetch them later by request id).
+    pub missing: Vec<String>,
+}
+
+impl<T, E> Broadcast<T, E> {
+    /// Whether every worker the job was sent to answered.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Sends one copy of the job to every live worker in the registry and collects their
+/// results for up to `timeout`, returning as soon as all answered. `request.subject`
+/// carries the target token `_all`. The outer error is a failure to publish (or no live
+/// worker); per-worker failures are in [`Broadcast::results`].
+pub async fn broadcast<T: DeserializeOwned, E: TypedError>(
+    client: &Client,
+    request: Request,
+    timeout: Duration,
+) -> Result<Broadcast<T, E>, JobError<E>> {
+    let _ = (client, request, timeout);
+    Err(JobError::Nats("broadcast is not implemented yet".into()))
+}
