@@ -20,7 +20,8 @@
 //!   the JSON pointer of the field); nothing was published;
 //! - `422`: the job failed with a typed error of the contract (`{"request_id", "error"}`);
 //! - `500`: the job failed outside the contract (e.g. refused by the agent);
-//! - `502`: the job was dead-lettered after its delivery attempts;
+//! - `502`: the job was dead-lettered after its delivery attempts (`{"request_id",
+//!   "error", "failure"}`, `failure` being the stored record's failure);
 //! - `503`: NATS is unreachable.
 //!
 //! `GET /api/v1/jobs/{id}` returns the stored record (`404` for an unknown id),
@@ -288,6 +289,8 @@ async fn run_job(
         Err(r) => return r,
     };
     let params = [("target", target)];
+    // The generated client submits through the runtime's detached submit, which leaves
+    // an `accepted` record (unless the worker was quicker): the job is found by id at once.
     let request_id = match client
         .submit_json(operation, &params, payload, Default::default())
         .await
@@ -296,24 +299,6 @@ async fn run_job(
         Err(e) => return job_error(e),
     };
     if wait.is_zero() {
-        // Leave an `accepted` record (unless the worker was quicker), so the job is found
-        // by id at once.
-        let record = ResponseRecord {
-            request_id: request_id.clone(),
-            operation: operation.into(),
-            subject: String::new(),
-            status: JobStatus::Accepted,
-            attempt: 0,
-            worker_id: None,
-            result: None,
-            error: None,
-            accepted_at: Some(chrono::Utc::now()),
-            started_at: None,
-            finished_at: None,
-        };
-        if let Err(e) = client.runtime().records().create(&record).await {
-            tracing::debug!(error = %e, "could not record the job as accepted");
-        }
         return pending(&request_id);
     }
     match client.runtime().wait(&request_id, wait).await {
@@ -343,11 +328,12 @@ fn record_response(record: &ResponseRecord) -> Response {
         (JobStatus::Succeeded, _) => {
             Json(record.result.clone().unwrap_or(Value::Null)).into_response()
         }
-        (JobStatus::DeadLettered, _) => (
+        (JobStatus::DeadLettered, failure) => (
             StatusCode::BAD_GATEWAY,
             Json(json!({
                 "request_id": id,
                 "error": format!("the job was dead-lettered after {} delivery attempts; replay it with `osapi client dlq replay {id}`", record.attempt),
+                "failure": failure,
             })),
         )
             .into_response(),
