@@ -5,6 +5,7 @@
 //! request is deduplicated by the stream. `wait` is fed by one KV watcher per client (no
 //! polling, no consumer per request); `get` reads a record from any process.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,9 +15,11 @@ use tracing::Instrument;
 
 use crate::error::{record_outcome, JobError};
 use crate::record::{JobStatus, ResponseRecord};
-use crate::records::{is_valid_request_id, RecordStore, StoreError};
+use crate::records::{is_valid_request_id, RecordStore, StoreError, Written};
+use crate::registry::{Registry, RegistryError};
 use crate::spec::{OperationSpec, ServiceSpec};
 use crate::subject::match_subject;
+use crate::targets;
 use crate::validate::Violation;
 use crate::watcher::{Waiter, Waiters};
 
@@ -77,6 +80,19 @@ struct Inner {
     service: &'static ServiceSpec,
     records: RecordStore,
     waiters: Waiters,
+    /// Opened on first use: only targeted jobs need it.
+    registry: tokio::sync::OnceCell<Registry>,
+}
+
+/// The results of a broadcast (`_all`) job, untyped (see [`crate::typed::broadcast`]).
+#[derive(Debug)]
+pub struct BroadcastResults {
+    /// The broadcast's request id; worker `w` ran the copy `<request_id>.<w>`.
+    pub request_id: String,
+    /// Per worker id that answered, its copy's result.
+    pub results: BTreeMap<String, Result<serde_json::Value, JobError>>,
+    /// Workers sent a copy that did not answer (yet).
+    pub missing: Vec<String>,
 }
 
 /// Timeout of the response watcher's JetStream requests (consumer re-creation).
@@ -132,6 +148,7 @@ impl Client {
                 service,
                 records,
                 waiters,
+                registry: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -145,10 +162,53 @@ impl Client {
         &self.inner.records
     }
 
+    /// The registry of live workers (opened on first use).
+    pub async fn registry(&self) -> Result<&Registry, JobError> {
+        self.inner
+            .registry
+            .get_or_try_init(|| Registry::open(&self.inner.js, self.inner.service))
+            .await
+            .map_err(registry_error)
+    }
+
     /// Publishes the job and waits for the stream's ack. A repeated submit with the same
     /// request id within the stream's duplicate window is acknowledged as a duplicate and
     /// not run again.
+    ///
+    /// A targeted job for one worker id is published only when that worker is live in the
+    /// registry ([`JobError::NoSuchAgent`] otherwise); target `_all` needs
+    /// [`Client::broadcast`] ([`JobError::BroadcastOnly`]).
     pub async fn submit(&self, request: Request) -> Result<JobHandle, JobError> {
+        self.check_target(&request).await?;
+        self.publish(request).await
+    }
+
+    /// Checks the target of a targeted job: `_any` passes, `_all` is refused, a worker id
+    /// must be live.
+    async fn check_target(&self, request: &Request) -> Result<(), JobError> {
+        let service = self.inner.service;
+        let Some((_, target)) = targets::target_of(service, request.operation, &request.subject)
+        else {
+            return Ok(());
+        };
+        match target.as_str() {
+            targets::ANY => Ok(()),
+            targets::ALL => Err(JobError::BroadcastOnly {
+                operation: request.operation.id.into(),
+            }),
+            worker_id => match self.registry().await?.get(worker_id).await {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) | Err(RegistryError::InvalidId(_)) => Err(JobError::NoSuchAgent {
+                    worker_id: worker_id.into(),
+                    bucket: service.registry.bucket.into(),
+                }),
+                Err(e) => Err(registry_error(e)),
+            },
+        }
+    }
+
+    /// Publishes without a target check.
+    async fn publish(&self, request: Request) -> Result<JobHandle, JobError> {
         let request_id = match &request.request_id {
             Some(id) => id.clone(),
             None => uuid::Uuid::now_v7().to_string(),
@@ -284,6 +344,246 @@ impl Client {
             record_outcome(&record).expect("wait returns terminal records only")
         });
         Ok((handle.request_id, result))
+    }
+
+    /// Sends one copy of a broadcast job (target `_all` in `request.subject`) to every live
+    /// worker in the registry and collects their results for up to `timeout`, returning as
+    /// soon as all answered.
+    ///
+    /// Worker `w` gets the job on the subject with target `w` and request id
+    /// `<request_id>.<w>` (payload field and headers). Before publishing, a manifest record
+    /// is stored under `<request_id>` (status `accepted`, `result: {"workers": [..]}`), so
+    /// [`Client::broadcast_get`] finds the copies later; a repeated broadcast with the same
+    /// request id reuses the manifest's workers (the stream deduplicates the copies).
+    /// Workers that register later get nothing of it. The outer error: nothing (or not
+    /// every copy) could be published, or no worker is live.
+    pub async fn broadcast(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<BroadcastResults, JobError> {
+        let span = tracing::info_span!(
+            "jetwire.broadcast",
+            operation = request.operation.id,
+            subject = %request.subject
+        );
+        self.broadcast_inner(request, timeout)
+            .instrument(span)
+            .await
+    }
+
+    async fn broadcast_inner(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<BroadcastResults, JobError> {
+        let service = self.inner.service;
+        let op = request.operation;
+        let invalid = |path: String, message: String| {
+            JobError::InvalidRequest(vec![Violation { path, message }])
+        };
+        let Some((index, target)) = targets::target_of(service, op, &request.subject) else {
+            return Err(invalid(
+                String::new(),
+                format!(
+                    "subject '{}' is not a targeted subject of '{}' (template '{}')",
+                    request.subject, op.id, op.subject
+                ),
+            ));
+        };
+        if target != targets::ALL {
+            let parameter = service.targets.as_ref().map_or("", |t| t.parameter);
+            return Err(invalid(
+                crate::typed::parameter_path(parameter),
+                format!(
+                    "a broadcast needs the target '{}' (is '{target}')",
+                    targets::ALL
+                ),
+            ));
+        }
+        let fresh = request.request_id.is_none();
+        let request_id = request
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        if !is_valid_request_id(&request_id) {
+            return Err(store_error(StoreError::InvalidKey(request_id)));
+        }
+        let known = if fresh {
+            None
+        } else {
+            self.manifest(&request_id).await?
+        };
+        let workers = match known {
+            Some(workers) => workers,
+            None => self.write_manifest(&request, &request_id).await?,
+        };
+        // Registered before publishing: every answer from now on reaches its waiter.
+        let waiters: Vec<(String, String, Waiter)> = workers
+            .iter()
+            .map(|w| {
+                let id = copy_id(&request_id, w);
+                let waiter = self.inner.waiters.register(&id);
+                (w.clone(), id, waiter)
+            })
+            .collect();
+        let publishes = waiters.iter().map(|(w, id, _)| {
+            let subject = targets::with_parameter(op, &request.subject, index, w);
+            let copy = Request {
+                subject: subject.unwrap_or_default(),
+                request_id: Some(id.clone()),
+                ..request.clone()
+            };
+            self.publish(copy)
+        });
+        let mut duplicate = false;
+        for published in futures::future::join_all(publishes).await {
+            duplicate |= published?.duplicate;
+        }
+        Ok(self
+            .collect(&request_id, waiters, !fresh || duplicate, timeout)
+            .await)
+    }
+
+    /// Stores the manifest of a new broadcast (the live workers) and returns its workers;
+    /// an existing manifest (a concurrent repeat) wins.
+    async fn write_manifest(
+        &self,
+        request: &Request,
+        request_id: &str,
+    ) -> Result<Vec<String>, JobError> {
+        let service = self.inner.service;
+        let workers: Vec<String> = self
+            .registry()
+            .await?
+            .list()
+            .await
+            .map_err(registry_error)?
+            .into_iter()
+            .map(|e| e.worker_id)
+            .filter(|w| targets::is_valid_worker_id(w))
+            .collect();
+        if workers.is_empty() {
+            return Err(JobError::NoLiveWorkers {
+                operation: request.operation.id.into(),
+                bucket: service.registry.bucket.into(),
+            });
+        }
+        let record = ResponseRecord {
+            request_id: request_id.into(),
+            operation: request.operation.id.into(),
+            subject: request.subject.clone(),
+            status: JobStatus::Accepted,
+            attempt: 0,
+            worker_id: None,
+            result: Some(serde_json::json!({ "workers": workers })),
+            error: None,
+            accepted_at: Some(chrono::Utc::now()),
+            started_at: None,
+            finished_at: None,
+        };
+        match self
+            .inner
+            .records
+            .create(&record)
+            .await
+            .map_err(store_error)?
+        {
+            Written::KeptExisting(existing) | Written::KeptTerminal(existing) => {
+                Ok(manifest_workers(&existing).unwrap_or(workers))
+            }
+            Written::Written { .. } => Ok(workers),
+        }
+    }
+
+    /// The workers a broadcast's manifest names, `None` when there is no manifest.
+    async fn manifest(&self, request_id: &str) -> Result<Option<Vec<String>>, JobError> {
+        Ok(self
+            .get(request_id)
+            .await?
+            .as_ref()
+            .and_then(manifest_workers))
+    }
+
+    /// Waits for the copies' records (a copy that does not answer in time is missing).
+    async fn collect(
+        &self,
+        request_id: &str,
+        waiters: Vec<(String, String, Waiter)>,
+        read_first: bool,
+        timeout: Duration,
+    ) -> BroadcastResults {
+        let waits = waiters.into_iter().map(|(worker, id, waiter)| async move {
+            let waited = self.wait_registered(&id, waiter, read_first, timeout).await;
+            (worker, waited)
+        });
+        let mut out = BroadcastResults {
+            request_id: request_id.into(),
+            results: BTreeMap::new(),
+            missing: Vec::new(),
+        };
+        for (worker, waited) in futures::future::join_all(waits).await {
+            match waited {
+                Ok(record) => {
+                    let result =
+                        record_outcome(&record).expect("wait returns terminal records only");
+                    out.results.insert(worker, result);
+                }
+                Err(JobError::TimedOut { .. }) => out.missing.push(worker),
+                Err(e) => {
+                    out.results.insert(worker, Err(e));
+                }
+            }
+        }
+        out
+    }
+
+    /// The results of an earlier broadcast as they are now (no waiting): the manifest's
+    /// workers with a finished copy in `results`, the others in `missing`. `None` when no
+    /// broadcast with this request id is known.
+    pub async fn broadcast_get(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<BroadcastResults>, JobError> {
+        let Some(workers) = self.manifest(request_id).await? else {
+            return Ok(None);
+        };
+        let mut out = BroadcastResults {
+            request_id: request_id.into(),
+            results: BTreeMap::new(),
+            missing: Vec::new(),
+        };
+        for worker in workers {
+            let record = self.get(&copy_id(request_id, &worker)).await?;
+            match record.as_ref().and_then(record_outcome) {
+                Some(result) => {
+                    out.results.insert(worker, result);
+                }
+                None => out.missing.push(worker),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Waits up to `timeout` for the copies of an earlier broadcast still missing.
+    /// `None` when no broadcast with this request id is known.
+    pub async fn broadcast_wait(
+        &self,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<BroadcastResults>, JobError> {
+        let Some(workers) = self.manifest(request_id).await? else {
+            return Ok(None);
+        };
+        let waiters = workers
+            .into_iter()
+            .map(|w| {
+                let id = copy_id(request_id, &w);
+                let waiter = self.inner.waiters.register(&id);
+                (w, id, waiter)
+            })
+            .collect();
+        Ok(Some(self.collect(request_id, waiters, true, timeout).await))
     }
 
     /// The stored record of a request, if any.
@@ -455,6 +755,27 @@ fn set_at_pointer(
             .or_insert_with(|| serde_json::Value::Object(Default::default()));
     }
     Ok(())
+}
+
+/// The request id of a broadcast's copy for one worker.
+pub fn copy_id(request_id: &str, worker_id: &str) -> String {
+    format!("{request_id}.{worker_id}")
+}
+
+/// The workers a manifest record names.
+fn manifest_workers(record: &ResponseRecord) -> Option<Vec<String>> {
+    if record.status != JobStatus::Accepted || record.worker_id.is_some() {
+        return None;
+    }
+    let workers = record.result.as_ref()?.get("workers")?.as_array()?;
+    workers
+        .iter()
+        .map(|w| w.as_str().map(str::to_string))
+        .collect()
+}
+
+fn registry_error(e: RegistryError) -> JobError {
+    JobError::Nats(e.to_string())
 }
 
 fn store_error(e: StoreError) -> JobError {

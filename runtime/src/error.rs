@@ -41,6 +41,22 @@ pub enum JobError<E = JobFailure> {
     /// The stored record or reply does not decode into the expected type.
     #[error("job {request_id}: cannot decode response: {message}")]
     Decode { request_id: String, message: String },
+    /// The job names one worker (agent) as its target, and no worker with that id is
+    /// live in the registry; nothing was published.
+    #[error(
+        "no live worker '{worker_id}' in the registry (bucket '{bucket}'); nothing was published"
+    )]
+    NoSuchAgent { worker_id: String, bucket: String },
+    /// The target `_all` was given to a single-job call; every worker runs such a job,
+    /// so it must be sent with a broadcast. Nothing was published.
+    #[error(
+        "'{operation}' with target '_all' runs on every worker: send it with a broadcast \
+         (jetwire::typed::broadcast or Client::broadcast); nothing was published"
+    )]
+    BroadcastOnly { operation: String },
+    /// A broadcast found no live worker in the registry; nothing was published.
+    #[error("no live worker in the registry (bucket '{bucket}') to broadcast '{operation}' to; nothing was published")]
+    NoLiveWorkers { operation: String, bucket: String },
     /// Anything else NATS reported.
     #[error("NATS error: {0}")]
     Nats(String),

@@ -1,6 +1,6 @@
 //! Provisioning: makes the server hold exactly the JetStream resources a [`ServiceSpec`]
-//! describes — the jobs stream, its durable pull consumers, the responses KV bucket, and the
-//! dead-letter stream with its advisory consumer.
+//! describes — the jobs stream, its durable pull consumers, the responses KV bucket, the
+//! worker registry bucket, and the dead-letter stream with its advisory consumer.
 //!
 //! Idempotent: a resource that is missing is created, one that matches is left alone, one
 //! that differs is updated when NATS allows the change in place, and reported as
@@ -116,7 +116,8 @@ pub async fn provision(
         .resources
         .push((format!("stream {}", jobs.name), change));
     for c in service.consumers {
-        let config = job_consumer_config(c);
+        let mut config = job_consumer_config(c);
+        crate::targets::shared_durable_config(service, c, &mut config);
         let change = ensure_consumer(js, &jobs.name, config).await?;
         report
             .resources
@@ -127,6 +128,11 @@ pub async fn provision(
     report
         .resources
         .push((format!("kv bucket {}", service.responses.bucket), change));
+    let registry = crate::registry::registry_stream_config(service, options);
+    let change = ensure_stream(js, &registry).await?;
+    report
+        .resources
+        .push((format!("kv bucket {}", service.registry.bucket), change));
     let dl = dead_letter_stream_config(service, options);
     let change = ensure_stream(js, &dl).await?;
     report

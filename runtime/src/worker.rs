@@ -158,8 +158,17 @@ impl WorkerBuilder {
             stop: stop.clone(),
             concurrency: Arc::new(self.concurrency),
         };
+        // Targeted consumers (shared `_any` and own durables) and the registry entry.
+        let presence = crate::targets::join(&js, self.service, &shared.worker_id, &loops)
+            .await
+            .map_err(|e| {
+                stop.cancel();
+                WorkerError::Setup(e)
+            })?;
         for consumer in self.service.consumers {
-            loops.start(Binding::plain(consumer));
+            if !crate::targets::is_targeted_consumer(self.service, consumer) {
+                loops.start(Binding::plain(consumer));
+            }
         }
         if self.dead_letters {
             let dl = DeadLetters::new(self.nats.clone(), self.service)
@@ -174,6 +183,8 @@ impl WorkerBuilder {
             None => default_shutdown_signal().await,
         }
         tracing::info!("worker shutting down: no new jobs");
+        // Out of the registry first, so clients stop addressing this worker.
+        presence.leave().await;
         stop.cancel();
         // The loops hold no jobs (those are tracked below); one stuck in a request to an
         // unresponsive server is left behind and ends with the runtime.
@@ -258,13 +269,22 @@ impl Loops {
     }
 }
 
+/// `<hostname>-<pid>`, as a target token (the host name's first label, other characters
+/// as `-`, at most 63 characters).
 fn default_worker_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".into());
-    format!("{host}-{}", std::process::id())
+    let host = crate::registry::hostname();
+    let label: String = host
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let label = label.trim_start_matches(['-', '_']);
+    let pid = std::process::id().to_string();
+    let keep = 62 - pid.len();
+    let label = if label.is_empty() { "worker" } else { label };
+    format!("{}-{pid}", &label[..label.len().min(keep)])
 }
 
 async fn default_shutdown_signal() {

@@ -31,8 +31,8 @@ async fn provisioning_twice_changes_nothing_the_second_time() {
         );
         assert_eq!(
             first.resources.len(),
-            6,
-            "stream, 2 consumers, kv, dead-letter stream + consumer"
+            7,
+            "stream, 2 consumers, responses kv, registry kv, dead-letter stream + consumer"
         );
         let second = run(&js, &SERVICE).await.unwrap();
         assert!(second.is_unchanged(), "{second:?}");

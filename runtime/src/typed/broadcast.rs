@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::client::{Client, Request};
+use crate::client::{copy_id, BroadcastResults, Client, Request};
 use crate::dispatch::TypedError;
 use crate::error::JobError;
+use crate::typed::{into_typed, typed_result};
 
 /// The results of a broadcast (`_all`) job.
 #[derive(Debug)]
@@ -38,6 +39,36 @@ pub async fn broadcast<T: DeserializeOwned, E: TypedError>(
     request: Request,
     timeout: Duration,
 ) -> Result<Broadcast<T, E>, JobError<E>> {
-    let _ = (client, request, timeout);
-    Err(JobError::Nats("broadcast is not implemented yet".into()))
+    let results = client
+        .broadcast(request, timeout)
+        .await
+        .map_err(into_typed)?;
+    Ok(typed(results))
+}
+
+/// The results of an earlier broadcast as they are now (no waiting); `None` when no
+/// broadcast with this request id is known.
+pub async fn broadcast_get<T: DeserializeOwned, E: TypedError>(
+    client: &Client,
+    request_id: &str,
+) -> Result<Option<Broadcast<T, E>>, JobError<E>> {
+    let results = client.broadcast_get(request_id).await.map_err(into_typed)?;
+    Ok(results.map(typed))
+}
+
+fn typed<T: DeserializeOwned, E: TypedError>(untyped: BroadcastResults) -> Broadcast<T, E> {
+    let request_id = untyped.request_id;
+    let results = untyped
+        .results
+        .into_iter()
+        .map(|(worker, result)| {
+            let id = copy_id(&request_id, &worker);
+            (worker, typed_result(&id, result))
+        })
+        .collect();
+    Broadcast {
+        request_id,
+        results,
+        missing: untyped.missing,
+    }
 }

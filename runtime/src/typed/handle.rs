@@ -184,6 +184,11 @@ pub fn into_typed<E: TypedError>(err: JobError<JobFailure>) -> JobError<E> {
             request_id,
             message,
         },
+        JobError::NoSuchAgent { worker_id, bucket } => JobError::NoSuchAgent { worker_id, bucket },
+        JobError::BroadcastOnly { operation } => JobError::BroadcastOnly { operation },
+        JobError::NoLiveWorkers { operation, bucket } => {
+            JobError::NoLiveWorkers { operation, bucket }
+        }
         JobError::Nats(m) => JobError::Nats(m),
     }
 }

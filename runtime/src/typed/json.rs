@@ -54,6 +54,11 @@ pub fn untyped<E: TypedError>(error: JobError<E>) -> JobError {
             request_id,
             message,
         },
+        JobError::NoSuchAgent { worker_id, bucket } => JobError::NoSuchAgent { worker_id, bucket },
+        JobError::BroadcastOnly { operation } => JobError::BroadcastOnly { operation },
+        JobError::NoLiveWorkers { operation, bucket } => {
+            JobError::NoLiveWorkers { operation, bucket }
+        }
         JobError::Nats(m) => JobError::Nats(m),
     }
 }

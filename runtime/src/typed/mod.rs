@@ -15,7 +15,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-pub use broadcast::{broadcast, Broadcast};
+pub use broadcast::{broadcast, broadcast_get, Broadcast};
 pub use events::{publish_event, subscribe, subscribe_matching, Event, EventStream, ParseParams};
 pub use handle::{call, decode_result, into_typed, submit, typed_result, CallOptions, JobHandle};
 pub use json::{assign_request_id, decode_headers, decode_request, reply_json, untyped};
