@@ -231,6 +231,15 @@ impl Client {
     ) -> Result<JobHandle, JobError> {
         let op = request.operation;
         let mut violations = Vec::new();
+        // Keyed partitions: the runtime fills `{partition}` from the routing key.
+        let request = match crate::partition::fill_partition(op, &request.subject, &request.payload)
+        {
+            Ok(subject) => Request { subject, ..request },
+            Err(v) => {
+                violations.push(v);
+                request
+            }
+        };
         if !is_valid_request_id(&request_id) {
             violations.push(Violation {
                 path: op.request_id_pointer.unwrap_or("").into(),

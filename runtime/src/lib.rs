@@ -87,6 +87,8 @@ pub mod deadletter;
 pub mod dispatch;
 pub mod embedded;
 pub mod error;
+pub mod leases;
+pub mod partition;
 pub mod provision;
 pub mod record;
 pub mod records;

@@ -1,6 +1,7 @@
 //! Provisioning: makes the server hold exactly the JetStream resources a [`ServiceSpec`]
 //! describes — the jobs stream, its durable pull consumers, the responses KV bucket, the
-//! worker registry bucket, and the dead-letter stream with its advisory consumer.
+//! worker registry bucket, and the dead-letter stream with its advisory consumer; for keyed
+//! partitions, one durable per partition and the leases KV bucket.
 //!
 //! Idempotent: a resource that is missing is created, one that matches is left alone, one
 //! that differs is updated when NATS allows the change in place, and reported as
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
 
+use crate::partition::{partition_durables, partition_filter, PARTITION_TOKEN};
 use crate::spec::{ConsumerSpec, ServiceSpec, StorageSpec};
 
 /// Deployment overrides of the spec's settings.
@@ -82,6 +84,10 @@ pub enum ProvisionError {
     },
     #[error("{resource}: {message}")]
     Nats { resource: String, message: String },
+    /// The spec describes a resource that cannot be made (e.g. a partitioned consumer
+    /// whose filter has no `{partition}` token).
+    #[error("{resource}: {message}")]
+    InvalidSpec { resource: String, message: String },
 }
 
 /// Subject filter of the advisories for jobs that exhausted their deliveries.
@@ -116,18 +122,26 @@ pub async fn provision(
         .resources
         .push((format!("stream {}", jobs.name), change));
     for c in service.consumers {
-        let mut config = job_consumer_config(c);
-        crate::targets::shared_durable_config(service, c, &mut config);
-        let change = ensure_consumer(js, &jobs.name, config).await?;
-        report
-            .resources
-            .push((format!("consumer {}/{}", jobs.name, c.durable), change));
+        for mut config in consumer_configs(c)? {
+            crate::targets::shared_durable_config(service, c, &mut config);
+            let durable = config.durable_name.clone().unwrap_or_default();
+            let change = ensure_consumer(js, &jobs.name, config).await?;
+            report
+                .resources
+                .push((format!("consumer {}/{durable}", jobs.name), change));
+        }
     }
     let kv = responses_stream_config(service, options);
     let change = ensure_stream(js, &kv).await?;
     report
         .resources
         .push((format!("kv bucket {}", service.responses.bucket), change));
+    if let (Some(spec), Some(config)) = (&service.leases, lease_stream_config(service, options)) {
+        let change = ensure_stream(js, &config).await?;
+        report
+            .resources
+            .push((format!("kv bucket {}", spec.bucket), change));
+    }
     let registry = crate::registry::registry_stream_config(service, options);
     let change = ensure_stream(js, &registry).await?;
     report
@@ -255,6 +269,64 @@ pub fn job_consumer_config(c: &ConsumerSpec) -> consumer::Config {
         filter_subject: c.filter_subject.into(),
         ..Default::default()
     }
+}
+
+/// The durables a consumer spec stands for: itself, or for a partitioned consumer one
+/// per partition (`<durable>-<i>`, filter token `{partition}` → `i`, one job in flight
+/// so the partition runs in publish order).
+pub fn consumer_configs(c: &ConsumerSpec) -> Result<Vec<consumer::Config>, ProvisionError> {
+    if c.partitions.is_none() {
+        return Ok(vec![job_consumer_config(c)]);
+    }
+    partition_durables(c)
+        .into_iter()
+        .map(|(i, durable)| {
+            let filter = partition_filter(c, i).ok_or_else(|| ProvisionError::InvalidSpec {
+                resource: format!("consumer {}", c.durable),
+                message: format!(
+                    "partitioned, but its filter '{}' has no {PARTITION_TOKEN} token",
+                    c.filter_subject
+                ),
+            })?;
+            Ok(consumer::Config {
+                durable_name: Some(durable.clone()),
+                name: Some(durable),
+                description: Some(
+                    format!("jetwire {:?} jobs, partition {i}", c.class).to_lowercase(),
+                ),
+                filter_subject: filter,
+                max_ack_pending: 1,
+                ..job_consumer_config(c)
+            })
+        })
+        .collect()
+}
+
+/// The stream behind the partition leases KV bucket, when the service has one (one value
+/// per key, no age limit: a lease ends by deletion or by not being renewed).
+pub fn lease_stream_config(
+    service: &ServiceSpec,
+    options: &ProvisionOptions,
+) -> Option<stream::Config> {
+    let l = service.leases.as_ref()?;
+    Some(stream::Config {
+        name: format!("KV_{}", l.bucket),
+        subjects: vec![format!("$KV.{}.>", l.bucket)],
+        retention: stream::RetentionPolicy::Limits,
+        storage: stream::StorageType::File,
+        discard: stream::DiscardPolicy::New,
+        max_bytes: -1,
+        max_messages: -1,
+        max_message_size: -1,
+        max_messages_per_subject: 1,
+        max_consumers: -1,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        num_replicas: replicas(l.replicas, options),
+        description: Some(format!("jetwire partition leases of {}", service.title)),
+        ..Default::default()
+    })
 }
 
 /// The durable pull consumer of the dead-letter component.

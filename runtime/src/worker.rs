@@ -66,6 +66,7 @@ impl Worker {
             grace: Duration::from_secs(30),
             running_after: Duration::from_millis(250),
             dead_letters: true,
+            lease_ttl: None,
         }
     }
 }
@@ -81,6 +82,7 @@ pub struct WorkerBuilder {
     grace: Duration,
     running_after: Duration,
     dead_letters: bool,
+    lease_ttl: Option<Duration>,
 }
 
 impl WorkerBuilder {
@@ -120,6 +122,13 @@ impl WorkerBuilder {
         self
     }
 
+    /// How long a partition lease lives without renewal (default: the spec's
+    /// `LeasesSpec::ttl`); see [`crate::leases`].
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = Some(ttl);
+        self
+    }
+
     /// Serves jobs until the shutdown signal, then shuts down gracefully.
     pub async fn run(self) -> Result<(), WorkerError> {
         let js = jetstream::new(self.nats.clone());
@@ -127,7 +136,13 @@ impl WorkerBuilder {
             .await
             .map_err(|e| WorkerError::Setup(e.to_string()))?;
         // Fail fast on a service that was never provisioned; later outages are retried.
-        for consumer in self.service.consumers {
+        // (Partition durables are checked by the lease manager.)
+        for consumer in self
+            .service
+            .consumers
+            .iter()
+            .filter(|c| c.partitions.is_none())
+        {
             js.get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(
                 consumer.durable,
                 self.service.stream.name,
@@ -166,10 +181,23 @@ impl WorkerBuilder {
                 WorkerError::Setup(e)
             })?;
         for consumer in self.service.consumers {
-            if !crate::targets::is_targeted_consumer(self.service, consumer) {
+            if !crate::targets::is_targeted_consumer(self.service, consumer)
+                && consumer.partitions.is_none()
+            {
                 loops.start(Binding::plain(consumer));
             }
         }
+        // Partitioned consumers: loops on the partitions this worker holds a lease of.
+        let leases = crate::leases::Leases::start(
+            &js,
+            self.service,
+            loops.clone(),
+            &shared.worker_id,
+            self.lease_ttl,
+            stop.clone(),
+        )
+        .await
+        .inspect_err(|_| stop.cancel())?;
         if self.dead_letters {
             let dl = DeadLetters::new(self.nats.clone(), self.service)
                 .await
@@ -195,6 +223,9 @@ impl WorkerBuilder {
             tracing::warn!(grace = ?self.grace, "jobs still running after the grace period; returning them to the stream");
             shared.abandon.cancel();
             jobs.wait().await;
+        }
+        if let Some(leases) = leases {
+            leases.finish(Duration::from_secs(5)).await;
         }
         tracing::info!("worker stopped");
         Ok(())
@@ -257,11 +288,21 @@ impl Loops {
 
     /// Starts a loop running at most `concurrency` jobs at once.
     pub fn start_with(&self, binding: Binding, concurrency: usize) -> CancellationToken {
+        self.start_with_permits(binding, Arc::new(Semaphore::new(concurrency.max(1))))
+    }
+
+    /// Starts a loop whose jobs each hold one of `permits` while they run: once every
+    /// permit is back after the loop was stopped, none of its jobs is running.
+    pub fn start_with_permits(
+        &self,
+        binding: Binding,
+        permits: Arc<Semaphore>,
+    ) -> CancellationToken {
         let stop = self.stop.child_token();
         self.tracker.spawn(pull_loop(
             self.shared.clone(),
             binding,
-            Arc::new(Semaphore::new(concurrency.max(1))),
+            permits,
             self.jobs.clone(),
             stop.clone(),
         ));

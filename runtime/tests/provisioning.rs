@@ -216,3 +216,83 @@ async fn a_backoff_that_differs_from_the_ack_wait_is_idempotent_too() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_partitioned_consumer_becomes_one_durable_per_partition_and_a_lease_bucket() {
+    use jetwire::spec::LeasesSpec;
+    const PARTITIONED: [ConsumerSpec; 1] = [ConsumerSpec {
+        durable: "tjobs_keyed",
+        filter_subject: "tjobs.keyed.{partition}",
+        max_ack_pending: 100,
+        partitions: Some(3),
+        ..CONSUMERS[1]
+    }];
+    static SPEC: ServiceSpec = ServiceSpec {
+        consumers: &PARTITIONED,
+        leases: Some(LeasesSpec {
+            bucket: "tjobs_leases",
+            ttl: Duration::from_secs(10),
+            replicas: 1,
+        }),
+        ..SERVICE_FIELDS
+    };
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        let first = run(&js, &SPEC).await.unwrap();
+        let names: Vec<&str> = first.resources.iter().map(|(r, _)| r.as_str()).collect();
+        for expected in [
+            "consumer TJOBS/tjobs_keyed-0",
+            "consumer TJOBS/tjobs_keyed-1",
+            "consumer TJOBS/tjobs_keyed-2",
+            "kv bucket tjobs_leases",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        assert!(!names.contains(&"consumer TJOBS/tjobs_keyed"), "{names:?}");
+        let stream = js.get_stream("TJOBS").await.unwrap();
+        for i in 0..3 {
+            let c = stream
+                .consumer_info(format!("tjobs_keyed-{i}"))
+                .await
+                .unwrap();
+            assert_eq!(c.config.filter_subject, format!("tjobs.keyed.{i}"));
+            assert_eq!(
+                c.config.max_ack_pending, 1,
+                "one job in flight per partition"
+            );
+        }
+        let leases = js.get_stream("KV_tjobs_leases").await.unwrap();
+        assert_eq!(leases.cached_info().config.max_messages_per_subject, 1);
+        js.get_key_value("tjobs_leases").await.unwrap();
+        let again = run(&js, &SPEC).await.unwrap();
+        assert!(again.is_unchanged(), "{again}");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_partitioned_filter_without_the_token_is_refused() {
+    const NO_TOKEN: [ConsumerSpec; 1] = [ConsumerSpec {
+        partitions: Some(2),
+        ..CONSUMERS[1]
+    }];
+    static SPEC: ServiceSpec = ServiceSpec {
+        consumers: &NO_TOKEN,
+        ..SERVICE_FIELDS
+    };
+    bounded(async {
+        let server = NatsServer::start().await;
+        let js = jetstream::new(server.client().await);
+        let err = run(&js, &SPEC).await.unwrap_err();
+        assert!(
+            matches!(&err, ProvisionError::InvalidSpec { resource, .. } if resource == "consumer tjobs_modify"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("{partition}"), "{err}");
+    })
+    .await
+}
