@@ -437,6 +437,45 @@ pub struct JetStreamConfig {
     pub consumers: Vec<ConsumerConfig>,
     /// Defaults for every operation's policy.
     pub defaults: OperationPolicyDefaults,
+    /// The KV bucket every worker heartbeats into (`x-jetwire.registry`).
+    pub registry: RegistryConfig,
+    /// Target routing (`x-jetwire.targets`), when the document names a target parameter.
+    pub targets: Option<TargetsConfig>,
+    /// Partition leases (`x-jetwire.leases`, defaults filled in): present when some
+    /// operation is partitioned.
+    pub leases: Option<LeasesConfig>,
+}
+
+/// The registry of live workers: a KV bucket, one entry per worker, refreshed every
+/// `heartbeat`; an entry not refreshed within `ttl` is gone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegistryConfig {
+    /// Default `<STREAM>_WORKERS`.
+    pub bucket: String,
+    /// Default 2 s.
+    pub heartbeat: Duration,
+    /// Default 10 s; always longer than `heartbeat`.
+    pub ttl: Duration,
+    /// Default: the stream's replicas.
+    pub replicas: usize,
+}
+
+/// Target routing: the channel parameter whose value picks the workers (`_any`, `_all`
+/// or one worker id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetsConfig {
+    pub parameter: String,
+}
+
+/// The KV bucket of keyed-partition leases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeasesConfig {
+    /// Default `<STREAM>_LEASES`.
+    pub bucket: String,
+    /// Default 10 s.
+    pub ttl: Duration,
+    /// Default: the stream's replicas.
+    pub replicas: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -494,6 +533,9 @@ pub struct ConsumerConfig {
     pub max_ack_pending: i64,
     /// How many jobs of this consumer one worker runs at once.
     pub concurrency: usize,
+    /// Keyed partitions: `Some(n)` when the filter holds the `{partition}` token; one
+    /// durable per partition (`<durable>-<i>`), each serving one job at a time.
+    pub partitions: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -549,4 +591,40 @@ pub struct OperationPolicy {
     pub routing_key: Option<String>,
     /// Number of keyed partitions (`x-jetwire.partitions`), when keyed.
     pub partitions: Option<u32>,
+    /// The routing key and partition count resolved, when the operation is partitioned.
+    pub partitioning: Option<Partitioning>,
+}
+
+/// How a partitioned operation picks its partition: FNV-1a 32-bit of the key mod `count`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partitioning {
+    pub key: RoutingKey,
+    pub count: u32,
+    /// The subject parameter the partition number fills: always [`PARTITION_PARAMETER`].
+    pub parameter: String,
+}
+
+/// The channel parameter a partitioned operation's address must have.
+pub const PARTITION_PARAMETER: &str = "partition";
+
+/// Where a routing key is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoutingKey {
+    /// A JSON pointer into the payload (`/system_id`).
+    Payload(String),
+    /// A channel parameter, by name.
+    Parameter(String),
+}
+
+/// The partition of `key` among `count` partitions: FNV-1a 32-bit of the key's UTF-8
+/// bytes, modulo `count` (the runtime computes the same; the docs show a worked example).
+pub fn partition_of(key: &str, count: u32) -> u32 {
+    fnv1a_32(key.as_bytes()) % count.max(1)
+}
+
+/// FNV-1a, 32-bit: offset basis 2166136261, prime 16777619.
+pub fn fnv1a_32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, b| {
+        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }

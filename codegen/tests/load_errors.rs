@@ -413,11 +413,16 @@ fn routing_keys_must_name_a_payload_field_or_a_parameter() {
         line_of(&text, "partitions"),
         "needs a `routing-key`",
     );
-    for good in ["'{target}'", "'$message.payload#/host'"] {
-        let text = with(&format!("      routing-key: {good}\n      partitions: 4"));
-        load_spec_from_str(&fixtures().join("inline.yaml"), &text)
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    // Partitioned with a known key, but the address has no `{partition}` token.
+    let text = with("      routing-key: '{target}'\n      partitions: 4");
+    let err = load_text(&text);
+    assert_names(
+        &err,
+        "inline.yaml",
+        "/operations/setDns/x-jetwire/partitions",
+        line_of(&text, "partitions"),
+        "must hold a `{partition}` parameter token",
+    );
 }
 
 #[test]

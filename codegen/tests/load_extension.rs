@@ -149,7 +149,7 @@ fn every_setting_can_be_overridden() {
     let spec = load(&document(
         root,
         &[
-            ("read", "svc.read.{host}", "{class: modify, retryable: true, timeout: 2m, request-id: /id, routing-key: '$message.payload#/host', partitions: 8}"),
+            ("read", "svc.read.{host}", "{class: modify, retryable: true, timeout: 2m, request-id: /id, routing-key: '{host}'}"),
             ("write", "svc.write.{host}", "{class: query}"),
             ("plain", "jobs.modify.x", ""),
         ],
@@ -185,8 +185,10 @@ fn every_setting_can_be_overridden() {
     assert!(read.retryable);
     assert_eq!(read.timeout, Duration::from_secs(120));
     assert_eq!(read.request_id_pointer.as_deref(), Some("/id"));
-    assert_eq!(read.routing_key.as_deref(), Some("$message.payload#/host"));
-    assert_eq!(read.partitions, Some(8));
+    assert_eq!(read.routing_key.as_deref(), Some("{host}"));
+    // A routing key without `partitions` partitions nothing (a note says so).
+    assert_eq!(read.partitions, None);
+    assert_eq!(read.partitioning, None);
     let write = &op("write").policy;
     assert_eq!(write.class, JobClass::Query);
     assert!(write.retryable);

@@ -2,9 +2,10 @@
 //! the work-queue stream captures, derived from the `receive` operations' subjects and
 //! job classes (see `super::extension` for the rules as users read them).
 
+use crate::error::{Error, Result};
 use crate::ir::{
     ConsumerConfig, Diagnostic, JobClass, Location, OperationPolicyDefaults, Severity,
-    SubjectTemplate, SubjectToken,
+    SubjectTemplate, SubjectToken, PARTITION_PARAMETER,
 };
 
 /// One served operation, as the plan sees it.
@@ -13,6 +14,10 @@ pub struct Served<'a> {
     pub class: JobClass,
     pub subject: &'a SubjectTemplate,
     pub location: &'a Location,
+    /// The target parameter, when the operation is targeted (its subject has it).
+    pub target: Option<&'a str>,
+    /// The partition count, when the operation is partitioned.
+    pub partitions: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +25,8 @@ enum FilterToken {
     Literal(String),
     Star,
     Rest,
+    /// A `{parameter}` token the runtime substitutes (target, partition): any one token.
+    Param(String),
 }
 
 type Filter = Vec<FilterToken>;
@@ -28,9 +35,10 @@ fn render(filter: &Filter) -> String {
     filter
         .iter()
         .map(|t| match t {
-            FilterToken::Literal(s) => s.as_str(),
-            FilterToken::Star => "*",
-            FilterToken::Rest => ">",
+            FilterToken::Literal(s) => s.clone(),
+            FilterToken::Star => "*".into(),
+            FilterToken::Rest => ">".into(),
+            FilterToken::Param(p) => format!("{{{p}}}"),
         })
         .collect::<Vec<_>>()
         .join(".")
@@ -42,17 +50,26 @@ fn parse_filter(filter: &str) -> Filter {
         .map(|t| match t {
             "*" => FilterToken::Star,
             ">" => FilterToken::Rest,
-            s => FilterToken::Literal(s.to_string()),
+            s => match s.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(p) => FilterToken::Param(p.to_string()),
+                None => FilterToken::Literal(s.to_string()),
+            },
         })
         .collect()
 }
 
 fn wildcard_of(subject: &SubjectTemplate) -> Filter {
+    filter_keeping(subject, None)
+}
+
+/// The subject as a filter: parameters become `*`, except `keep`, kept as its token.
+fn filter_keeping(subject: &SubjectTemplate, keep: Option<&str>) -> Filter {
     subject
         .tokens
         .iter()
         .map(|t| match t {
             SubjectToken::Literal(s) => FilterToken::Literal(s.clone()),
+            SubjectToken::Parameter(p) if Some(p.as_str()) == keep => FilterToken::Param(p.clone()),
             SubjectToken::Parameter(_) => FilterToken::Star,
         })
         .collect()
@@ -89,7 +106,7 @@ fn covers(outer: &[FilterToken], inner: &[FilterToken]) -> bool {
         (None, Some(_)) | (Some(_), None) => false,
         (Some(x), Some(y)) => {
             let token_ok = match (x, y) {
-                (FilterToken::Star, _) => true,
+                (FilterToken::Star | FilterToken::Param(_), _) => true,
                 (FilterToken::Literal(p), FilterToken::Literal(q)) => p == q,
                 _ => false,
             };
@@ -140,60 +157,210 @@ pub fn warn_shared_subjects(served: &[Served<'_>], diagnostics: &mut Vec<Diagnos
     }
 }
 
-/// Plans the consumers for `served` (the `receive` operations that have a subject).
+/// Plans the consumers for `served` (the `receive` operations that have a subject):
+/// per class, one for the targeted and one for the untargeted operations, then one
+/// partition consumer per group of partitioned operations. Fails when the operations
+/// of one partition consumer disagree on the partition count.
 pub fn plan_consumers(
     served: &[Served<'_>],
     defaults: &OperationPolicyDefaults,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<ConsumerConfig> {
+) -> Result<Vec<ConsumerConfig>> {
     let mut consumers = Vec::new();
     for class in [JobClass::Query, JobClass::Modify] {
-        let mine: Vec<&Served<'_>> = served.iter().filter(|s| s.class == class).collect();
-        if mine.is_empty() {
-            continue;
+        let plain = |s: &&Served<'_>| s.class == class && s.partitions.is_none();
+        let targeted: Vec<&Served<'_>> = served
+            .iter()
+            .filter(plain)
+            .filter(|s| s.target.is_some())
+            .collect();
+        let untargeted: Vec<&Served<'_>> = served
+            .iter()
+            .filter(plain)
+            .filter(|s| s.target.is_none())
+            .collect();
+        let base = format!("jobs-{}", class.as_str());
+        if let Some(target) = targeted.first().and_then(|s| s.target) {
+            let group = Group {
+                durable: base.clone(),
+                class,
+                members: &targeted,
+                keep: Some(target),
+                what: format!("targeted {}", class.as_str()),
+            };
+            group.plan(served, defaults, diagnostics, &mut consumers);
         }
+        if !untargeted.is_empty() {
+            let durable = if targeted.is_empty() {
+                base
+            } else {
+                format!("{base}-untargeted")
+            };
+            let group = Group {
+                durable,
+                class,
+                members: &untargeted,
+                keep: None,
+                what: class.as_str().to_string(),
+            };
+            group.plan(served, defaults, diagnostics, &mut consumers);
+        }
+    }
+    plan_partitioned(served, defaults, &mut consumers)?;
+    warn_overlaps(&consumers, served, diagnostics);
+    Ok(consumers)
+}
+
+/// Operations that one consumer should pull, if one filter can separate them.
+struct Group<'g, 'a> {
+    durable: String,
+    class: JobClass,
+    members: &'g [&'g Served<'a>],
+    /// A parameter the filter keeps as its `{token}` (the target).
+    keep: Option<&'g str>,
+    /// How the diagnostics call these operations.
+    what: String,
+}
+
+impl Group<'_, '_> {
+    fn plan(
+        &self,
+        served: &[Served<'_>],
+        defaults: &OperationPolicyDefaults,
+        diagnostics: &mut Vec<Diagnostic>,
+        consumers: &mut Vec<ConsumerConfig>,
+    ) {
         let others: Vec<&SubjectTemplate> = served
             .iter()
-            .filter(|s| s.class != class)
+            .filter(|s| !self.members.iter().any(|m| std::ptr::eq(*m, *s)))
             .map(|s| s.subject)
             .collect();
         let separates = |f: &Filter| !others.iter().any(|o| may_match(f, o));
-        let subjects: Vec<&SubjectTemplate> = mine.iter().map(|s| s.subject).collect();
-        let chosen = prefix_filter(class, &subjects, separates)
-            .or_else(|| Some(positional_filter(&subjects)).filter(separates));
+        let subjects: Vec<&SubjectTemplate> = self.members.iter().map(|s| s.subject).collect();
+        let chosen = match self.keep {
+            // A prefix filter (`jobs.query.>`) cannot hold the target token.
+            Some(keep) => Some(positional_filter(&subjects, Some(keep)))
+                .filter(|f| f.contains(&FilterToken::Param(keep.to_string())))
+                .filter(separates),
+            None => prefix_filter(self.class, &subjects, separates)
+                .or_else(|| Some(positional_filter(&subjects, None)).filter(separates)),
+        };
         match chosen {
             Some(filter) => consumers.push(consumer(
-                format!("jobs-{}", class.as_str()),
-                class,
+                self.durable.clone(),
+                self.class,
                 render(&filter),
                 defaults,
             )),
             None => {
                 diagnostics.push(Diagnostic {
                     severity: Severity::Note,
-                    location: mine[0].location.clone(),
+                    location: self.members[0].location.clone(),
                     message: format!(
                         "no single subject filter separates the {} operations from the others; \
                          planning one consumer per {} operation",
-                        class.as_str(),
-                        class.as_str()
+                        self.what, self.what
                     ),
                 });
-                for s in &mine {
-                    let filter = render(&wildcard_of(s.subject));
-                    if consumers
-                        .iter()
-                        .any(|c: &ConsumerConfig| c.filter_subject == filter && c.class == class)
-                    {
+                for s in self.members {
+                    let filter = render(&filter_keeping(s.subject, self.keep));
+                    if consumers.iter().any(|c: &ConsumerConfig| {
+                        c.filter_subject == filter && c.class == self.class
+                    }) {
                         continue;
                     }
-                    consumers.push(consumer(durable_name(s.id), class, filter, defaults));
+                    consumers.push(consumer(durable_name(s.id), self.class, filter, defaults));
                 }
             }
         }
     }
-    warn_overlaps(&consumers, served, diagnostics);
-    consumers
+}
+
+/// One partition consumer per group of partitioned operations sharing the subject
+/// tokens before `{partition}` (and whether the subject ends there): filter
+/// `<prefix>.{partition}.>`, one job at a time per partition, so one key's jobs run in
+/// publish order across the group's operations.
+fn plan_partitioned(
+    served: &[Served<'_>],
+    defaults: &OperationPolicyDefaults,
+    consumers: &mut Vec<ConsumerConfig>,
+) -> Result<()> {
+    struct Keyed<'s, 'a> {
+        prefix: Filter,
+        ends: bool,
+        members: Vec<&'s Served<'a>>,
+    }
+    let mut groups: Vec<Keyed<'_, '_>> = Vec::new();
+    for s in served {
+        let Some(count) = s.partitions else {
+            continue;
+        };
+        let Some(at) = s
+            .subject
+            .tokens
+            .iter()
+            .position(|t| matches!(t, SubjectToken::Parameter(p) if p == PARTITION_PARAMETER))
+        else {
+            // The loader refuses a partitioned operation without the token.
+            continue;
+        };
+        let prefix: Filter = wildcard_of(s.subject)[..at].to_vec();
+        let ends = at + 1 == s.subject.tokens.len();
+        match groups
+            .iter_mut()
+            .find(|g| g.prefix == prefix && g.ends == ends)
+        {
+            Some(group) => {
+                let first = group.members[0];
+                if first.partitions != Some(count) {
+                    return Err(Error::invalid(
+                        s.location.clone(),
+                        format!(
+                            "operation `{}` has `partitions: {count}` but `{}` has `partitions: {}`; \
+                             both are served by one partition consumer (their subjects `{}` and `{}` \
+                             share the tokens before `{{{PARTITION_PARAMETER}}}`), so they must agree \
+                             (or use another subject prefix)",
+                            s.id,
+                            first.id,
+                            first.partitions.unwrap_or_default(),
+                            s.subject.template(),
+                            first.subject.template()
+                        ),
+                    ));
+                }
+                group.members.push(s);
+            }
+            None => groups.push(Keyed {
+                prefix,
+                ends,
+                members: vec![s],
+            }),
+        }
+    }
+    let several = groups.len() > 1;
+    for group in &groups {
+        let mut filter = group.prefix.clone();
+        filter.push(FilterToken::Param(PARTITION_PARAMETER.into()));
+        if !group.ends {
+            filter.push(FilterToken::Rest);
+        }
+        let class = if group.members.iter().any(|s| s.class == JobClass::Modify) {
+            JobClass::Modify
+        } else {
+            JobClass::Query
+        };
+        let durable = if several {
+            let prefix = render(&group.prefix).replace('.', "-");
+            durable_name(&format!("jobs-partitioned-{prefix}"))
+        } else {
+            "jobs-partitioned".to_string()
+        };
+        let mut c = consumer(durable, class, render(&filter), defaults);
+        c.max_ack_pending = 1;
+        c.partitions = group.members[0].partitions;
+        consumers.push(c);
+    }
+    Ok(())
 }
 
 /// `<prefix>.>` for a literal prefix every subject shares (each having at least one
@@ -237,7 +404,7 @@ fn prefix_filter(
 
 /// Literal tokens where every subject agrees, `*` elsewhere; `>` for the tail when the
 /// subjects differ in length.
-fn positional_filter(subjects: &[&SubjectTemplate]) -> Filter {
+fn positional_filter(subjects: &[&SubjectTemplate], keep: Option<&str>) -> Filter {
     let min_len = subjects.iter().map(|s| s.tokens.len()).min().unwrap_or(0);
     let same_len = subjects.iter().all(|s| s.tokens.len() == min_len);
     let fixed = if same_len {
@@ -246,15 +413,16 @@ fn positional_filter(subjects: &[&SubjectTemplate]) -> Filter {
         min_len.saturating_sub(1)
     };
     let mut filter: Filter = (0..fixed)
-        .map(|i| match &subjects[0].tokens[i] {
-            SubjectToken::Literal(first)
-                if subjects
-                    .iter()
-                    .all(|s| s.tokens[i] == SubjectToken::Literal(first.clone())) =>
-            {
-                FilterToken::Literal(first.clone())
+        .map(|i| {
+            let first = &subjects[0].tokens[i];
+            let same = subjects.iter().all(|s| &s.tokens[i] == first);
+            match first {
+                SubjectToken::Literal(literal) if same => FilterToken::Literal(literal.clone()),
+                SubjectToken::Parameter(p) if same && Some(p.as_str()) == keep => {
+                    FilterToken::Param(p.clone())
+                }
+                _ => FilterToken::Star,
             }
-            _ => FilterToken::Star,
         })
         .collect();
     if !same_len {
@@ -281,6 +449,7 @@ fn consumer(
             JobClass::Query => defaults.query_concurrency,
             JobClass::Modify => defaults.modify_concurrency,
         },
+        partitions: None,
     }
 }
 
@@ -357,9 +526,20 @@ mod tests {
     use crate::load::subject::parse_subject;
 
     fn plan(subjects: &[(&str, JobClass)]) -> (Vec<ConsumerConfig>, Vec<Diagnostic>) {
-        let templates: Vec<SubjectTemplate> = subjects
+        let ops: Vec<(&str, JobClass, Option<u32>)> =
+            subjects.iter().map(|(s, c)| (*s, *c, None)).collect();
+        plan_with(&ops, None).expect("plan")
+    }
+
+    /// Plans `(subject, class, partitions)` operations, with `target` as the target
+    /// parameter (an operation is targeted when its subject has it).
+    fn plan_with(
+        ops: &[(&str, JobClass, Option<u32>)],
+        target: Option<&str>,
+    ) -> Result<(Vec<ConsumerConfig>, Vec<Diagnostic>)> {
+        let templates: Vec<SubjectTemplate> = ops
             .iter()
-            .map(|(s, _)| parse_subject(s).unwrap())
+            .map(|(s, _, _)| parse_subject(s).unwrap())
             .collect();
         let location = Location {
             file: "x.yaml".into(),
@@ -367,16 +547,22 @@ mod tests {
             line: None,
             column: None,
         };
-        let ids: Vec<String> = (0..subjects.len()).map(|i| format!("op.{i}")).collect();
-        let served: Vec<Served<'_>> = subjects
+        let ids: Vec<String> = (0..ops.len()).map(|i| format!("op.{i}")).collect();
+        let served: Vec<Served<'_>> = ops
             .iter()
             .zip(&templates)
             .zip(&ids)
-            .map(|(((_, class), subject), id)| Served {
+            .map(|(((_, class, partitions), subject), id)| Served {
                 id,
                 class: *class,
                 subject,
                 location: &location,
+                target: target.filter(|t| {
+                    subject
+                        .tokens
+                        .contains(&SubjectToken::Parameter(t.to_string()))
+                }),
+                partitions: *partitions,
             })
             .collect();
         let mut diagnostics = Vec::new();
@@ -384,8 +570,8 @@ mod tests {
             &served,
             &OperationPolicyDefaults::default(),
             &mut diagnostics,
-        );
-        (consumers, diagnostics)
+        )?;
+        Ok((consumers, diagnostics))
     }
 
     fn filters(consumers: &[ConsumerConfig]) -> Vec<(String, String)> {
@@ -474,8 +660,191 @@ mod tests {
                 class: Query,
                 subject,
                 location: &location,
+                target: None,
+                partitions: None,
             })
             .collect();
         assert_eq!(stream_subjects(&served), vec!["a.*", "c.d"]);
+    }
+
+    #[test]
+    fn targeted_consumers_keep_the_target_token() {
+        let (c, d) = plan_with(
+            &[
+                ("jobs.query.dns.{target}", Query, None),
+                ("jobs.query.disk.{target}", Query, None),
+                ("jobs.modify.dns.{target}", Modify, None),
+            ],
+            Some("target"),
+        )
+        .unwrap();
+        assert_eq!(
+            filters(&c),
+            vec![
+                ("jobs-query".into(), "jobs.query.*.{target}".into()),
+                ("jobs-modify".into(), "jobs.modify.dns.{target}".into())
+            ]
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert!(c.iter().all(|c| c.partitions.is_none()));
+    }
+
+    #[test]
+    fn untargeted_operations_of_a_class_get_their_own_consumer() {
+        let (c, d) = plan_with(
+            &[
+                ("jobs.query.dns.{target}", Query, None),
+                ("jobs.query.fleet.summary", Query, None),
+            ],
+            Some("target"),
+        )
+        .unwrap();
+        assert_eq!(
+            filters(&c),
+            vec![
+                ("jobs-query".into(), "jobs.query.dns.{target}".into()),
+                ("jobs-query-untargeted".into(), "jobs.query.fleet.>".into())
+            ]
+        );
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn target_at_different_positions_plans_one_consumer_per_operation() {
+        let (c, d) = plan_with(
+            &[
+                ("jobs.query.dns.{target}", Query, None),
+                ("jobs.query.{target}.disk.usage", Query, None),
+            ],
+            Some("target"),
+        )
+        .unwrap();
+        assert_eq!(
+            filters(&c),
+            vec![
+                ("op-0".into(), "jobs.query.dns.{target}".into()),
+                ("op-1".into(), "jobs.query.{target}.disk.usage".into())
+            ]
+        );
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("targeted query"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn partitioned_operations_share_one_partition_consumer_across_classes() {
+        let (c, d) = plan_with(
+            &[
+                ("coord.{partition}.system.create", Modify, Some(8)),
+                ("coord.{partition}.point.move", Modify, Some(8)),
+                ("coord.{partition}.point.get", Query, Some(8)),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            filters(&c),
+            vec![("jobs-partitioned".into(), "coord.{partition}.>".into())]
+        );
+        assert_eq!(c[0].partitions, Some(8));
+        assert_eq!(c[0].class, Modify);
+        assert_eq!(c[0].max_ack_pending, 1);
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn class_consumers_stay_off_partition_subjects() {
+        let (c, d) = plan_with(
+            &[
+                ("jobs.query.dns", Query, None),
+                ("jobs.{partition}.ledger", Modify, Some(4)),
+                ("jobs.modify.dns", Modify, None),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            filters(&c),
+            vec![
+                // `jobs.query.>` would also take partition 0's jobs if a partition
+                // were named `query`: the parameter matches any token.
+                ("jobs-query".into(), "jobs.query.dns".into()),
+                ("jobs-modify".into(), "jobs.modify.dns".into()),
+                ("jobs-partitioned".into(), "jobs.{partition}.>".into()),
+            ]
+        );
+        // `jobs.{partition}.>` also matches `jobs.query.dns`: a work-queue stream
+        // refuses that, and the plan says so.
+        assert!(
+            d.iter()
+                .any(|d| d.severity == Severity::Warning && d.message.contains("jobs-partitioned")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn partition_groups_by_prefix() {
+        let (c, _) = plan_with(
+            &[
+                ("a.{partition}.x", Modify, Some(2)),
+                ("b.{partition}.y", Query, Some(3)),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            filters(&c),
+            vec![
+                ("jobs-partitioned-a".into(), "a.{partition}.>".into()),
+                ("jobs-partitioned-b".into(), "b.{partition}.>".into()),
+            ]
+        );
+        assert_eq!(c[0].partitions, Some(2));
+        assert_eq!(c[1].partitions, Some(3));
+        assert_eq!(c[1].class, Query);
+    }
+
+    #[test]
+    fn one_partition_consumer_needs_one_partition_count() {
+        let err = plan_with(
+            &[
+                ("coord.{partition}.a", Modify, Some(8)),
+                ("coord.{partition}.b", Modify, Some(4)),
+            ],
+            None,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`op.1` has `partitions: 4`"), "{text}");
+        assert!(text.contains("`op.0` has `partitions: 8`"), "{text}");
+        assert!(text.contains("x.yaml"), "{text}");
+    }
+
+    #[test]
+    fn stream_subjects_cover_partition_and_target_subjects() {
+        let templates = [
+            parse_subject("coord.{partition}.point.get").unwrap(),
+            parse_subject("jobs.query.dns.{target}").unwrap(),
+        ];
+        let location = Location {
+            file: "x".into(),
+            pointer: String::new(),
+            line: None,
+            column: None,
+        };
+        let served: Vec<Served<'_>> = templates
+            .iter()
+            .map(|subject| Served {
+                id: "x",
+                class: Query,
+                subject,
+                location: &location,
+                target: None,
+                partitions: None,
+            })
+            .collect();
+        assert_eq!(
+            stream_subjects(&served),
+            vec!["coord.*.point.get", "jobs.query.dns.*"]
+        );
     }
 }

@@ -49,6 +49,25 @@
 //!       backoff: [5s]        # optional, default from `defaults`
 //!       max-ack-pending: 1000  # optional, default from `defaults`
 //!       concurrency: 16      # optional, default: the class's concurrency
+//!       partitions: 8        # optional, 1..=1024: a keyed-partition consumer; then the
+//!                            #   filter must hold the `{partition}` token
+//!   registry:                # the KV bucket of live workers (every worker heartbeats)
+//!     bucket: JOBS_WORKERS   # default <stream name>_WORKERS
+//!     heartbeat: 2s          # how often a worker refreshes its entry; default 2s
+//!     ttl: 10s               # a worker not refreshed for this long is gone;
+//!                            #   default 10s, must be longer than heartbeat
+//!     replicas: 1            # 1..=5, default: the stream's replicas
+//!   targets:                 # optional: target routing
+//!     parameter: target      # the channel parameter that picks the workers: `_any`
+//!                            #   (exactly one), `_all` (every live worker) or a
+//!                            #   worker id. Every `receive` operation whose channel
+//!                            #   has it is targeted; at least one must. Not `partition`.
+//!   leases:                  # leases on keyed partitions (used when an operation
+//!                            #   is partitioned)
+//!     bucket: JOBS_LEASES    # default <stream name>_LEASES
+//!     ttl: 10s               # a lease not renewed this long may be taken over;
+//!                            #   default 10s
+//!     replicas: 1            # 1..=5, default: the stream's replicas
 //! ```
 //!
 //! Without `consumers`, one durable pull consumer is planned per job class that has
@@ -65,6 +84,25 @@
 //! 4. else there is one consumer per operation of the class (durable: the operation id
 //!    with every character other than ASCII letters, digits, `-` and `_` replaced by
 //!    `-`; filter: the operation's subject with parameters as `*`), and a note says so.
+//!
+//! **Targets.** With `targets`, the operations of a class that are targeted get a
+//! consumer whose filter keeps the target token literally, e.g. `jobs.query.*.{target}`
+//! (rule 3 above, the `{target}` token at the same position in every subject; else one
+//! consumer per operation). The runtime turns it into the shared durable (token →
+//! `_any`) and one durable per worker (token → the worker id). Untargeted operations of
+//! the same class get their own consumer, `jobs-<class>-untargeted`.
+//!
+//! **Keyed partitions.** Partitioned operations (`partitions` on the operation) are
+//! pulled neither by `jobs-query` nor by `jobs-modify`: those with the same subject
+//! tokens before `{partition}` share one partition consumer — `jobs-partitioned` (or
+//! `jobs-partitioned-<prefix>` when there are several groups) with the filter
+//! `<prefix>.{partition}.>` (`<prefix>.{partition}` when the subjects end there) and
+//! `partitions: N` — so the jobs of one key run in publish order *across* those
+//! operations, queries and modifications alike. They must agree on N. The job class of
+//! a partitioned operation sets its retry default and its docs only; the partition
+//! consumer's class is `modify` when any of its operations is a modification (else
+//! `query`), it serves one job at a time per partition (`max-ack-pending` 1) and takes
+//! the other settings from `defaults`.
 //!
 //! A channel parameter counts as matching any token when deciding what falls under a
 //! filter. Every planned consumer takes `ack-wait`, `max-deliver`, `backoff` and
@@ -89,7 +127,13 @@
 //!                            #   field (`$message.payload#/<pointer>`) or a channel
 //!                            #   parameter (`{target}`)
 //!   partitions: 8            # number of keyed partitions, 1..=1024; needs routing-key
+//!                            #   and a `{partition}` parameter in the channel address
+//!                            #   (filled by the runtime: FNV-1a 32-bit of the key mod N)
 //! ```
+//!
+//! A `routing-key` must name a field of the operation's payload schema (every message's)
+//! or one of the channel's parameters other than `{partition}`; a partitioned operation
+//! must not also be targeted. Without `partitions` a routing key has no effect.
 
 use std::time::Duration;
 
@@ -99,8 +143,9 @@ use super::documents::Documents;
 use super::fields::Fields;
 use crate::error::{Error, Result};
 use crate::ir::{
-    ConsumerConfig, DeadLetterConfig, JetStreamConfig, JobClass, Location, OperationPolicyDefaults,
-    ResponsesConfig, StorageKind, StreamConfig,
+    ConsumerConfig, DeadLetterConfig, JetStreamConfig, JobClass, LeasesConfig, Location,
+    OperationPolicyDefaults, RegistryConfig, ResponsesConfig, StorageKind, StreamConfig,
+    TargetsConfig, PARTITION_PARAMETER,
 };
 
 /// The document-level settings as written; subjects and consumers are completed by
@@ -111,6 +156,13 @@ pub(crate) struct RootExtension {
     pub config: JetStreamConfig,
     pub subjects: Option<Vec<String>>,
     pub consumers: Option<Vec<ConsumerConfig>>,
+    /// Where `targets.parameter` is written (for the check that some operation has it).
+    pub targets_at: Option<Location>,
+    /// The lease settings, defaults filled in; they become `config.leases` when some
+    /// operation is partitioned.
+    pub leases: LeasesConfig,
+    /// Where `leases` is written, when it is.
+    pub leases_at: Option<Location>,
 }
 
 /// An operation's `x-jetwire`, as written.
@@ -157,12 +209,18 @@ pub(crate) fn root_extension(
         },
         consumers: Vec::new(),
         defaults: OperationPolicyDefaults::default(),
+        registry: registry_defaults("JOBS", 1),
+        targets: None,
+        leases: None,
     };
     let Some(value) = value else {
         return Ok(RootExtension {
             config,
             subjects: None,
             consumers: None,
+            targets_at: None,
+            leases: leases_defaults("JOBS", 1),
+            leases_at: None,
         });
     };
     let root = Fields::new(docs, at, value, "x-jetwire")?;
@@ -172,6 +230,9 @@ pub(crate) fn root_extension(
         "dead-letter",
         "defaults",
         "consumers",
+        "registry",
+        "targets",
+        "leases",
     ])?;
 
     let mut subjects = None;
@@ -301,6 +362,87 @@ pub(crate) fn root_extension(
         check_backoff(&root, d.max_deliver, &d.backoff)?;
     }
 
+    // Bucket defaults are named after the stream, whatever order the keys come in.
+    config.registry = registry_defaults(&config.stream.name, config.stream.replicas);
+    if let Some(registry) = root.object("registry", "x-jetwire.registry")? {
+        registry.only(&["bucket", "heartbeat", "ttl", "replicas"])?;
+        let r = &mut config.registry;
+        if let Some(name) = registry.string("bucket")? {
+            r.bucket = nats_name(&registry, "bucket", name)?;
+        }
+        if let Some(d) = registry.duration("heartbeat")? {
+            r.heartbeat = d;
+        }
+        if let Some(d) = registry.duration("ttl")? {
+            r.ttl = d;
+        }
+        if let Some(n) = registry.integer("replicas", 1, MAX_REPLICAS)? {
+            r.replicas = n as usize;
+        }
+        if r.ttl <= r.heartbeat {
+            // A worker would count as gone between two of its own heartbeats.
+            let key = if registry.get("ttl").is_some() {
+                "ttl"
+            } else {
+                "heartbeat"
+            };
+            return Err(Error::invalid(
+                registry.at(key),
+                format!(
+                    "x-jetwire.registry: `ttl` ({:?}) must be longer than `heartbeat` ({:?}), \
+                     else a live worker drops out of the registry between two heartbeats",
+                    r.ttl, r.heartbeat
+                ),
+            ));
+        }
+    }
+
+    let mut targets_at = None;
+    if let Some(targets) = root.object("targets", "x-jetwire.targets")? {
+        targets.only(&["parameter"])?;
+        let parameter = targets.required_string("parameter")?;
+        let valid = !parameter.is_empty()
+            && parameter
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(Error::invalid(
+                targets.at("parameter"),
+                format!(
+                    "x-jetwire.targets: `parameter` must name a channel parameter \
+                     (letters, digits, `_`, `-`), found `{parameter}`"
+                ),
+            ));
+        }
+        if parameter == PARTITION_PARAMETER {
+            return Err(Error::invalid(
+                targets.at("parameter"),
+                format!(
+                    "x-jetwire.targets: `{PARTITION_PARAMETER}` is the keyed-partition \
+                     parameter, filled by the runtime; name another parameter as the target"
+                ),
+            ));
+        }
+        targets_at = Some(targets.at("parameter"));
+        config.targets = Some(TargetsConfig { parameter });
+    }
+
+    let mut leases = leases_defaults(&config.stream.name, config.stream.replicas);
+    let mut leases_at = None;
+    if let Some(l) = root.object("leases", "x-jetwire.leases")? {
+        l.only(&["bucket", "ttl", "replicas"])?;
+        if let Some(name) = l.string("bucket")? {
+            leases.bucket = nats_name(&l, "bucket", name)?;
+        }
+        if let Some(d) = l.duration("ttl")? {
+            leases.ttl = d;
+        }
+        if let Some(n) = l.integer("replicas", 1, MAX_REPLICAS)? {
+            leases.replicas = n as usize;
+        }
+        leases_at = Some(l.at.clone());
+    }
+
     let consumers = match root.get("consumers") {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) => {
@@ -330,7 +472,27 @@ pub(crate) fn root_extension(
         config,
         subjects,
         consumers,
+        targets_at,
+        leases,
+        leases_at,
     })
+}
+
+fn registry_defaults(stream: &str, replicas: usize) -> RegistryConfig {
+    RegistryConfig {
+        bucket: format!("{stream}_WORKERS"),
+        heartbeat: Duration::from_secs(2),
+        ttl: Duration::from_secs(10),
+        replicas,
+    }
+}
+
+fn leases_defaults(stream: &str, replicas: usize) -> LeasesConfig {
+    LeasesConfig {
+        bucket: format!("{stream}_LEASES"),
+        ttl: Duration::from_secs(10),
+        replicas,
+    }
 }
 
 fn docs_locate(docs: &Documents, list: &Location, index: usize) -> Location {
@@ -354,6 +516,7 @@ fn explicit_consumer(
         "backoff",
         "max-ack-pending",
         "concurrency",
+        "partitions",
     ])?;
     let durable = nats_name(&c, "durable", c.required_string("durable")?)?;
     let class = job_class(&c, &c.required_string("class")?)?;
@@ -368,6 +531,26 @@ fn explicit_consumer(
         .durations("backoff")?
         .unwrap_or_else(|| defaults.backoff.clone());
     check_backoff(&c, max_deliver, &backoff)?;
+    let partitions = c.integer("partitions", 1, 1024)?.map(|n| n as u32);
+    let token = format!("{{{PARTITION_PARAMETER}}}");
+    let has_token = filter_subject.split('.').any(|t| t == token);
+    if partitions.is_some() != has_token {
+        let (key, why) = if has_token {
+            (
+                "filter-subject",
+                format!("the filter holds `{token}` but the consumer has no `partitions`"),
+            )
+        } else {
+            (
+                "partitions",
+                format!("a partitioned consumer's filter must hold the `{token}` token"),
+            )
+        };
+        return Err(Error::invalid(
+            c.at(key),
+            format!("consumer `{durable}`: {why}"),
+        ));
+    }
     Ok(ConsumerConfig {
         durable,
         class,
@@ -385,6 +568,7 @@ fn explicit_consumer(
                 JobClass::Query => defaults.query_concurrency,
                 JobClass::Modify => defaults.modify_concurrency,
             }),
+        partitions,
     })
 }
 

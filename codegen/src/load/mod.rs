@@ -108,7 +108,7 @@ fn load_on_this_thread(path: &Path, text: &str) -> Result<Spec> {
             lowering.lower_v2(&root)?;
         }
     }
-    lowering.plan_jetstream();
+    lowering.plan_jetstream()?;
 
     let mut diagnostics = lowering.diagnostics;
     diagnostics.extend(lowering.interner.diagnostics);
