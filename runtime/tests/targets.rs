@@ -254,7 +254,7 @@ async fn a_worker_id_target_runs_only_there_and_an_unknown_one_fails_fast() {
 #[tokio::test]
 async fn a_broadcast_runs_once_on_every_live_worker() {
     bounded(async {
-        let mut s = setup().await;
+        let s = setup().await;
         let all = || request(echo_op(), "_all", json!({"action": "echo", "value": 7}));
 
         let got = b(jetwire::typed::broadcast::<Value, Infallible>(
