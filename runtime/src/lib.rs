@@ -7,7 +7,9 @@
 //! 2. the [`worker`] pulls from durable consumers, runs the job through a
 //!    [`dispatch::Dispatch`] and stores a [`record::ResponseRecord`] in a KV bucket;
 //! 3. the client reads the record when it is ready, or later by id;
-//! 4. the [`deadletter`] component records jobs that exhausted their deliveries.
+//! 4. the [`deadletter`] component records jobs that exhausted their deliveries;
+//! 5. every worker keeps an entry in the [`registry`] of live workers, which routes jobs
+//!    addressed to one worker or to all of them ([`targets`]).
 //!
 //! ## The path of a request
 //!
@@ -16,8 +18,11 @@
 //!    │        request id = UUID v7 (or the caller's), set at the operation's
 //!    │        payload pointer and as the Nats-Msg-Id / Jetwire-Request-Id headers;
 //!    │        the PubAck means "accepted" (duplicate: true = same request again)
+//!    │        target (targeted operations): `_any` as is; a worker id only when it
+//!    │        is live in the registry; `_all` only through Client::broadcast
 //!    │
-//!    │                    durable pull consumer per class (query / modify)
+//!    │                    durable pull consumer per class (query / modify);
+//!    │                    targeted: shared `<durable>` (`_any`) + `<durable>-agent-<id>`
 //!    │                               │ explicit ack, ack_wait, max_deliver, backoff
 //!    │                               ▼
 //!    │                    Worker: subject → operation → Dispatch → Outcome
@@ -38,6 +43,27 @@
 //! The KV record is the single source of truth for a request's state; every writer
 //! creates it only if absent or replaces it with a CAS update on the revision it read,
 //! and never overwrites a terminal state (a replay resets it explicitly).
+//!
+//! ## Targets, the registry and broadcasts
+//!
+//! When the service names a target parameter ([`spec::TargetsSpec`]), a subject like
+//! `jobs.query.dns.{target}` takes `_any` (one worker, through the shared durable),
+//! a worker id (that worker only, through its own durable `<durable>-agent-<id>`, which
+//! the worker creates at start) or `_all`:
+//!
+//! ```text
+//!  Client::broadcast ─ registry: live workers w1..wn
+//!    ├─ manifest record under <request_id>: status accepted, result {"workers": [w1..wn]}
+//!    ├─ one copy per worker: subject with target wi, request id <request_id>.wi
+//!    └─ waits for the n records <request_id>.wi; returns when all answered, or at the
+//!       timeout with the missing workers (Client::broadcast_get reads them later)
+//! ```
+//!
+//! The registry ([`registry::Registry`]) is a KV bucket whose stream drops entries not
+//! refreshed within the ttl; key = worker id, value
+//! `{"worker_id", "hostname", "pid", "version", "state": "active" | "draining",
+//! "started_at", "heartbeat_at", "partitions": [..]}`. A drained worker stops its `_any`
+//! loops (running jobs finish) and keeps serving its own jobs and broadcasts.
 //!
 //! ## The response record
 //!

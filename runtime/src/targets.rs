@@ -1,4 +1,4 @@
-//! Target routing: the subject parameter ([`TargetsSpec::parameter`]) that picks which
+//! Target routing: the subject parameter ([`crate::spec::TargetsSpec::parameter`]) that picks which
 //! workers run a job — `_any` (exactly one worker), `_all` (every live worker, a client
 //! fan-out) or one worker id.
 //!
