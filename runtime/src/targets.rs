@@ -1,6 +1,6 @@
-//! Target routing: the subject parameter ([`crate::spec::TargetsSpec::parameter`]) that picks which
-//! workers run a job — `_any` (exactly one worker), `_all` (every live worker, a client
-//! fan-out) or one worker id.
+//! Target routing: the subject parameter ([`crate::spec::TargetsSpec::parameter`]) that
+//! picks which workers run a job — `_any` (exactly one worker), `_all` (every live worker,
+//! a client fan-out) or one worker id.
 //!
 //! A *targeted consumer* is a [`ConsumerSpec`] whose filter holds the `{parameter}` token.
 //! It stands for several durables on the jobs stream, with disjoint filters as a work-queue

@@ -319,7 +319,13 @@ fn default_worker_id() -> String {
         .next()
         .unwrap_or_default()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let label = label.trim_start_matches(['-', '_']);
     let pid = std::process::id().to_string();
