@@ -169,7 +169,6 @@ impl Leases {
     }
 
     /// The partition durables this worker holds, updated as they change.
-    #[allow(dead_code)] // For the registry's heartbeat (`partitions`).
     pub(crate) fn held(&self) -> watch::Receiver<Vec<String>> {
         self.held.clone()
     }
@@ -184,6 +183,30 @@ impl Leases {
                 "partition leases not all released in time; they expire on their own"
             );
             task.abort();
+        }
+    }
+}
+
+/// Waits for `shutdown`; meanwhile hands every change of the held partitions to
+/// `announce` (the registry entry's `partitions`).
+pub(crate) async fn announce_until(
+    leases: Option<&Leases>,
+    shutdown: impl std::future::Future<Output = ()>,
+    announce: impl Fn(Vec<String>),
+) {
+    let Some(leases) = leases else {
+        return shutdown.await;
+    };
+    let mut held = leases.held();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            changed = held.changed() => match changed {
+                Ok(()) => announce(held.borrow_and_update().clone()),
+                // The manager ended (it only does after a stop): nothing more to announce.
+                Err(_) => return shutdown.await,
+            },
         }
     }
 }

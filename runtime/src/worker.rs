@@ -206,10 +206,15 @@ impl WorkerBuilder {
             loops.tracker.spawn(async move { dl.run(stop).await });
         }
         tracing::info!(worker_id = %shared.worker_id, "worker serving");
-        match self.shutdown {
-            Some(signal) => signal.await,
-            None => default_shutdown_signal().await,
-        }
+        let shutdown = async {
+            match self.shutdown {
+                Some(signal) => signal.await,
+                None => default_shutdown_signal().await,
+            }
+        };
+        // Meanwhile the registry entry names the partitions held.
+        crate::leases::announce_until(leases.as_ref(), shutdown, |p| presence.set_partitions(p))
+            .await;
         tracing::info!("worker shutting down: no new jobs");
         // Out of the registry first, so clients stop addressing this worker.
         presence.leave().await;

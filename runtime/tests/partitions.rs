@@ -425,6 +425,29 @@ async fn jobs_of_one_key_run_one_at_a_time_in_publish_order() {
             all_held_by(c, &["w1", "w2"])
         })
         .await;
+        // The registry entries name the partitions each worker holds.
+        let registry = jetstream::new(nats.clone())
+            .get_key_value("PJOBS_WORKERS")
+            .await
+            .unwrap();
+        let mut entries = registry.watch_with_history(">").await.unwrap();
+        let mut announced: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut expected = jetwire::leases::lease_keys(&SERVICE);
+        expected.sort();
+        let covers = |announced: &BTreeMap<String, Vec<String>>| {
+            let mut all: Vec<String> = announced.values().flatten().cloned().collect();
+            all.sort();
+            announced.len() == 2 && announced.values().all(|p| !p.is_empty()) && all == expected
+        };
+        tokio::time::timeout(BOUND, async {
+            while !covers(&announced) {
+                let entry = entries.next().await.unwrap().unwrap();
+                let agent: jetwire::AgentEntry = serde_json::from_slice(&entry.value).unwrap();
+                announced.insert(agent.worker_id, agent.partitions);
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("registry never named every partition: {announced:?}"));
         let published = load(&client, 6, 40, 24, 2).await;
         wait_all(&client, &published).await;
         assert_publish_order(&dispatch, &published, true);
