@@ -291,10 +291,19 @@ fn the_project_contract_loads() {
     assert_eq!(
         classes,
         vec![
-            ("jobs-query", "jobs.query.>"),
-            ("jobs-modify", "jobs.modify.>")
+            ("jobs-query", "jobs.query.*.{target}"),
+            ("jobs-modify", "jobs.modify.*.{target}")
         ]
     );
+    assert_eq!(
+        spec.jetstream
+            .targets
+            .as_ref()
+            .map(|t| t.parameter.as_str()),
+        Some("target")
+    );
+    assert_eq!(spec.jetstream.registry.bucket, "OSAPI_AGENTS");
+    assert!(spec.jetstream.leases.is_none());
     for o in &spec.operations {
         assert_eq!(o.action, Action::Receive, "{}", o.id);
         assert!(spec.channels[o.channel.0].subject.is_some(), "{}", o.id);

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel, ParamKind};
+use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel, ParamKind, ParamModel};
 use crate::rustgen::operations::pattern_tokens;
 
 pub fn emit(model: &Model) -> TokenStream {
@@ -191,9 +191,15 @@ struct Args {
 }
 
 fn args(op: &OpModel) -> Args {
+    let params: Vec<&ParamModel> = op.params.iter().collect();
+    args_of(op, &params)
+}
+
+/// [`args`] with only the subject parameters `params`.
+fn args_of(op: &OpModel, params: &[&ParamModel]) -> Args {
     let mut decl = TokenStream::new();
     let mut pass = TokenStream::new();
-    for p in &op.params {
+    for p in params {
         let field = &p.field;
         match &p.kind {
             ParamKind::Enum { ident, .. } => {
@@ -249,13 +255,24 @@ fn job_methods(op: &OpModel) -> TokenStream {
         }
         ParamKind::Enum { .. } => None,
     });
-    let subject_values = op.params.iter().map(|p| {
-        let field = &p.field;
-        match &p.kind {
-            ParamKind::Enum { .. } => quote!(#field.as_str()),
-            ParamKind::Free { .. } => quote!(#field),
-        }
-    });
+    // In template order; the partition token stays for the runtime to fill.
+    let subject_values: Vec<TokenStream> = op
+        .subject_params
+        .iter()
+        .map(|name| match op.params.iter().find(|p| &p.name == name) {
+            Some(p) => {
+                let field = &p.field;
+                match &p.kind {
+                    ParamKind::Enum { .. } => quote!(#field.as_str()),
+                    ParamKind::Free { .. } => quote!(#field),
+                }
+            }
+            None => {
+                let token = format!("{{{name}}}");
+                quote!(#token)
+            }
+        })
+        .collect();
     // Header violations are told apart from payload ones by their `headers:` prefix.
     let check_headers = op
         .headers
@@ -301,6 +318,8 @@ fn job_methods(op: &OpModel) -> TokenStream {
         "[`{submit}`](Self::{submit}) with options (request id, headers; the timeout \
          applies to the handle's waits only)."
     ));
+
+    let broadcast = broadcast_methods(op);
 
     quote! {
         #docs
@@ -375,7 +394,98 @@ fn job_methods(op: &OpModel) -> TokenStream {
                 request_id: options.request_id,
             })
         }
+
+        #broadcast
     }
+}
+
+/// `<op>_all` / `<op>_all_with` for a targeted job whose target admits `_all`: one copy
+/// per live worker, every worker's result.
+fn broadcast_methods(op: &OpModel) -> Option<TokenStream> {
+    let target = op.target.as_ref()?;
+    let all_value = target.broadcast.as_ref()?;
+    let method = op.method("{}");
+    let all = op.method("{}_all");
+    let all_with = op.method("{}_all_with");
+    let request = op.method("{}_request");
+    let const_ident = &op.const_ident;
+    let reply = op.reply.ty();
+    let error = op.error_ty();
+    // The arguments of the targeted form without the target.
+    let others = op.params_without(&target.name);
+    let Args { decl, pass: _ } = args_of(op, &others);
+    let pass_with_target: Vec<TokenStream> = op
+        .params
+        .iter()
+        .map(|p| {
+            if p.name == target.name {
+                all_value.clone()
+            } else {
+                let field = &p.field;
+                quote!(#field)
+            }
+        })
+        .collect();
+    let rest = rest_pass(op);
+    let pass_others: Vec<TokenStream> = others
+        .iter()
+        .map(|p| {
+            let field = &p.field;
+            quote!(#field)
+        })
+        .collect();
+    let many_args = others.len() + usize::from(!op.payload.is_unit()) + 2 > 7;
+    let allow = many_args.then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let doc = doc_attrs(&format!(
+        "Runs `{}` on every live worker: [`{method}`](Self::{method}) with the target \
+         `_all`. The client reads the worker registry, publishes one copy of the job per \
+         live worker (request id `<request_id>.<worker_id>`) and returns as soon as every \
+         one answered, or at the timeout (by default the operation's, {:?}) with the \
+         workers that did not answer in `missing`. Each worker's result or typed error is \
+         in `results`, by worker id. A worker that registers later gets no copy.\n\n\
+         The outer error is a request that fails validation (nothing is published) or a \
+         failure to publish.",
+        op.op.id, op.op.policy.timeout
+    ));
+    let with_doc = doc_attrs(&format!(
+        "[`{all}`](Self::{all}) with options: a timeout for the whole broadcast, a \
+         caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra \
+         headers."
+    ));
+    Some(quote! {
+        #doc
+        #allow
+        pub async fn #all(
+            &self,
+            #decl
+        ) -> ::std::result::Result<::jetwire::typed::Broadcast<#reply, #error>, ::jetwire::JobError<#error>> {
+            self.#all_with(#(#pass_others,)* #rest ::jetwire::typed::CallOptions::default()).await
+        }
+
+        #with_doc
+        #allow
+        pub async fn #all_with(
+            &self,
+            #decl
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<::jetwire::typed::Broadcast<#reply, #error>, ::jetwire::JobError<#error>> {
+            let timeout = options.timeout.unwrap_or(super::service::#const_ident.timeout);
+            let request = self.#request(#(#pass_with_target,)* #rest options)?;
+            ::jetwire::typed::broadcast(&self.inner, request, timeout).await
+        }
+    })
+}
+
+/// The payload and headers arguments, passed on.
+fn rest_pass(op: &OpModel) -> TokenStream {
+    let mut pass = TokenStream::new();
+    if !op.payload.is_unit() {
+        pass.extend(quote!(payload,));
+    }
+    if op.headers.is_some() {
+        pass.extend(quote!(headers,));
+    }
+    pass
 }
 
 fn method_docs(op: &OpModel) -> TokenStream {
@@ -393,6 +503,34 @@ fn method_docs(op: &OpModel) -> TokenStream {
         o.policy.class.as_str(),
         o.policy.timeout
     ));
+    if let Some(target) = &op.target {
+        let name = &target.name;
+        text.push_str(&format!(
+            "\n\n`{name}` picks the worker: `_any` (exactly one worker, whichever takes \
+             the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it \
+             is not live in the registry, and nothing is published) or `_all`"
+        ));
+        if target.broadcast.is_some() {
+            let all = op.method("{}_all");
+            text.push_str(&format!(
+                " — for `_all` use [`{all}`](Self::{all}), which returns every worker's result."
+            ));
+        } else {
+            text.push('.');
+        }
+    }
+    if let Some(p) = &o.policy.partitioning {
+        let key = match &p.key {
+            crate::ir::RoutingKey::Payload(pointer) => format!("the payload field `{pointer}`"),
+            crate::ir::RoutingKey::Parameter(name) => format!("the parameter `{name}`"),
+        };
+        text.push_str(&format!(
+            "\n\nKeyed: the `{{{}}}` subject token is not an argument; the runtime computes \
+             it from {key} (FNV-1a 32-bit of the key, mod {}), so jobs with the same key run \
+             one at a time, in the order they were submitted.",
+            p.parameter, p.count
+        ));
+    }
     text.push_str(
         "\n\nThe payload and subject parameters are validated first: a violation returns \
          `JobError::InvalidRequest` and nothing is published.",

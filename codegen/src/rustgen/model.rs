@@ -53,6 +53,23 @@ pub struct OpModel<'a> {
     pub reply: Shape,
     /// `GetStatusError`, or `None` when the operation has no typed errors (`Infallible`).
     pub error: Option<ErrorModel>,
+    /// Every parameter of the subject template in order (the `partition` one too).
+    pub subject_params: Vec<String>,
+    /// The partition parameter of a partitioned job: in the subject, but not in
+    /// `params` (the runtime computes it from the routing key).
+    pub partition: Option<String>,
+    /// The target parameter of a targeted job, and the value that broadcasts to every
+    /// worker (`"_all"`, or the enum variant for it) when the job gets `_all` methods.
+    pub target: Option<TargetModel>,
+}
+
+/// How a targeted job names its target.
+pub struct TargetModel {
+    /// The parameter's name in the subject.
+    pub name: String,
+    /// The argument expression that selects every worker, when the parameter admits
+    /// `_all`: `"_all"` for a free parameter, `super::operations::X::All` for an enum.
+    pub broadcast: Option<TokenStream>,
 }
 
 /// A subject parameter.
@@ -149,6 +166,11 @@ impl OpModel<'_> {
             }
             None => quote!(::std::convert::Infallible),
         }
+    }
+
+    /// The subject parameters (arguments) other than `name`.
+    pub fn params_without(&self, name: &str) -> Vec<&ParamModel> {
+        self.params.iter().filter(|p| p.name != name).collect()
     }
 
     pub fn params_ty(&self) -> TokenStream {
@@ -267,7 +289,35 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
             continue;
         };
 
+        let partition = op
+            .policy
+            .partitioning
+            .as_ref()
+            .filter(|_| op.action == Action::Receive)
+            .map(|p| p.parameter.clone());
+        let target_name = spec
+            .jetstream
+            .targets
+            .as_ref()
+            .map(|t| t.parameter.as_str())
+            .filter(|t| {
+                op.action == Action::Receive
+                    && subject
+                        .tokens
+                        .iter()
+                        .any(|tok| matches!(tok, SubjectToken::Parameter(p) if p == t))
+            });
+        let subject_params: Vec<String> = subject
+            .tokens
+            .iter()
+            .filter_map(|t| match t {
+                SubjectToken::Parameter(p) => Some(p.clone()),
+                SubjectToken::Literal(_) => None,
+            })
+            .collect();
+
         let base_snake = naming::snake_base(&op.id);
+        let broadcast_names: &[&str] = &["{}_all", "{}_all_with"];
         let derived: &[&str] = match op.action {
             Action::Receive => &[
                 "{}",
@@ -279,7 +329,12 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
             ],
             Action::Send => &["{}", "subscribe_{}", "subscribe_{}_matching", "publish_{}"],
         };
-        let method = method_names.claim_family(&base_snake, derived);
+        let derived: Vec<&str> = derived
+            .iter()
+            .chain(target_name.map_or(&[][..], |_| broadcast_names))
+            .copied()
+            .collect();
+        let method = method_names.claim_family(&base_snake, &derived);
         let pascal = type_names.claim(naming::pascal(&op.id));
         let const_ident = const_names.claim(format!("OPERATION_{}", naming::shouty(&op.id)));
         let params_ident = type_names.claim(format!("{pascal}Params"));
@@ -287,13 +342,10 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
         // Parameter names become fields, method arguments and locals next to the
         // generated ones: those names are taken.
         let mut field_names = Scope::with_reserved(PARAM_RESERVED);
-        let params = subject
-            .tokens
+        let params: Vec<ParamModel> = subject_params
             .iter()
-            .filter_map(|t| match t {
-                SubjectToken::Parameter(p) => Some(p.as_str()),
-                SubjectToken::Literal(_) => None,
-            })
+            .map(String::as_str)
+            .filter(|name| Some(*name) != partition.as_deref())
             .map(|name| {
                 let field = field_names.claim(naming::snake(name));
                 param_model(
@@ -331,6 +383,34 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
             None => (Shape::Unit, None),
         };
 
+        let target = target_name.map(|name| {
+            let broadcast = params
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(|p| match &p.kind {
+                    ParamKind::Free { .. } => Some(quote!("_all")),
+                    ParamKind::Enum { ident, variants } => variants
+                        .iter()
+                        .find(|(_, value)| value == "_all")
+                        .map(|(variant, _)| quote!(super::operations::#ident::#variant)),
+                });
+            if broadcast.is_none() {
+                diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    location: channel.location.clone(),
+                    message: format!(
+                        "operation '{}': the target parameter '{name}' does not list `_all` \
+                         among its values, so the client gets no broadcast (`_all`) methods",
+                        op.id
+                    ),
+                });
+            }
+            TargetModel {
+                name: name.to_string(),
+                broadcast,
+            }
+        });
+
         let model = OpModel {
             op,
             channel,
@@ -343,6 +423,9 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
             headers,
             reply,
             error,
+            subject_params,
+            partition,
+            target,
         };
         match op.action {
             Action::Receive => jobs.push(model),

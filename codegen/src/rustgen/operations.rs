@@ -23,11 +23,17 @@ pub fn emit(model: &Model) -> TokenStream {
 
 fn params(op: &OpModel) -> TokenStream {
     let ident = &op.params_ident;
-    let doc = doc_attrs(&format!(
+    let mut text = format!(
         "Subject parameters of `{}` (subject `{}`).",
         op.op.id,
         op.subject.template()
-    ));
+    );
+    if let Some(partition) = &op.partition {
+        text.push_str(&format!(
+            " `{{{partition}}}` is not among them: the runtime computes it from the routing key."
+        ));
+    }
+    let doc = doc_attrs(&text);
     let fields = op.params.iter().map(|p| {
         let field = &p.field;
         let ty = param_type(p);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::ir::{JobClass, StorageKind};
+use crate::ir::{JobClass, RoutingKey, StorageKind};
 use crate::rustgen::model::{doc_attrs, Model, OpModel};
 
 pub fn emit(model: &Model) -> TokenStream {
@@ -45,6 +45,13 @@ pub fn emit(model: &Model) -> TokenStream {
         let backoff = c.backoff.iter().map(|d| duration(*d));
         let max_ack_pending = int(c.max_ack_pending);
         let concurrency = int(c.concurrency as i64);
+        let partitions = match c.partitions {
+            Some(n) => {
+                let n = proc_macro2::Literal::u32_unsuffixed(n);
+                quote!(::std::option::Option::Some(#n))
+            }
+            None => quote!(::std::option::Option::None),
+        };
         quote! {
             ::jetwire::spec::ConsumerSpec {
                 durable: #durable,
@@ -55,12 +62,35 @@ pub fn emit(model: &Model) -> TokenStream {
                 backoff: &[#(#backoff),*],
                 max_ack_pending: #max_ack_pending,
                 concurrency: #concurrency,
-                partitions: ::std::option::Option::None,
+                partitions: #partitions,
             }
         }
     });
-    // Until the document can configure them: a registry named after the stream.
-    let registry_bucket = format!("{stream_name}_WORKERS");
+    let registry = &js.registry;
+    let registry_bucket = &registry.bucket;
+    let heartbeat = duration(registry.heartbeat);
+    let registry_ttl = duration(registry.ttl);
+    let registry_replicas = int(registry.replicas as i64);
+    let targets = match &js.targets {
+        Some(t) => {
+            let parameter = &t.parameter;
+            quote!(::std::option::Option::Some(::jetwire::spec::TargetsSpec { parameter: #parameter }))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let leases = match &js.leases {
+        Some(l) => {
+            let bucket = &l.bucket;
+            let ttl = duration(l.ttl);
+            let replicas = int(l.replicas as i64);
+            quote!(::std::option::Option::Some(::jetwire::spec::LeasesSpec {
+                bucket: #bucket,
+                ttl: #ttl,
+                replicas: #replicas,
+            }))
+        }
+        None => quote!(::std::option::Option::None),
+    };
 
     let consts = model.jobs.iter().map(operation_const);
     let refs = model.jobs.iter().map(|j| {
@@ -103,12 +133,12 @@ pub fn emit(model: &Model) -> TokenStream {
             operations: &[#(#refs),*],
             registry: ::jetwire::spec::RegistrySpec {
                 bucket: #registry_bucket,
-                heartbeat: ::std::time::Duration::from_secs(2),
-                ttl: ::std::time::Duration::from_secs(10),
-                replicas: #stream_replicas,
+                heartbeat: #heartbeat,
+                ttl: #registry_ttl,
+                replicas: #registry_replicas,
             },
-            targets: ::std::option::Option::None,
-            leases: ::std::option::Option::None,
+            targets: #targets,
+            leases: #leases,
         };
 
         #(#consts)*
@@ -119,7 +149,7 @@ fn operation_const(job: &OpModel) -> TokenStream {
     let ident = &job.const_ident;
     let id = &job.op.id;
     let subject = job.subject.template();
-    let params = job.params.iter().map(|p| &p.name);
+    let params = &job.subject_params;
     let class = class(job.op.policy.class);
     let request_id = match &job.op.policy.request_id_pointer {
         Some(p) => quote!(::std::option::Option::Some(#p)),
@@ -128,6 +158,26 @@ fn operation_const(job: &OpModel) -> TokenStream {
     let timeout = duration(job.op.policy.timeout);
     let retryable = job.op.policy.retryable;
     let has_reply = !job.reply.is_unit();
+    let partitioning = match &job.op.policy.partitioning {
+        Some(p) => {
+            let key = match &p.key {
+                RoutingKey::Payload(pointer) => {
+                    quote!(::jetwire::spec::RoutingKey::Payload(#pointer))
+                }
+                RoutingKey::Parameter(name) => {
+                    quote!(::jetwire::spec::RoutingKey::Parameter(#name))
+                }
+            };
+            let count = proc_macro2::Literal::u32_unsuffixed(p.count);
+            let parameter = &p.parameter;
+            quote!(::std::option::Option::Some(::jetwire::spec::PartitionSpec {
+                key: #key,
+                count: #count,
+                parameter: #parameter,
+            }))
+        }
+        None => quote!(::std::option::Option::None),
+    };
     let doc = doc_attrs(&format!("The job operation `{id}` on `{subject}`."));
     quote! {
         #doc
@@ -140,7 +190,7 @@ fn operation_const(job: &OpModel) -> TokenStream {
             timeout: #timeout,
             retryable: #retryable,
             has_reply: #has_reply,
-            partitioning: ::std::option::Option::None,
+            partitioning: #partitioning,
         };
     }
 }
