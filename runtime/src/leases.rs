@@ -211,6 +211,29 @@ pub(crate) async fn announce_until(
     }
 }
 
+/// Why a conditional write of a lease failed.
+enum WriteError {
+    /// The revision did not match (or the key exists): someone else wrote.
+    Conflict,
+    /// Anything else, a timeout included; the outcome is unknown.
+    Failed(String),
+}
+
+/// Runs one conditional write, bounded by `within` so that a slow server cannot hold up
+/// the renewal (and self-fencing) of the other leases.
+async fn write<T, E: std::fmt::Display>(
+    within: Duration,
+    op: impl std::future::Future<Output = Result<T, E>>,
+    is_conflict: impl Fn(&E) -> bool,
+) -> Result<T, WriteError> {
+    match tokio::time::timeout(within, op).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if is_conflict(&e) => Err(WriteError::Conflict),
+        Ok(Err(e)) => Err(WriteError::Failed(e.to_string())),
+        Err(_) => Err(WriteError::Failed(format!("no answer within {within:?}"))),
+    }
+}
+
 /// A lease this worker holds.
 struct Held {
     revision: u64,
@@ -389,6 +412,11 @@ impl Manager {
         }
     }
 
+    /// The time allowed for one lease write.
+    fn request_timeout(&self) -> Duration {
+        (self.ttl / 3).max(Duration::from_millis(100))
+    }
+
     fn expired(&self, seen: &Seen) -> bool {
         seen.at.elapsed() >= self.ttl
     }
@@ -475,19 +503,24 @@ impl Manager {
         let acquired_at = chrono::Utc::now();
         let value = self.value(acquired_at);
         let sent = Instant::now();
+        let within = self.request_timeout();
         let written = match seen {
-            Some(revision) => self.kv.update(key, value, revision).await.map_err(|e| {
-                let lost = e.kind() == kv::UpdateErrorKind::WrongLastRevision;
-                (lost, e.to_string())
-            }),
-            None => self.kv.create(key, value).await.map_err(|e| {
-                let lost = e.kind() == kv::CreateErrorKind::AlreadyExists;
-                (lost, e.to_string())
-            }),
+            Some(revision) => {
+                write(within, self.kv.update(key, value, revision), |e| {
+                    e.kind() == kv::UpdateErrorKind::WrongLastRevision
+                })
+                .await
+            }
+            None => {
+                write(within, self.kv.create(key, value), |e| {
+                    e.kind() == kv::CreateErrorKind::AlreadyExists
+                })
+                .await
+            }
         };
         let revision = match written {
             Ok(revision) => revision,
-            Err((true, _)) => {
+            Err(WriteError::Conflict) => {
                 tracing::debug!(
                     partition = key,
                     "another worker claimed the partition first"
@@ -498,7 +531,7 @@ impl Manager {
                 }
                 return false;
             }
-            Err((false, e)) => {
+            Err(WriteError::Failed(e)) => {
                 tracing::debug!(partition = key, error = %e, "cannot claim the partition");
                 return false;
             }
@@ -571,17 +604,21 @@ impl Manager {
             .map(|(k, h)| (k.clone(), h.revision))
             .collect();
         for (key, revision) in due {
-            match self.kv.delete_expect_revision(&key, Some(revision)).await {
+            let delete = self.kv.delete_expect_revision(&key, Some(revision));
+            let deleted = write(self.request_timeout(), delete, |e| {
+                e.kind() == kv::UpdateErrorKind::WrongLastRevision
+            });
+            match deleted.await {
                 Ok(()) => {
                     tracing::info!(partition = %key, "partition lease released");
                     self.held.remove(&key);
                 }
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                Err(WriteError::Conflict) => {
                     tracing::warn!(partition = %key, "partition lease was taken over before its release");
                     self.held.remove(&key);
                 }
                 // Tried again at the next check; renewals go on meanwhile.
-                Err(e) => {
+                Err(WriteError::Failed(e)) => {
                     tracing::debug!(partition = %key, error = %e, "cannot release the partition lease yet")
                 }
             }
@@ -604,7 +641,11 @@ impl Manager {
             let value = self.value(h.acquired_at);
             let revision = h.revision;
             let sent = Instant::now();
-            let result = self.kv.update(&key, value, revision).await;
+            let update = self.kv.update(&key, value, revision);
+            let result = write(self.request_timeout(), update, |e| {
+                e.kind() == kv::UpdateErrorKind::WrongLastRevision
+            })
+            .await;
             let Some(h) = self.held.get_mut(&key) else {
                 continue;
             };
@@ -614,18 +655,18 @@ impl Manager {
                     h.revision = revision;
                     h.written_at = sent;
                 }
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                Err(WriteError::Conflict) => {
                     tracing::warn!(partition = %key, "partition lease lost (taken over); stopping its loop");
                     h.stop.cancel();
                     self.held.remove(&key);
                 }
                 // Stop before anyone may take the partition over.
-                Err(e) if h.written_at.elapsed() + check >= self.ttl => {
+                Err(WriteError::Failed(e)) if h.written_at.elapsed() + check >= self.ttl => {
                     tracing::warn!(partition = %key, error = %e, "partition lease not renewed within its ttl; stopping its loop");
                     h.stop.cancel();
                     self.held.remove(&key);
                 }
-                Err(e) => {
+                Err(WriteError::Failed(e)) => {
                     tracing::debug!(partition = %key, error = %e, "cannot renew the partition lease; retrying")
                 }
             }
