@@ -131,7 +131,9 @@ pub(crate) async fn ensure_agent_consumers(
             .get_stream(service.stream.name)
             .await
             .map_err(|e| format!("stream '{}': {e}", service.stream.name))?;
-        // A create with an existing durable's name updates it.
+        // A create with an existing durable's name updates it (and keeps its position).
+        // A work-queue stream allows only deliver-all consumers: a worker of this id back
+        // after its durable expired gets the jobs still left on the stream for it.
         stream
             .create_consumer(config)
             .await

@@ -131,7 +131,20 @@ async fn setup() -> Setup {
     for id in ["w1", "w2", "w3"] {
         agents.push(start_agent(&server, id).await);
     }
-    wait_listed(&registry, &["w1", "w2", "w3"]).await;
+    // A worker that fails at start says why instead of the registry wait timing out.
+    let listed_all = tokio::time::timeout(BOUND, async {
+        while listed(&registry).await != ["w1", "w2", "w3"] {
+            for a in &mut agents {
+                if a.worker.handle.is_finished() {
+                    let ended = b(&mut a.worker.handle).await;
+                    panic!("worker {} ended at start: {ended:?}", a.id);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(listed_all.is_ok(), "the registry did not list w1, w2, w3");
     Setup {
         server,
         client,
