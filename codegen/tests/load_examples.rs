@@ -396,3 +396,56 @@ fn everything_through_components() {
     assert_eq!(spec.channels.len(), 2);
     assert!(spec.diagnostics.is_empty(), "{:?}", spec.diagnostics);
 }
+
+/// The keyed example: every operation partitioned by `system_id` into 8 partitions, all
+/// served by one partition consumer so one system's jobs stay ordered across operations.
+#[test]
+fn the_coordinate_example_loads() {
+    use jetwire_codegen::ir::{JobClass, RoutingKey};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/coordinate/asyncapi.yaml");
+    let spec = load_spec(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        spec.diagnostics
+            .iter()
+            .all(|d| d.severity != Severity::Warning),
+        "{:?}",
+        spec.diagnostics
+    );
+    let js = &spec.jetstream;
+    assert_eq!(js.stream.name, "COORD_JOBS");
+    assert_eq!(js.responses.bucket, "COORD_RESPONSES");
+    assert_eq!(js.dead_letter.stream, "COORD_DLQ");
+    assert_eq!(
+        js.leases.as_ref().map(|l| l.bucket.as_str()),
+        Some("COORD_LEASES")
+    );
+    assert!(js.targets.is_none());
+    let consumers: Vec<_> = js
+        .consumers
+        .iter()
+        .map(|c| {
+            (
+                c.durable.as_str(),
+                c.class,
+                c.filter_subject.as_str(),
+                c.partitions,
+            )
+        })
+        .collect();
+    assert_eq!(
+        consumers,
+        vec![(
+            "jobs-partitioned",
+            JobClass::Modify,
+            "coord.{partition}.>",
+            Some(8)
+        )]
+    );
+    let ids: Vec<&str> = spec.operations.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["createSystem", "movePoint", "getPoint"]);
+    for op in &spec.operations {
+        let p = op.policy.partitioning.as_ref().expect("partitioned");
+        assert_eq!(p.key, RoutingKey::Payload("/system_id".into()), "{}", op.id);
+        assert_eq!(p.count, 8, "{}", op.id);
+    }
+}
