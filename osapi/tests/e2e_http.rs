@@ -31,6 +31,24 @@ fn http_gateway_end_to_end() {
     assert_eq!(system.status, 200, "{}", system.body);
     assert!(system.json()["memory"].is_object(), "{}", system.body);
 
+    // Real replies match the schemas the OpenAPI document gives for them.
+    for (path, reply) in [
+        ("/api/v1/hostname", hostname.json()),
+        ("/api/v1/system", system.json()),
+    ] {
+        let schema =
+            &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        let validator = jsonschema::validator_for(
+            &serde_json::json!({"$ref": schema["$ref"], "components": doc["components"]}),
+        )
+        .unwrap_or_else(|e| panic!("{path}: the 200 schema does not compile: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(&reply)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{path}: {errors:?} in {reply}");
+    }
+
     let disk = osapi.get("/api/v1/disk");
     assert_eq!(disk.status, 200, "{}", disk.body);
     let disk = disk.json();
