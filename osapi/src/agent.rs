@@ -12,6 +12,14 @@
 //! Routing a job to the one agent it names (and fanning `_all` out to every agent) needs
 //! one consumer per agent and is not done yet.
 //!
+//! ## Retries
+//!
+//! Provider errors are the contract's typed errors and final. One condition is
+//! transient instead: the agent's root directory (see below) is not there (an unmounted
+//! volume, a removed state directory). A query then fails with a retry (the consumer's
+//! backoff, up to its `max-deliver`, then the dead-letter stream, from where it can be
+//! replayed once the root is back); a modification, never retried, fails at once.
+//!
 //! ## Modifications
 //!
 //! `setDns` and `setHostname` write below the agent's root directory (`--root`): files
@@ -24,9 +32,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use jetwire::ServiceSpec;
 use jetwire::{HandlerError, JobContext, TypedError};
 use osapi_jobs::operations::*;
-use osapi_jobs::service::SERVICE;
 use osapi_jobs::types::*;
 use osapi_jobs::worker::{Dispatcher, Handler};
 
@@ -71,8 +79,28 @@ impl AgentHandler {
         }
     }
 
-    /// Runs a blocking provider call for a job and turns its outcome into the reply.
+    /// Runs a blocking provider call that does not read the root directory and turns its
+    /// outcome into the reply.
     async fn serve<R, E, T, F>(
+        &self,
+        ctx: &JobContext,
+        target: &str,
+        call: F,
+    ) -> Result<R, HandlerError<E>>
+    where
+        R: serde::de::DeserializeOwned,
+        E: TypedError,
+        T: serde::Serialize + Send + 'static,
+        F: FnOnce() -> Result<T, providers::ProviderError> + Send + 'static,
+    {
+        self.check_target(target)?;
+        let result = bridge::run_blocking(call).await?;
+        bridge::respond(&ctx.request_id, result)
+    }
+
+    /// Like [`Self::serve`] for a call working below the root directory: a missing root
+    /// is a transient failure (retried when the operation is retryable).
+    async fn serve_rooted<R, E, T, F>(
         &self,
         ctx: &JobContext,
         target: &str,
@@ -86,8 +114,14 @@ impl AgentHandler {
     {
         self.check_target(target)?;
         let root = Arc::clone(&self.root);
-        let result = bridge::run_blocking(move || call(&root)).await?;
-        bridge::respond(&ctx.request_id, result)
+        let result = bridge::run_blocking(move || {
+            root_unavailable(&root).map_or_else(|| Ok(call(&root)), Err)
+        })
+        .await?;
+        match result {
+            Ok(result) => bridge::respond(&ctx.request_id, result),
+            Err(reason) => Err(HandlerError::retry(reason)),
+        }
     }
 }
 
@@ -98,7 +132,7 @@ impl Handler for AgentHandler {
         params: GetSystemStatusParams,
         _: SystemStatusQuery,
     ) -> Result<SystemStatus, HandlerError<GetSystemStatusError>> {
-        self.serve(ctx, &params.target, |_| providers::system::system_status())
+        self.serve(ctx, &params.target, providers::system::system_status)
             .await
     }
 
@@ -109,7 +143,7 @@ impl Handler for AgentHandler {
         payload: DiskQuery,
     ) -> Result<DiskUsage, HandlerError<GetDiskError>> {
         let mount = payload.mount_point;
-        self.serve(ctx, &params.target, move |_| {
+        self.serve(ctx, &params.target, move || {
             providers::disk::disk_usage(mount.as_deref())
         })
         .await
@@ -121,7 +155,7 @@ impl Handler for AgentHandler {
         params: GetDnsParams,
         _: DnsQuery,
     ) -> Result<DnsConfig, HandlerError<GetDnsError>> {
-        self.serve(ctx, &params.target, providers::dns::get_dns)
+        self.serve_rooted(ctx, &params.target, providers::dns::get_dns)
             .await
     }
 
@@ -131,7 +165,7 @@ impl Handler for AgentHandler {
         params: GetHostnameParams,
         _: HostnameQuery,
     ) -> Result<HostnameInfo, HandlerError<GetHostnameError>> {
-        self.serve(ctx, &params.target, providers::hostname::get_hostname)
+        self.serve_rooted(ctx, &params.target, providers::hostname::get_hostname)
             .await
     }
 
@@ -142,7 +176,7 @@ impl Handler for AgentHandler {
         payload: osapi_jobs::types::PingQuery,
     ) -> Result<PingResult, HandlerError<PingError>> {
         let query: providers::ping::PingQuery = bridge::request(&payload)?;
-        self.serve(ctx, &params.target, move |_| providers::ping::ping(&query))
+        self.serve(ctx, &params.target, move || providers::ping::ping(&query))
             .await
     }
 
@@ -153,7 +187,7 @@ impl Handler for AgentHandler {
         payload: osapi_jobs::types::DnsUpdate,
     ) -> Result<DnsConfig, HandlerError<SetDnsError>> {
         let update: providers::dns::DnsUpdate = bridge::request(&payload)?;
-        self.serve(ctx, &params.target, move |root| {
+        self.serve_rooted(ctx, &params.target, move |root| {
             providers::dns::set_dns(root, &update)
         })
         .await
@@ -166,7 +200,7 @@ impl Handler for AgentHandler {
         payload: osapi_jobs::types::HostnameUpdate,
     ) -> Result<HostnameChange, HandlerError<SetHostnameError>> {
         let update: providers::hostname::HostnameUpdate = bridge::request(&payload)?;
-        self.serve(ctx, &params.target, move |root| {
+        self.serve_rooted(ctx, &params.target, move |root| {
             providers::hostname::set_hostname(root, &update)
         })
         .await
@@ -214,24 +248,62 @@ pub fn seed_root(root: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Provisions the service, then serves jobs as `handler`'s host until `shutdown` resolves.
-pub async fn run(
-    nats: jetwire::async_nats::Client,
-    handler: AgentHandler,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+/// Why the root directory cannot be worked in, if it cannot: it must be an existing
+/// directory.
+fn root_unavailable(root: &std::path::Path) -> Option<String> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => None,
+        Ok(_) => Some(format!(
+            "the agent root {} is not a directory",
+            root.display()
+        )),
+        Err(e) => Some(format!(
+            "the agent root {} is not available: {e}",
+            root.display()
+        )),
+    }
+}
+
+/// Gets the agent ready to serve: creates and seeds its root, provisions `service` (the
+/// OSAPI service, possibly with another delivery policy: [`crate::delivery`]).
+pub async fn prepare(
+    nats: &jetwire::async_nats::Client,
+    handler: &AgentHandler,
+    service: &'static ServiceSpec,
 ) -> Result<(), AgentError> {
     seed_root(&handler.root).map_err(|source| AgentError::Root {
         path: (*handler.root).clone(),
         source,
     })?;
     let js = jetwire::async_nats::jetstream::new(nats.clone());
-    jetwire::provision(&js, &SERVICE, &Default::default()).await?;
+    jetwire::provision(&js, service, &Default::default()).await?;
+    Ok(())
+}
+
+/// Serves jobs as `handler`'s host until `shutdown` resolves ([`prepare`] first).
+pub async fn serve(
+    nats: jetwire::async_nats::Client,
+    handler: AgentHandler,
+    service: &'static ServiceSpec,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AgentError> {
     let worker_id = format!("{}-{}", handler.host_id, std::process::id());
     tracing::info!(host_id = handler.host_id(), root = %handler.root.display(), "agent serving");
-    jetwire::Worker::builder(nats, &SERVICE, Dispatcher::new(handler))
+    jetwire::Worker::builder(nats, service, Dispatcher::new(handler))
         .worker_id(worker_id)
         .shutdown(shutdown)
         .run()
         .await?;
     Ok(())
+}
+
+/// [`prepare`], then [`serve`].
+pub async fn run(
+    nats: jetwire::async_nats::Client,
+    handler: AgentHandler,
+    service: &'static ServiceSpec,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AgentError> {
+    prepare(&nats, &handler, service).await?;
+    serve(nats, handler, service, shutdown).await
 }

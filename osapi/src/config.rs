@@ -10,6 +10,9 @@
 //! agent_id: web-1
 //! root: /
 //! store_dir: /var/lib/osapi/nats
+//! # Delivery policy overrides (see `osapi::delivery`); the contract's values otherwise.
+//! max_deliver: 3
+//! retry_backoff: 200ms,1s
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +28,8 @@ pub struct FileConfig {
     pub agent_id: Option<String>,
     pub root: Option<PathBuf>,
     pub store_dir: Option<PathBuf>,
+    pub max_deliver: Option<i64>,
+    pub retry_backoff: Option<String>,
 }
 
 /// Failure to read the config file.

@@ -6,12 +6,13 @@
 //! into replies and typed errors. [`agent`] serves jobs with them, [`gateway`] is the HTTP
 //! API (its module doc lists the routes), [`client_cli`] the `osapi client` commands and
 //! [`serve`] the long-running commands (`osapi start`, `osapi agent start`, `osapi api
-//! start`); [`config`] resolves settings.
+//! start`); [`config`] resolves settings, [`delivery`] the delivery policy overrides.
 
 pub mod agent;
 pub mod bridge;
 pub mod client_cli;
 pub mod config;
+pub mod delivery;
 pub mod gateway;
 pub mod openapi;
 pub mod output;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use osapi::client_cli::{ClientCommand, ClientOptions};
 use osapi::config::{self, FileConfig};
+use osapi::delivery::DeliveryPolicy;
 use osapi::providers::ping::{PingMethodChoice, PingQuery};
 use osapi::providers::{self, ProviderError};
 use osapi::serve;
@@ -68,6 +69,14 @@ struct AgentArgs {
     /// $XDG_STATE_HOME/osapi/root].
     #[arg(long, env = "OSAPI_ROOT")]
     root: Option<PathBuf>,
+    /// Deliveries of a job before it is dead-lettered [default: the contract's, 10].
+    /// Applies to the shared consumers: give every agent of a deployment the same value.
+    #[arg(long, env = "OSAPI_MAX_DELIVER")]
+    max_deliver: Option<String>,
+    /// Delays between deliveries, e.g. `200ms,1s` (the last repeats) [default: the
+    /// contract's, 5s,10s,15s]. Shared like --max-deliver.
+    #[arg(long, env = "OSAPI_RETRY_BACKOFF")]
+    retry_backoff: Option<String>,
 }
 
 #[derive(Args)]
@@ -226,12 +235,13 @@ fn main() -> ExitCode {
         } => {
             init_tracing();
             let url = nats_url(nats.nats_url, &file);
-            let (id, root) = agent_settings(agent, &file);
-            finish(
-                runtime().block_on(async {
-                    serve::agent(&url, id, root, serve::shutdown_token()).await
-                }),
-            )
+            let (id, root, delivery) = match agent_settings(agent, &file) {
+                Ok(settings) => settings,
+                Err(e) => return fail(e),
+            };
+            finish(runtime().block_on(async {
+                serve::agent(&url, id, root, &delivery, serve::shutdown_token()).await
+            }))
         }
         Command::Api {
             command: ApiCommand::Start { nats, listen },
@@ -250,7 +260,10 @@ fn main() -> ExitCode {
         }
         Command::Start(args) => {
             init_tracing();
-            let (host_id, root) = agent_settings(args.agent, &file);
+            let (host_id, root, delivery) = match agent_settings(args.agent, &file) {
+                Ok(settings) => settings,
+                Err(e) => return fail(e),
+            };
             let options = serve::StartOptions {
                 nats_url: args.nats_url.or(file.nats_url.clone()),
                 store_dir: args
@@ -260,6 +273,7 @@ fn main() -> ExitCode {
                 listen: listen_addr(args.listen, &file),
                 host_id,
                 root,
+                delivery,
             };
             finish(
                 runtime().block_on(async { serve::start(options, serve::shutdown_token()).await }),
@@ -293,7 +307,10 @@ fn listen_addr(args: ListenArgs, file: &FileConfig) -> String {
         .unwrap_or_else(|| config::DEFAULT_LISTEN.into())
 }
 
-fn agent_settings(args: AgentArgs, file: &FileConfig) -> (String, PathBuf) {
+fn agent_settings(
+    args: AgentArgs,
+    file: &FileConfig,
+) -> Result<(String, PathBuf, DeliveryPolicy), String> {
     let id = args
         .agent_id
         .or(file.agent_id.clone())
@@ -302,7 +319,10 @@ fn agent_settings(args: AgentArgs, file: &FileConfig) -> (String, PathBuf) {
         .root
         .or(file.root.clone())
         .unwrap_or_else(config::default_root);
-    (id, root)
+    let max_deliver = args.max_deliver.or(file.max_deliver.map(|n| n.to_string()));
+    let backoff = args.retry_backoff.or(file.retry_backoff.clone());
+    let delivery = DeliveryPolicy::parse(max_deliver.as_deref(), backoff.as_deref())?;
+    Ok((id, root, delivery))
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {

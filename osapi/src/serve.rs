@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::agent::{self, AgentHandler};
+use crate::delivery::DeliveryPolicy;
 use crate::gateway::{self, Gateway};
 
 /// Failure of a long-running command.
@@ -54,21 +55,31 @@ pub async fn connect(url: &str) -> Result<jetwire::async_nats::Client, ServeErro
     Ok(ConnectOptions::new(url).name("osapi").connect().await?)
 }
 
-/// `osapi agent start`.
+/// `osapi agent start`: prints `agent: ID`, then `ready` once the service is
+/// provisioned (jobs can be submitted), then serves until `stop`.
 pub async fn agent(
     nats_url: &str,
     host_id: String,
     root: PathBuf,
+    delivery: &DeliveryPolicy,
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
     let nats = connect(nats_url).await?;
-    agent::run(
-        nats,
-        AgentHandler::new(host_id, root),
-        stop.cancelled_owned(),
-    )
-    .await?;
+    let service = delivery.service();
+    let handler = AgentHandler::new(host_id, root);
+    agent::prepare(&nats, &handler, service).await?;
+    print_lines(&[format!("agent: {}", handler.host_id()), "ready".into()]);
+    agent::serve(nats, handler, service, stop.cancelled_owned()).await?;
     Ok(())
+}
+
+/// Prints stable `name: value` lines on stdout at once (logs go to stderr).
+fn print_lines(lines: &[String]) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
 }
 
 /// Binds the HTTP listener.
@@ -82,7 +93,7 @@ pub async fn bind(addr: &str) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves the HTTP gateway on `listener`; connects to NATS in the background (routes
-/// answer `503` until connected).
+/// answer `503` until connected) and prints `ready` once connected.
 pub async fn api(
     listener: TcpListener,
     nats_url: String,
@@ -101,6 +112,7 @@ pub async fn api(
             match attempt.await {
                 Ok(client) => {
                     let _ = tx.send(Some(client));
+                    print_lines(&["ready".into()]);
                     return;
                 }
                 Err(e) => tracing::warn!(error = %e, "NATS not reachable yet; retrying"),
@@ -133,6 +145,8 @@ pub struct StartOptions {
     pub listen: String,
     pub host_id: String,
     pub root: PathBuf,
+    /// The agent's delivery policy overrides.
+    pub delivery: DeliveryPolicy,
 }
 
 /// `osapi start`: prints `nats: URL`, `http: URL`, `agent: ID`, then `ready`.
@@ -151,25 +165,27 @@ pub async fn start(options: StartOptions, stop: CancellationToken) -> Result<(),
     };
     let nats = connect(&nats_url).await?;
     // Provision before anything is served, so `ready` means jobs can be submitted.
-    let js = jetwire::async_nats::jetstream::new(nats.clone());
-    jetwire::provision(&js, &osapi_jobs::service::SERVICE, &Default::default())
-        .await
-        .map_err(agent::AgentError::from)?;
+    let service = options.delivery.service();
+    let handler = AgentHandler::new(options.host_id, options.root);
+    agent::prepare(&nats, &handler, service).await?;
     let client = osapi_jobs::client::Client::new(nats.clone())
         .await
         .map_err(|e| ServeError::Client(e.to_string()))?;
     let (_keep, client) = watch::channel(Some(client));
     let listener = bind(&options.listen).await?;
     let http = listener.local_addr().map_err(ServeError::Http)?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "nats: {nats_url}");
-    let _ = writeln!(out, "http: http://{http}");
-    let _ = writeln!(out, "agent: {}", options.host_id);
-    let _ = writeln!(out, "ready");
-    let _ = out.flush();
-    drop(out);
-    let handler = AgentHandler::new(options.host_id, options.root);
-    let agent_task = tokio::spawn(agent::run(nats, handler, stop.clone().cancelled_owned()));
+    print_lines(&[
+        format!("nats: {nats_url}"),
+        format!("http: http://{http}"),
+        format!("agent: {}", handler.host_id()),
+        "ready".into(),
+    ]);
+    let agent_task = tokio::spawn(agent::serve(
+        nats,
+        handler,
+        service,
+        stop.clone().cancelled_owned(),
+    ));
     let api_result = serve_http(listener, client, stop.clone()).await;
     stop.cancel();
     let agent_result = agent_task

@@ -1,20 +1,90 @@
-//! A running `osapi start` (embedded NATS, agent, HTTP API) in temporary directories, and
-//! a minimal HTTP/1.1 client for talking to it.
+//! Running `osapi` processes (`osapi start` with embedded NATS, agent and HTTP API in
+//! temporary directories, or any other long-running command), `osapi client` runs, and a
+//! minimal HTTP/1.1 client.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// `osapi start --listen 127.0.0.1:0 --store-dir <tmp> --root <tmp>`, stopped (SIGTERM, then
-/// wait) on drop.
-pub struct Osapi {
+/// A running `osapi` process whose stdout printed `name: value` lines, then `ready`;
+/// stopped (SIGTERM, then wait) on drop.
+pub struct Spawned {
     child: Child,
     _stdout: BufReader<ChildStdout>,
+    /// The `name: value` lines printed before `ready`, in order.
+    pub lines: Vec<(String, String)>,
+}
+
+impl Spawned {
+    /// Starts `osapi <args>` with `env` and reads its stdout until `ready`. The config
+    /// file lookup is pointed at `config_home`, so the developer's own file is not read.
+    pub fn start(args: &[&str], env: &[(&str, &str)], config_home: &Path) -> Spawned {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_osapi"));
+        command
+            .args(args)
+            .env_remove("OSAPI_NATS_URL")
+            .env("XDG_CONFIG_HOME", config_home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("osapi starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            // Bounded: the process exits (EOF) on any start-up failure.
+            let n = stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "osapi {args:?} exited before printing `ready`");
+            let line = line.trim();
+            if line == "ready" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(": ") {
+                lines.push((name.to_string(), value.to_string()));
+            }
+        }
+        Spawned {
+            child,
+            _stdout: stdout,
+            lines,
+        }
+    }
+
+    /// The value of the `name: value` line.
+    pub fn line(&self, name: &str) -> &str {
+        self.lines
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no `{name}:` line in {:?}", self.lines))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // SIGTERM lets the process shut down (and stop an embedded nats-server).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// `osapi start --listen 127.0.0.1:0 --store-dir <tmp> --root <tmp>`, stopped on drop.
+pub struct Osapi {
+    pub process: Spawned,
     pub nats_url: String,
     /// `127.0.0.1:PORT`
     pub http: String,
@@ -25,44 +95,43 @@ pub struct Osapi {
 impl Osapi {
     /// Starts the binary and reads its stdout until `ready`.
     pub fn start() -> Osapi {
+        Osapi::start_with(&[])
+    }
+
+    /// Like [`Osapi::start`], with extra environment variables (e.g. `OSAPI_MAX_DELIVER`).
+    pub fn start_with(env: &[(&str, &str)]) -> Osapi {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_osapi"))
-            .args(["start", "--listen", "127.0.0.1:0", "--store-dir"])
-            .arg(dir.path().join("nats"))
-            .arg("--root")
-            .arg(dir.path().join("root"))
-            .env_remove("OSAPI_NATS_URL")
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("osapi starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let (mut nats_url, mut http, mut agent) = (None, None, None);
-        loop {
-            let mut line = String::new();
-            let n = stdout.read_line(&mut line).unwrap();
-            assert!(n > 0, "osapi start exited before printing `ready`");
-            let line = line.trim();
-            if line == "ready" {
-                break;
-            }
-            if let Some(v) = line.strip_prefix("nats: ") {
-                nats_url = Some(v.to_string());
-            } else if let Some(v) = line.strip_prefix("http: http://") {
-                http = Some(v.to_string());
-            } else if let Some(v) = line.strip_prefix("agent: ") {
-                agent = Some(v.to_string());
-            }
-        }
+        let store = dir.path().join("nats");
+        let root = dir.path().join("root");
+        let process = Spawned::start(
+            &[
+                "start",
+                "--listen",
+                "127.0.0.1:0",
+                "--store-dir",
+                store.to_str().unwrap(),
+                "--root",
+                root.to_str().unwrap(),
+            ],
+            env,
+            &dir.path().join("config"),
+        );
         Osapi {
-            child,
-            _stdout: stdout,
-            nats_url: nats_url.expect("a `nats:` line"),
-            http: http.expect("an `http:` line"),
-            agent: agent.expect("an `agent:` line"),
+            nats_url: process.line("nats").to_string(),
+            http: process
+                .line("http")
+                .strip_prefix("http://")
+                .expect("an http:// URL")
+                .to_string(),
+            agent: process.line("agent").to_string(),
+            process,
             dir,
         }
+    }
+
+    /// The agent's root directory.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -79,12 +148,7 @@ impl Osapi {
 
     /// `osapi client --nats-url <url> <args>`.
     pub fn client(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_osapi"))
-            .args(["client", "--nats-url", &self.nats_url])
-            .args(args)
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .output()
-            .unwrap()
+        client(&self.nats_url, &self.dir.path().join("config"), args)
     }
 
     /// The jobs stream's last sequence number: it grows with every published job.
@@ -104,14 +168,30 @@ impl Osapi {
     }
 }
 
-impl Drop for Osapi {
-    fn drop(&mut self) {
-        // SIGTERM lets the process stop its embedded nats-server.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// `osapi client --nats-url <nats_url> <args>`.
+pub fn client(nats_url: &str, config_home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_osapi"))
+        .args(["client", "--nats-url", nats_url])
+        .args(args)
+        .env("XDG_CONFIG_HOME", config_home)
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a successful command (the test fails with its stderr otherwise).
+pub fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "osapi failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The stdout of a successful command, as JSON.
+pub fn json(out: &Output) -> Value {
+    let text = stdout(out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// An HTTP answer.
