@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -348,8 +348,9 @@ impl Drop for Presence {
     }
 }
 
-/// Refreshes the entry every heartbeat with a CAS on the last revision. A conflict means
-/// someone else wrote it (a drain or resume): re-read, adopt its state, write again.
+/// Refreshes the entry every heartbeat with a CAS on the last revision. A change by
+/// someone else (a drain or resume) is seen at once through a watch of the entry, or at the
+/// latest by the next heartbeat, whose CAS then fails: re-read, adopt its state, write again.
 async fn heartbeat_loop(
     registry: Registry,
     mut entry: AgentEntry,
@@ -359,24 +360,41 @@ async fn heartbeat_loop(
     stop: CancellationToken,
 ) {
     let key = entry.worker_id.clone();
-    let mut delay = registry.spec.heartbeat;
+    let heartbeat = registry.spec.heartbeat;
+    let mut watch = watch_entry(&registry, &key).await;
+    let mut next_beat = tokio::time::Instant::now() + heartbeat;
     loop {
-        tokio::select! {
+        let changed_elsewhere = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep_until(next_beat) => false,
+            seen = next_revision(&mut watch) => match seen {
+                // The echo of this worker's own write, or a write it has already read
+                // (revisions only grow).
+                Some(r) if r <= revision => continue,
+                Some(_) => true,
+                None => {
+                    watch = None;
+                    continue;
+                }
+            },
+        };
+        next_beat = tokio::time::Instant::now() + heartbeat;
+        if watch.is_none() {
+            watch = watch_entry(&registry, &key).await;
         }
-        delay = registry.spec.heartbeat;
-        entry.heartbeat_at = Utc::now();
-        entry.partitions = partitions.lock().expect("partitions lock").clone();
-        match registry.kv.update(&key, encode(&entry), revision).await {
-            Ok(r) => {
-                revision = r;
-                continue;
-            }
-            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {}
-            Err(e) => {
-                tracing::debug!(error = %e, "registry heartbeat failed; retrying");
-                continue;
+        if !changed_elsewhere {
+            entry.heartbeat_at = Utc::now();
+            entry.partitions = partitions.lock().expect("partitions lock").clone();
+            match registry.kv.update(&key, encode(&entry), revision).await {
+                Ok(r) => {
+                    revision = r;
+                    continue;
+                }
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "registry heartbeat failed; retrying");
+                    continue;
+                }
             }
         }
         match registry.entry(&key).await {
@@ -396,7 +414,30 @@ async fn heartbeat_loop(
             },
             Err(e) => tracing::debug!(error = %e, "registry entry not readable; retrying"),
         }
-        // Write the refreshed entry right away, not a heartbeat later.
-        delay = Duration::ZERO;
+        // Write the refreshed entry (with the state applied) right away.
+        next_beat = tokio::time::Instant::now();
+    }
+}
+
+/// A watch of the worker's own entry (new writes only); `None` when it cannot be created
+/// now (the heartbeat's CAS still notices changes; the watch is tried again later).
+async fn watch_entry(registry: &Registry, key: &str) -> Option<kv::Watch> {
+    match registry.kv.watch(key).await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot watch the registry entry; relying on heartbeats");
+            None
+        }
+    }
+}
+
+/// The revision of the next write the watch sees; `None` when the watch ended or failed.
+async fn next_revision(watch: &mut Option<kv::Watch>) -> Option<u64> {
+    match watch {
+        Some(w) => match w.next().await {
+            Some(Ok(entry)) => Some(entry.revision),
+            _ => None,
+        },
+        None => std::future::pending().await,
     }
 }

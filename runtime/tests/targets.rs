@@ -475,3 +475,60 @@ async fn a_drained_worker_takes_no_shared_jobs_until_resumed() {
     })
     .await
 }
+
+/// Heartbeats far apart: a drain or resume must be seen through the watch of the entry.
+static SLOW_HEARTBEAT: ServiceSpec = ServiceSpec {
+    consumers: &TARGETED_CONSUMERS,
+    targets: Some(TargetsSpec {
+        parameter: "target",
+    }),
+    registry: jetwire::spec::RegistrySpec {
+        bucket: "TJOBS_WORKERS",
+        heartbeat: Duration::from_secs(60),
+        ttl: Duration::from_secs(120),
+        replicas: 1,
+    },
+    ..SERVICE_FIELDS
+};
+
+#[tokio::test]
+async fn a_drain_is_applied_at_once_not_at_the_next_heartbeat() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SLOW_HEARTBEAT).await;
+        let js = async_nats::jetstream::new(nats.clone());
+        let registry = b(Registry::open(&js, &SLOW_HEARTBEAT)).await.unwrap();
+        let worker = spawn_worker(nats, &SLOW_HEARTBEAT, TestDispatch::default(), |w| {
+            w.worker_id("solo")
+        });
+        until("solo is listed", || async {
+            listed(&registry).await == ["solo"]
+        })
+        .await;
+        let writes = || async {
+            let mut kv = b(js.get_stream("KV_TJOBS_WORKERS")).await.unwrap();
+            b(kv.info()).await.unwrap().state.last_sequence
+        };
+        let started = std::time::Instant::now();
+        b(registry.drain("solo")).await.unwrap();
+        wait_applied(&registry, "solo", AgentState::Draining).await;
+        b(registry.resume("solo")).await.unwrap();
+        wait_applied(&registry, "solo", AgentState::Active).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "applied only at a heartbeat"
+        );
+        // Each change costs one write by the worker, not a stream of them.
+        let before = writes().await;
+        b(registry.drain("solo")).await.unwrap();
+        wait_applied(&registry, "solo", AgentState::Draining).await;
+        assert_eq!(
+            writes().await - before,
+            2,
+            "the drain and the worker's write"
+        );
+        worker.shutdown().await;
+    })
+    .await
+}
