@@ -318,7 +318,6 @@ impl Presence {
     }
 
     /// The partitions to announce from the next heartbeat on.
-    #[allow(dead_code)]
     pub(crate) fn set_partitions(&self, partitions: Vec<String>) {
         *self.partitions.lock().expect("partitions lock") = partitions;
     }
