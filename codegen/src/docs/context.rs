@@ -6,7 +6,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::docs::fields::{self, FieldRow};
-use crate::ir::{Action, ConsumerConfig, MessageId, Operation, Spec, StorageKind, SubjectToken};
+use crate::ir::{
+    partition_of, Action, ConsumerConfig, MessageId, Operation, RoutingKey, Spec, StorageKind,
+    SubjectToken,
+};
 
 #[derive(Serialize)]
 pub struct DocContext {
@@ -21,6 +24,13 @@ pub struct DocContext {
     pub responses: ResponsesDoc,
     pub dead_letter_stream: String,
     pub consumers: Vec<ConsumerDoc>,
+    pub registry: RegistryDoc,
+    /// The target parameter, when jobs are routed by target.
+    pub targets: Option<String>,
+    /// The lease bucket, when some operation is partitioned.
+    pub leases: Option<LeasesDoc>,
+    /// A worked example of the partition hash, when some operation is partitioned.
+    pub partition_example: Option<PartitionExample>,
     pub jobs: Vec<OperationDoc>,
     pub events: Vec<OperationDoc>,
     /// Operations without a NATS subject: documented, but no client/worker code.
@@ -61,6 +71,39 @@ pub struct ResponsesDoc {
     pub replicas: usize,
 }
 
+#[derive(Serialize)]
+pub struct RegistryDoc {
+    pub bucket: String,
+    pub heartbeat: String,
+    pub ttl: String,
+    pub replicas: usize,
+}
+
+#[derive(Serialize)]
+pub struct LeasesDoc {
+    pub bucket: String,
+    pub ttl: String,
+    /// A third of `ttl`: how often the holder renews.
+    pub renew: String,
+    pub replicas: usize,
+}
+
+/// The partition of one sample key, step by step.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct PartitionExample {
+    /// The operation whose routing key the example uses.
+    pub operation: String,
+    /// The key's text (what is hashed).
+    pub key: String,
+    /// FNV-1a 32-bit of the key's UTF-8 bytes, decimal and hex.
+    pub hash: u32,
+    pub hash_hex: String,
+    pub count: u32,
+    pub partition: u32,
+    /// The concrete subject the job goes to.
+    pub subject: String,
+}
+
 #[derive(Serialize, Clone)]
 pub struct ConsumerDoc {
     pub durable: String,
@@ -71,6 +114,10 @@ pub struct ConsumerDoc {
     pub backoff: Vec<String>,
     pub max_ack_pending: i64,
     pub concurrency: usize,
+    /// Keyed partitions: one durable per partition, `<durable>-<i>`.
+    pub partitions: Option<u32>,
+    /// The target parameter, when the filter holds its token.
+    pub target: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -137,8 +184,20 @@ pub struct PolicyDoc {
     pub request_id_pointer: Option<String>,
     pub routing_key: Option<String>,
     pub partitions: Option<u32>,
+    /// The target parameter, when the operation is targeted.
+    pub target: Option<String>,
+    /// How the partition is computed, when the operation is partitioned.
+    pub partitioning: Option<PartitioningDoc>,
     /// The consumer that pulls the operation's jobs.
     pub consumer: Option<ConsumerDoc>,
+}
+
+#[derive(Serialize)]
+pub struct PartitioningDoc {
+    /// What the key is, in words: "the payload field `/system_id`".
+    pub key: String,
+    pub count: u32,
+    pub parameter: String,
 }
 
 #[derive(Serialize)]
@@ -183,8 +242,20 @@ pub fn human(d: Duration) -> String {
     parts.join(" ")
 }
 
-fn consumer_doc(c: &ConsumerConfig) -> ConsumerDoc {
+fn consumer_doc(spec: &Spec, c: &ConsumerConfig) -> ConsumerDoc {
+    let target = spec
+        .jetstream
+        .targets
+        .as_ref()
+        .map(|t| t.parameter.clone())
+        .filter(|t| {
+            c.filter_subject
+                .split('.')
+                .any(|tok| tok == format!("{{{t}}}"))
+        });
     ConsumerDoc {
+        partitions: c.partitions,
+        target,
         durable: c.durable.clone(),
         class: c.class.as_str(),
         filter_subject: c.filter_subject.clone(),
@@ -197,13 +268,14 @@ fn consumer_doc(c: &ConsumerConfig) -> ConsumerDoc {
 }
 
 /// Whether a NATS subject filter (with `*` and `>`) matches every subject of `wildcard`.
+/// A `{parameter}` token of the filter (target, partition) stands for any token.
 fn filter_covers(filter: &str, wildcard: &str) -> bool {
     let f: Vec<&str> = filter.split('.').collect();
     let s: Vec<&str> = wildcard.split('.').collect();
     for (i, ft) in f.iter().enumerate() {
         match *ft {
             ">" => return s.len() > i,
-            "*" => {
+            t if t == "*" || (t.starts_with('{') && t.ends_with('}')) => {
                 if i >= s.len() {
                     return false;
                 }
@@ -304,19 +376,50 @@ fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) ->
             .collect::<Vec<_>>()
             .join(".")
     });
+    // A partitioned job's example goes to the partition its example key hashes to.
+    let partition = partition_example(spec, op);
+    let example_subject = match (&partition, example_subject) {
+        (Some(p), Some(_)) => Some(p.subject.clone()),
+        (_, example) => example,
+    };
+    let target = spec
+        .jetstream
+        .targets
+        .as_ref()
+        .map(|t| t.parameter.clone())
+        .filter(|t| op.action == Action::Receive && channel.parameters.iter().any(|p| &p.name == t))
+        .filter(|_| subject.is_some());
+    let partitioning = op.policy.partitioning.as_ref().map(|p| PartitioningDoc {
+        key: match &p.key {
+            RoutingKey::Payload(pointer) => format!("the payload field `{pointer}`"),
+            RoutingKey::Parameter(name) => format!("the subject parameter `{{{name}}}`"),
+        },
+        count: p.count,
+        parameter: p.parameter.clone(),
+    });
     let consumer = subject.and_then(|s| {
         let wildcard = s.wildcard();
         spec.jetstream
             .consumers
             .iter()
-            .find(|c| c.class == op.policy.class && filter_covers(&c.filter_subject, &wildcard))
+            .find(|c| {
+                c.partitions.is_some() == op.policy.partitioning.is_some()
+                    && c.class == op.policy.class
+                    && filter_covers(&c.filter_subject, &wildcard)
+            })
+            .or_else(|| {
+                spec.jetstream.consumers.iter().find(|c| {
+                    c.partitions.is_some() == op.policy.partitioning.is_some()
+                        && filter_covers(&c.filter_subject, &wildcard)
+                })
+            })
             .or_else(|| {
                 spec.jetstream
                     .consumers
                     .iter()
                     .find(|c| filter_covers(&c.filter_subject, &wildcard))
             })
-            .map(consumer_doc)
+            .map(|c| consumer_doc(spec, c))
     });
     let (reply, errors) = match &op.reply {
         Some(r) => (
@@ -360,9 +463,72 @@ fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) ->
             request_id_pointer: op.policy.request_id_pointer.clone(),
             routing_key: op.policy.routing_key.clone(),
             partitions: op.policy.partitions,
+            target,
+            partitioning,
             consumer,
         },
     }
+}
+
+/// The partition of `op`'s example: its routing key read from the first request
+/// message's first example (or the parameter's example), hashed as the runtime does.
+pub fn partition_example(spec: &Spec, op: &Operation) -> Option<PartitionExample> {
+    let p = op.policy.partitioning.as_ref()?;
+    let channel = &spec.channels[op.channel.0];
+    let subject = channel.subject.as_ref()?;
+    let example_payload = op
+        .messages
+        .first()
+        .and_then(|m| spec.messages[m.0].examples.first())
+        .and_then(|e| e.payload.as_ref());
+    let parameter_example = |name: &str| {
+        channel
+            .parameters
+            .iter()
+            .find(|q| q.name == name)
+            .and_then(|q| {
+                q.enum_values
+                    .first()
+                    .or(q.default.as_ref())
+                    .or(q.examples.first())
+            })
+            .cloned()
+    };
+    let key = match &p.key {
+        RoutingKey::Payload(pointer) => match example_payload.and_then(|v| v.pointer(pointer)) {
+            // A string's content; any other JSON value as compact JSON text.
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+            None => "example-key".to_string(),
+        },
+        RoutingKey::Parameter(name) => {
+            parameter_example(name).unwrap_or_else(|| "example-key".to_string())
+        }
+    };
+    let hash = crate::ir::fnv1a_32(key.as_bytes());
+    let partition = partition_of(&key, p.count);
+    let rendered = subject
+        .tokens
+        .iter()
+        .map(|t| match t {
+            SubjectToken::Literal(l) => l.clone(),
+            SubjectToken::Parameter(name) if *name == p.parameter => partition.to_string(),
+            SubjectToken::Parameter(name) => match &p.key {
+                RoutingKey::Parameter(k) if k == name => key.clone(),
+                _ => parameter_example(name).unwrap_or_else(|| format!("<{name}>")),
+            },
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(PartitionExample {
+        operation: op.id.clone(),
+        key,
+        hash,
+        hash_hex: format!("0x{hash:08x}"),
+        count: p.count,
+        partition,
+        subject: rendered,
+    })
 }
 
 fn wire_example(spec: &Spec, op: &Operation, subject: &str) -> WireExample {
@@ -472,7 +638,25 @@ pub fn build(spec: &Spec) -> DocContext {
             replicas: js.responses.replicas,
         },
         dead_letter_stream: js.dead_letter.stream.clone(),
-        consumers: js.consumers.iter().map(consumer_doc).collect(),
+        consumers: js.consumers.iter().map(|c| consumer_doc(spec, c)).collect(),
+        registry: RegistryDoc {
+            bucket: js.registry.bucket.clone(),
+            heartbeat: human(js.registry.heartbeat),
+            ttl: human(js.registry.ttl),
+            replicas: js.registry.replicas,
+        },
+        targets: js.targets.as_ref().map(|t| t.parameter.clone()),
+        leases: js.leases.as_ref().map(|l| LeasesDoc {
+            bucket: l.bucket.clone(),
+            ttl: human(l.ttl),
+            renew: human(l.ttl / 3),
+            replicas: l.replicas,
+        }),
+        partition_example: spec
+            .operations
+            .iter()
+            .filter(|op| op.action == Action::Receive)
+            .find_map(|op| partition_example(spec, op)),
         jobs,
         events,
         skipped,
@@ -497,5 +681,7 @@ mod tests {
         assert!(!filter_covers("jobs.modify.>", "jobs.query.dns.*"));
         assert!(filter_covers("jobs.*.dns.*", "jobs.query.dns.*"));
         assert!(!filter_covers("jobs.query", "jobs.query.dns"));
+        assert!(filter_covers("jobs.query.*.{target}", "jobs.query.dns.*"));
+        assert!(filter_covers("coord.{partition}.>", "coord.*.point.get"));
     }
 }
