@@ -27,7 +27,8 @@
 //!    │                               ▼
 //!    │                    Worker: subject → operation → Dispatch → Outcome
 //!    │                      · terminal record already there → ack, do not run
-//!    │                      · running > 250 ms → `running` record; in-progress acks
+//!    │                      · claim: `running` record (create / CAS), renewed; in-progress acks
+//!    │                        (a concurrent delivery finding a live claim does not run)
 //!    │                      · succeeded → record, ack
 //!    │                      · retryable failure → NAK with delay (backoff)
 //!    │                      · final failure → record, TERM

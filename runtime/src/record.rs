@@ -12,9 +12,11 @@ use crate::validate::Violation;
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Published and acknowledged by the stream; recorded when a caller stops waiting
-    /// (or never waited), so that a later lookup can tell "pending" from "unknown".
+    /// (or never waited), so that a later lookup can tell "pending" from "unknown"; also
+    /// what a worker leaves when it hands the job back to the stream for a retry.
     Accepted,
-    /// A worker has started it (recorded for jobs that run longer than a moment).
+    /// A worker has claimed it and runs it (written before the handler starts; the
+    /// worker renews it while the job runs).
     Running,
     Succeeded,
     Failed,

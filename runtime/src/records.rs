@@ -3,12 +3,15 @@
 //!
 //! - records are created with KV *create* (only if absent) or replaced with a CAS update
 //!   on the revision that was read, so concurrent writers never lose each other's writes;
-//! - a terminal record is never overwritten (except by an explicit replay).
+//! - a terminal record is never overwritten (except by an explicit replay);
+//! - a worker *claims* a job before running it by storing its `Running` record
+//!   conditionally ([`RecordStore::claim`]), so of two concurrent deliveries of one job
+//!   only one runs it.
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 
-use crate::record::ResponseRecord;
+use crate::record::{JobStatus, ResponseRecord};
 
 /// Attempts of a read-modify-write before giving up on a contended key.
 const CAS_ATTEMPTS: usize = 16;
@@ -36,6 +39,21 @@ pub enum Written {
     KeptTerminal(Box<ResponseRecord>),
     /// A record was already there (for create-only writes) and was kept.
     KeptExisting(Box<ResponseRecord>),
+}
+
+/// What a claim ([`RecordStore::claim`]) found.
+#[derive(Debug)]
+pub enum Claim {
+    /// The `Running` record is stored at `revision`: this delivery holds the job.
+    Claimed { revision: u64 },
+    /// The job has a terminal record.
+    Finished(Box<ResponseRecord>),
+    /// Another delivery's `Running` record is stored at `revision` (its worker may be
+    /// alive or dead; the caller decides).
+    Held {
+        holder: Box<ResponseRecord>,
+        revision: u64,
+    },
 }
 
 /// Records in the responses bucket.
@@ -188,6 +206,81 @@ impl RecordStore {
         };
         tracing::debug!(reason = %conflict, "record changed since it was read; re-reading");
         self.write_unless_terminal(record).await
+    }
+
+    /// Claims a job for the delivery described by `record` (a `Running` record): stores it
+    /// if there is no record (create-if-absent) or an `Accepted` one (CAS on its revision,
+    /// keeping its `accepted_at` in `record`). A terminal record or another delivery's
+    /// `Running` record is reported, not replaced. A stored record equal to `record` is
+    /// this very claim (a write whose answer was lost and that was retried).
+    pub async fn claim(&self, record: &mut ResponseRecord) -> Result<Claim, StoreError> {
+        Self::check_key(&record.request_id)?;
+        let mut current = None;
+        for _ in 0..CAS_ATTEMPTS {
+            let written = match current.take() {
+                None => match self.kv.create(&record.request_id, encode(record)).await {
+                    Ok(revision) => return Ok(Claim::Claimed { revision }),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => None,
+                    Err(e) => return Err(StoreError::Nats(e.to_string())),
+                },
+                Some(revision) => match self
+                    .kv
+                    .update(&record.request_id, encode(record), revision)
+                    .await
+                {
+                    Ok(revision) => Some(revision),
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => None,
+                    Err(e) => return Err(StoreError::Nats(e.to_string())),
+                },
+            };
+            if let Some(revision) = written {
+                return Ok(Claim::Claimed { revision });
+            }
+            match self.get_with_revision(&record.request_id).await? {
+                // Deleted in between: create again.
+                None => {}
+                Some((existing, _)) if existing.status.is_terminal() => {
+                    return Ok(Claim::Finished(Box::new(existing)))
+                }
+                Some((existing, revision)) if existing == *record => {
+                    return Ok(Claim::Claimed { revision })
+                }
+                Some((existing, revision)) if existing.status == JobStatus::Running => {
+                    return Ok(Claim::Held {
+                        holder: Box::new(existing),
+                        revision,
+                    })
+                }
+                Some((existing, revision)) => {
+                    record.accepted_at = existing.accepted_at;
+                    current = Some(revision);
+                }
+            }
+        }
+        Err(StoreError::Nats(format!(
+            "record of '{}' kept changing while claiming it; gave up after {CAS_ATTEMPTS} attempts",
+            record.request_id
+        )))
+    }
+
+    /// Replaces the record stored at `revision` with `record` (CAS): taking over a claim
+    /// whose holder stopped renewing it, renewing or releasing one's own claim.
+    /// `Ok(None)` when the record changed since `revision` (nothing was written).
+    pub async fn replace_at(
+        &self,
+        record: &ResponseRecord,
+        revision: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        Self::check_key(&record.request_id)?;
+        match self
+            .kv
+            .update(&record.request_id, encode(record), revision)
+            .await
+        {
+            Ok(revision) => Ok(Some(revision)),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
+            Err(e) => Err(StoreError::Nats(e.to_string())),
+        }
     }
 
     /// Overwrites unconditionally (replay resets a dead-lettered record).

@@ -4,6 +4,12 @@
 //! - One pull loop per consumer, each with its own concurrency limit, so slow
 //!   modifications never starve queries. A loop asks the server for exactly as many
 //!   messages as it has free slots.
+//! - Before running, a delivery claims the job by storing its `Running` record
+//!   (create-if-absent, or CAS on the `Accepted` record read). Of concurrent deliveries
+//!   of one job (a redelivery racing a slow or late-acking run) only the claim holder
+//!   runs it; the others leave the message alone. The holder renews its claim every
+//!   quarter of the claim lease; a claim of an older attempt left unrenewed for a whole
+//!   lease (its worker died) is taken over by CAS. A retry releases the claim.
 //! - A delivery whose request already has a terminal record is acknowledged without
 //!   running (the job ran before and its ack was lost).
 //! - Records are written with create-if-absent or CAS update, never over a terminal one.
@@ -11,8 +17,7 @@
 //!   consumer's backoff for that attempt). Final failure: record, then TERM. Exhausted
 //!   deliveries are dead-lettered by [`crate::deadletter`].
 //! - Long jobs send in-progress acks every third of the ack wait and on
-//!   [`JobContext::progress`]; a job running longer than `running_after` gets a `Running`
-//!   record.
+//!   [`JobContext::progress`].
 //! - A handler panic becomes an internal failure; the worker keeps serving.
 //! - Shutdown: stop fetching, let in-flight jobs finish within the grace period, NAK the
 //!   rest.
@@ -33,7 +38,7 @@ use crate::client::REQUEST_ID_HEADER;
 use crate::deadletter::DeadLetters;
 use crate::dispatch::{BoxFuture, Dispatch, Job, JobContext, Outcome};
 use crate::record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
-use crate::records::{is_valid_request_id, RecordStore, Written};
+use crate::records::{is_valid_request_id, Claim, RecordStore};
 use crate::spec::{ConsumerSpec, JobClass, OperationSpec, ServiceSpec};
 use crate::subject::route;
 
@@ -110,7 +115,9 @@ impl WorkerBuilder {
         self
     }
 
-    /// After how long a running job gets a `Running` record (default 250 ms).
+    /// No effect any more: every job gets its `Running` record when a delivery claims
+    /// it, before the handler runs.
+    #[deprecated(note = "the Running record is written when the job is claimed, before it runs")]
     pub fn running_after(mut self, after: Duration) -> Self {
         self.running_after = after;
         self
@@ -243,6 +250,8 @@ struct Shared {
     dispatch: Arc<dyn Dispatch>,
     records: RecordStore,
     worker_id: String,
+    // Kept from the builder; unused since the `Running` record became the claim.
+    #[allow(dead_code)]
     running_after: Duration,
     /// Set when the grace period is over: running jobs are NAKed.
     abandon: CancellationToken,
@@ -521,17 +530,22 @@ fn retry_delay(consumer: &ConsumerSpec, attempt: u64, requested: Duration) -> Du
         .unwrap_or(consumer.ack_wait)
 }
 
-/// How often a running job tells the server it is alive: a third of the shortest ack wait.
-fn keepalive_interval(consumer: &ConsumerSpec) -> Duration {
-    let shortest = consumer
+/// The shortest time after which the server redelivers an unacknowledged delivery: the
+/// ack wait or a backoff step, whichever is shorter.
+fn shortest_wait(consumer: &ConsumerSpec) -> Duration {
+    consumer
         .backoff
         .iter()
         .copied()
         .chain([consumer.ack_wait])
         .filter(|d| !d.is_zero())
         .min()
-        .unwrap_or(Duration::from_secs(30));
-    (shortest / 3).max(Duration::from_millis(10))
+        .unwrap_or(Duration::from_secs(30))
+}
+
+/// How often a running job tells the server it is alive: a third of the shortest wait.
+fn keepalive_interval(consumer: &ConsumerSpec) -> Duration {
+    (shortest_wait(consumer) / 3).max(Duration::from_millis(10))
 }
 
 /// Keeps one delivery alive while it is being worked on: an in-progress ack every
@@ -665,27 +679,12 @@ async fn run_job(
             return;
         };
         record.operation = op.id.into();
-        let Some(existing) = with_store_retry(&shared, "read the record", || {
-            shared.records.get_with_revision(&request_id)
-        })
-        .await
-        else {
+        // Claim before running: of concurrent deliveries of one job, only the claim
+        // holder runs the handler.
+        let lease = claim_lease(consumer);
+        let Some(mut revision) = claim_job(&shared, &msg, &mut record, lease).await else {
+            drop(keepalive);
             return;
-        };
-        // The stored state as last seen (`None` inside: no record), so the final write
-        // can skip reading it again; `None` when unknown.
-        let mut known: Option<Option<u64>> = match existing {
-            Some((existing, _)) if existing.status.is_terminal() => {
-                tracing::debug!(status = ?existing.status, "already finished; acknowledging without running");
-                drop(keepalive);
-                ack(&msg).await;
-                return;
-            }
-            Some((existing, revision)) => {
-                record.accepted_at = existing.accepted_at;
-                Some(Some(revision))
-            }
-            None => Some(None),
         };
         let job = Job {
             request_id: request_id.clone(),
@@ -703,32 +702,37 @@ async fn run_job(
         };
         let dispatch = shared.dispatch.clone();
         let mut handle = tokio::spawn(async move { dispatch.dispatch(job).await }.in_current_span());
-        let running_at = tokio::time::sleep(shared.running_after);
-        tokio::pin!(running_at);
-        let mut running_written = false;
+        let every = lease / 4;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Whether `revision` is still our claim's (false once another delivery took over).
+        let mut holding = true;
         let joined = loop {
             tokio::select! {
                 joined = &mut handle => break joined,
-                _ = &mut running_at, if !running_written => {
-                    running_written = true;
-                    match shared.records.write_unless_terminal(&record).await {
-                        Ok(Written::Written { revision }) => known = Some(Some(revision)),
-                        Ok(_) => known = None,
-                        Err(e) => {
-                            known = None;
-                            tracing::debug!(error = %e, "could not record the job as running");
+                _ = renew.tick(), if holding => {
+                    // Renewing shows deliveries that wait on the claim that we are alive.
+                    match shared.records.replace_at(&record, revision).await {
+                        Ok(Some(r)) => revision = r,
+                        Ok(None) => {
+                            holding = false;
+                            tracing::warn!("the claim was taken over by another delivery (it was not renewed in time); finishing this run");
                         }
+                        Err(e) => tracing::debug!(error = %e, "could not renew the claim"),
                     }
                 }
                 _ = shared.abandon.cancelled() => {
                     handle.abort();
                     drop(keepalive);
                     tracing::info!("shutdown grace period over; returning the job to the stream");
+                    release_claim(&shared, &record, revision, holding).await;
                     let _ = msg.ack_with(AckKind::Nak(None)).await;
                     return;
                 }
             }
         };
+        // The stored state as last seen, so the final write can skip reading it again.
+        let known: Option<Option<u64>> = holding.then_some(Some(revision));
         let outcome = match joined {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Failed {
@@ -768,6 +772,9 @@ async fn run_job(
                 drop(keepalive);
                 let delay = retry_delay(consumer, attempt, after);
                 tracing::info!(?delay, reason = %failure.message, "job will be retried");
+                // Released first, so the retry finds the job free rather than waiting
+                // out this delivery's claim.
+                release_claim(&shared, &record, revision, holding).await;
                 let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
             }
             Outcome::Failed { failure, .. } => {
@@ -777,6 +784,122 @@ async fn run_job(
     }
     .instrument(span)
     .await
+}
+
+/// The least time a claim goes unrenewed before another delivery takes it over. Short
+/// enough that a crashed worker's job soon runs again, long enough that a live holder
+/// slowed down by a loaded machine or a leader election is not mistaken for a dead one.
+const CLAIM_LEASE_MIN: Duration = Duration::from_secs(2);
+
+/// How long a claim may go unrenewed before it counts as abandoned: the consumer's
+/// shortest redelivery wait, at least [`CLAIM_LEASE_MIN`]. Holders renew every quarter.
+fn claim_lease(consumer: &ConsumerSpec) -> Duration {
+    shortest_wait(consumer).max(CLAIM_LEASE_MIN)
+}
+
+/// Claims the job for this delivery (its `Running` record); the revision of the claim
+/// when this delivery is to run the job. `None` when it must not run, with the delivery
+/// already dealt with:
+/// - the job is finished: acknowledged (its earlier ack was lost);
+/// - a delivery of a newer or equal attempt holds it, or the holder renewed its claim
+///   while we watched (it is alive): left alone, neither acked nor NAKed — the holder's
+///   in-progress acks keep the message, its ack removes it, and if it dies the server
+///   redelivers once the ack wait passes;
+/// - the store stayed unreachable: left for redelivery.
+///
+/// A claim of an older attempt that is not renewed for a whole `lease` belongs to a
+/// worker that died (or was cut off): it is taken over with a CAS on the revision seen,
+/// so of several waiting deliveries one wins.
+async fn claim_job(
+    shared: &Shared,
+    msg: &jetstream::Message,
+    record: &mut ResponseRecord,
+    lease: Duration,
+) -> Option<u64> {
+    // The holder's claim revision as first seen, and when.
+    let mut seen: Option<(u64, tokio::time::Instant)> = None;
+    loop {
+        let claimed = with_store_retry(shared, "claim the job", || {
+            let mut candidate = record.clone();
+            async move {
+                let claim = shared.records.claim(&mut candidate).await?;
+                Ok((claim, candidate.accepted_at))
+            }
+        })
+        .await;
+        let (claim, accepted_at) = claimed?;
+        record.accepted_at = accepted_at;
+        let (holder, held_at) = match claim {
+            Claim::Claimed { revision } => return Some(revision),
+            Claim::Finished(existing) => {
+                tracing::debug!(status = ?existing.status, "already finished; acknowledging without running");
+                ack(msg).await;
+                return None;
+            }
+            Claim::Held { holder, revision } => (holder, revision),
+        };
+        if holder.attempt >= record.attempt {
+            tracing::info!(
+                holder_attempt = holder.attempt,
+                holder = holder.worker_id.as_deref().unwrap_or(""),
+                "a delivery of a newer attempt holds the job; leaving it to that one"
+            );
+            return None;
+        }
+        match seen {
+            None => seen = Some((held_at, tokio::time::Instant::now())),
+            Some((revision, _)) if revision != held_at => {
+                tracing::info!(
+                    holder_attempt = holder.attempt,
+                    holder = holder.worker_id.as_deref().unwrap_or(""),
+                    "the holder of the job renewed its claim (it is alive); leaving the job to it"
+                );
+                return None;
+            }
+            Some((_, since)) if since.elapsed() >= lease => {
+                let taken = with_store_retry(shared, "take over the claim", || {
+                    shared.records.replace_at(record, held_at)
+                })
+                .await?;
+                if let Some(revision) = taken {
+                    tracing::warn!(
+                        holder_attempt = holder.attempt,
+                        holder = holder.worker_id.as_deref().unwrap_or(""),
+                        ?lease,
+                        "took over a claim that was not renewed within its lease"
+                    );
+                    return Some(revision);
+                }
+                // Changed meanwhile: the next round sees by whom.
+                continue;
+            }
+            Some(_) => {}
+        }
+        tokio::select! {
+            _ = shared.abandon.cancelled() => return None,
+            _ = tokio::time::sleep(lease / 4) => {}
+        }
+    }
+}
+
+/// Gives the claim up (the job goes back to the stream for a retry): the record becomes
+/// `Accepted` again, so the next delivery claims it at once instead of waiting out the
+/// lease. Best effort: when it fails, the next delivery takes over after the lease.
+async fn release_claim(shared: &Shared, record: &ResponseRecord, revision: u64, holding: bool) {
+    if !holding {
+        return;
+    }
+    let released = ResponseRecord {
+        status: JobStatus::Accepted,
+        worker_id: None,
+        started_at: None,
+        ..record.clone()
+    };
+    match shared.records.replace_at(&released, revision).await {
+        Ok(Some(_)) => {}
+        Ok(None) => tracing::debug!("claim changed before it was released"),
+        Err(e) => tracing::debug!(error = %e, "could not release the claim"),
+    }
 }
 
 async fn finish_failed(

@@ -3,11 +3,14 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use jetwire::dispatch::BoxFuture;
 use jetwire::testing::NatsServer;
-use jetwire::{Client, JobStatus};
+use jetwire::{Client, Dispatch, Job, JobStatus, Outcome};
 use serde_json::json;
 
 /// A worker in its own runtime, so it can be killed as a crash would: every task of it
@@ -18,6 +21,11 @@ struct CrashableWorker {
 
 impl CrashableWorker {
     fn start(url: String, dispatch: TestDispatch) -> CrashableWorker {
+        Self::start_as(url, "doomed", dispatch)
+    }
+
+    fn start_as(url: String, id: &str, dispatch: impl Dispatch + Clone) -> CrashableWorker {
+        let id = id.to_string();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -26,7 +34,7 @@ impl CrashableWorker {
         runtime.spawn(async move {
             let nats = jetwire::ConnectOptions::new(&url).connect().await.unwrap();
             jetwire::Worker::builder(nats, &SERVICE, dispatch)
-                .worker_id("doomed")
+                .worker_id(id)
                 .shutdown(std::future::pending())
                 .run()
                 .await
@@ -298,6 +306,96 @@ async fn jobs_complete_on_a_three_node_cluster_while_a_node_is_down() {
         }
         cluster.restart(2).await;
         worker.shutdown().await;
+    })
+    .await
+}
+
+/// Runs jobs like [`TestDispatch`], except that the first job to start stalls its whole
+/// worker for `stall` (it blocks the only thread of the worker's runtime, as an overloaded
+/// machine or a long pause would): no in-progress acks, no claim renewal meanwhile.
+#[derive(Clone)]
+struct StallFirst {
+    inner: TestDispatch,
+    stalled: Arc<AtomicBool>,
+    stall: Duration,
+}
+
+impl Dispatch for StallFirst {
+    fn dispatch(&self, job: Job) -> BoxFuture<'_, Outcome> {
+        Box::pin(async move {
+            if !self.stalled.swap(true, Ordering::SeqCst) {
+                std::thread::sleep(self.stall);
+            }
+            self.inner.dispatch(job).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_redelivery_while_the_first_run_is_stalled_does_not_run_the_job_again() {
+    bounded(async {
+        let server = NatsServer::start().await;
+        let nats = server.client().await;
+        provision(&nats, &SERVICE).await;
+        let client = Client::new(nats.clone(), &SERVICE).await.unwrap();
+        let dispatch = StallFirst {
+            inner: TestDispatch::default(),
+            stalled: Arc::default(),
+            // Far beyond the 200 ms backoff step after which the server redelivers, well
+            // within the 2 s claim lease after which a silent holder counts as dead.
+            stall: Duration::from_millis(1000),
+        };
+        let recorder = dispatch.inner.recorder.clone();
+        // Two workers, each in a runtime of its own: whichever gets the job stalls, the
+        // other gets the redelivery while the first run is still in progress.
+        let a = CrashableWorker::start_as(server.url(), "a", dispatch.clone());
+        let b = CrashableWorker::start_as(server.url(), "b", dispatch.clone());
+
+        let handle = client
+            .submit(request(work(), "h", json!({"action": "echo", "value": 7})))
+            .await
+            .unwrap();
+        let record = handle.wait(BOUND).await.unwrap();
+        assert_eq!(record.status, JobStatus::Succeeded, "{record:?}");
+        assert_eq!(
+            record.attempt, 1,
+            "the first delivery completed it: {record:?}"
+        );
+
+        // The job was delivered again while the first run was stalled.
+        let js = async_nats::jetstream::new(nats.clone());
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+            .get_consumer_from_stream("tjobs_modify", "TJOBS")
+            .await
+            .unwrap();
+        let deliveries = consumer.info().await.unwrap().delivered.consumer_sequence;
+        assert!(
+            deliveries >= 2,
+            "no redelivery happened ({deliveries} deliveries): the test proves nothing"
+        );
+        // Every delivery is over: the message is gone from the work queue.
+        let stream = js.get_stream("TJOBS").await.unwrap();
+        let left = tokio::time::timeout(BOUND, async {
+            let mut stream = stream;
+            loop {
+                let n = stream.info().await.unwrap().state.messages;
+                if n == 0 {
+                    return n;
+                }
+                // Polled: the stream offers no event for "a message was removed".
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert_eq!(left.ok(), Some(0), "the job stayed in the stream");
+        a.crash();
+        b.crash();
+        assert_eq!(
+            recorder.starts(handle.request_id()).len(),
+            1,
+            "the handler ran once"
+        );
+        assert_eq!(recorder.finishes(handle.request_id()), 1);
     })
     .await
 }
