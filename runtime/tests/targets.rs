@@ -292,6 +292,21 @@ async fn a_broadcast_runs_once_on_every_live_worker() {
                 assert_eq!(runs, usize::from(&a.id == worker), "{} ran {copy}", a.id);
             }
         }
+        // Sent again with its request id: the same copies, none run twice.
+        let mut repeat = all();
+        repeat.request_id = Some(got.request_id.clone());
+        let repeated = b(s.client.broadcast(repeat, BOUND)).await.unwrap();
+        assert_eq!(repeated.results.len(), 3);
+        for (worker, result) in &repeated.results {
+            assert_eq!(result.as_ref().unwrap()["target"], worker.as_str());
+            let copy = format!("{}.{worker}", got.request_id);
+            let runs: usize = s
+                .agents
+                .iter()
+                .map(|a| a.recorder().starts(&copy).len())
+                .sum();
+            assert_eq!(runs, 1, "{copy} ran {runs} times");
+        }
         // Found again later by its request id.
         let again = b(jetwire::typed::broadcast_get::<Value, Infallible>(
             &s.client,
