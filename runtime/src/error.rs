@@ -70,6 +70,48 @@ fn format_violations(v: &[Violation]) -> String {
 }
 
 impl<E> JobError<E> {
+    /// The same error for another typed error type: `Failed` becomes what `f` makes of
+    /// its request id and error (a `Failed` of the new type, or another variant when the
+    /// error has no counterpart), every other variant is carried over as it is.
+    pub fn map_failed<F>(self, f: impl FnOnce(String, E) -> JobError<F>) -> JobError<F> {
+        match self {
+            JobError::Failed { request_id, error } => f(request_id, error),
+            JobError::InvalidRequest(v) => JobError::InvalidRequest(v),
+            JobError::ServerUnavailable(m) => JobError::ServerUnavailable(m),
+            JobError::StreamFull { stream, message } => JobError::StreamFull { stream, message },
+            JobError::TimedOut { request_id, waited } => JobError::TimedOut { request_id, waited },
+            JobError::Rejected {
+                request_id,
+                failure,
+            } => JobError::Rejected {
+                request_id,
+                failure,
+            },
+            JobError::DeadLettered {
+                request_id,
+                attempts,
+            } => JobError::DeadLettered {
+                request_id,
+                attempts,
+            },
+            JobError::Decode {
+                request_id,
+                message,
+            } => JobError::Decode {
+                request_id,
+                message,
+            },
+            JobError::NoSuchAgent { worker_id, bucket } => {
+                JobError::NoSuchAgent { worker_id, bucket }
+            }
+            JobError::BroadcastOnly { operation } => JobError::BroadcastOnly { operation },
+            JobError::NoLiveWorkers { operation, bucket } => {
+                JobError::NoLiveWorkers { operation, bucket }
+            }
+            JobError::Nats(m) => JobError::Nats(m),
+        }
+    }
+
     /// The request id, when the job got as far as being published.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -113,5 +155,37 @@ pub fn record_outcome(record: &ResponseRecord) -> Option<Result<serde_json::Valu
             }))
         }
         JobStatus::Accepted | JobStatus::Running => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_failed_converts_failed_and_carries_the_other_variants_over() {
+        let failed: JobError<u32> = JobError::Failed {
+            request_id: "r".into(),
+            error: 7,
+        };
+        match failed.map_failed(|request_id, e| JobError::Failed {
+            request_id,
+            error: e.to_string(),
+        }) {
+            JobError::Failed { request_id, error } => {
+                assert_eq!((request_id.as_str(), error.as_str()), ("r", "7"))
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+        let timed_out: JobError<u32> = JobError::TimedOut {
+            request_id: "t".into(),
+            waited: Duration::from_secs(1),
+        };
+        let mapped: JobError<String> =
+            timed_out.map_failed(|_, _| unreachable!("only Failed is mapped"));
+        assert!(
+            matches!(&mapped, JobError::TimedOut { request_id, waited } if request_id == "t" && *waited == Duration::from_secs(1)),
+            "{mapped:?}"
+        );
     }
 }

@@ -145,52 +145,19 @@ pub async fn submit<T: DeserializeOwned, E: TypedError>(
 /// Converts an untyped job error into one with the operation's typed error. A handler
 /// failure whose code is not one of `E`'s stays [`JobError::Rejected`].
 pub fn into_typed<E: TypedError>(err: JobError<JobFailure>) -> JobError<E> {
-    match err {
-        JobError::Failed { request_id, error } => {
-            let details = error.details.clone().unwrap_or(Value::Null);
-            match E::from_failure(&error.code, &details) {
-                Some(typed) => JobError::Failed {
-                    request_id,
-                    error: typed,
-                },
-                None => JobError::Rejected {
-                    request_id,
-                    failure: error,
-                },
-            }
+    err.map_failed(|request_id, error| {
+        let details = error.details.clone().unwrap_or(Value::Null);
+        match E::from_failure(&error.code, &details) {
+            Some(typed) => JobError::Failed {
+                request_id,
+                error: typed,
+            },
+            None => JobError::Rejected {
+                request_id,
+                failure: error,
+            },
         }
-        JobError::InvalidRequest(v) => JobError::InvalidRequest(v),
-        JobError::ServerUnavailable(m) => JobError::ServerUnavailable(m),
-        JobError::StreamFull { stream, message } => JobError::StreamFull { stream, message },
-        JobError::TimedOut { request_id, waited } => JobError::TimedOut { request_id, waited },
-        JobError::Rejected {
-            request_id,
-            failure,
-        } => JobError::Rejected {
-            request_id,
-            failure,
-        },
-        JobError::DeadLettered {
-            request_id,
-            attempts,
-        } => JobError::DeadLettered {
-            request_id,
-            attempts,
-        },
-        JobError::Decode {
-            request_id,
-            message,
-        } => JobError::Decode {
-            request_id,
-            message,
-        },
-        JobError::NoSuchAgent { worker_id, bucket } => JobError::NoSuchAgent { worker_id, bucket },
-        JobError::BroadcastOnly { operation } => JobError::BroadcastOnly { operation },
-        JobError::NoLiveWorkers { operation, bucket } => {
-            JobError::NoLiveWorkers { operation, bucket }
-        }
-        JobError::Nats(m) => JobError::Nats(m),
-    }
+    })
 }
 
 /// Decodes a reply payload into `T`.

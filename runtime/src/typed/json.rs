@@ -17,50 +17,17 @@ use crate::validate::{Validate, Violation};
 /// A typed job error with its typed error turned back into the stored failure (for
 /// callers that handle every operation alike, e.g. a gateway).
 pub fn untyped<E: TypedError>(error: JobError<E>) -> JobError {
-    match error {
-        JobError::Failed { request_id, error } => JobError::Failed {
-            request_id,
-            error: JobFailure {
-                kind: FailureKind::Handler,
-                code: error.code().to_string(),
-                message: error.message(),
-                retryable: false,
-                details: Some(error.details()),
-                violations: Vec::new(),
-            },
+    error.map_failed(|request_id, error| JobError::Failed {
+        request_id,
+        error: JobFailure {
+            kind: FailureKind::Handler,
+            code: error.code().to_string(),
+            message: error.message(),
+            retryable: false,
+            details: Some(error.details()),
+            violations: Vec::new(),
         },
-        JobError::InvalidRequest(v) => JobError::InvalidRequest(v),
-        JobError::ServerUnavailable(m) => JobError::ServerUnavailable(m),
-        JobError::StreamFull { stream, message } => JobError::StreamFull { stream, message },
-        JobError::TimedOut { request_id, waited } => JobError::TimedOut { request_id, waited },
-        JobError::Rejected {
-            request_id,
-            failure,
-        } => JobError::Rejected {
-            request_id,
-            failure,
-        },
-        JobError::DeadLettered {
-            request_id,
-            attempts,
-        } => JobError::DeadLettered {
-            request_id,
-            attempts,
-        },
-        JobError::Decode {
-            request_id,
-            message,
-        } => JobError::Decode {
-            request_id,
-            message,
-        },
-        JobError::NoSuchAgent { worker_id, bucket } => JobError::NoSuchAgent { worker_id, bucket },
-        JobError::BroadcastOnly { operation } => JobError::BroadcastOnly { operation },
-        JobError::NoLiveWorkers { operation, bucket } => {
-            JobError::NoLiveWorkers { operation, bucket }
-        }
-        JobError::Nats(m) => JobError::Nats(m),
-    }
+    })
 }
 
 /// Gives a JSON request its request id before it is decoded: `options.request_id`, or
