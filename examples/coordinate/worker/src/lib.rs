@@ -9,4 +9,6 @@
 //! compare-and-set together with its request id, so a command delivered twice (its worker
 //! was killed after applying it, before acknowledging) changes the state once.
 
+pub mod handler;
+pub mod serve;
 pub mod state;

@@ -52,8 +52,10 @@ pub struct Applied {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemState {
     pub system_id: String,
-    /// Points by name.
+    /// Points by id.
     pub points: BTreeMap<String, Position>,
+    /// Moves applied so far.
+    pub moves: u64,
     /// Every command applied, oldest first. (A long-lived service would keep only the
     /// last few: a redelivery can only be of the command in flight in its partition.)
     pub applied: Vec<Applied>,
@@ -67,6 +69,17 @@ impl SystemState {
             .rev()
             .find(|a| a.request_id == request_id)
     }
+}
+
+/// What a command makes of a system's state.
+#[derive(Debug)]
+pub struct Change {
+    /// The state after the command.
+    pub state: SystemState,
+    /// The command's reply.
+    pub result: serde_json::Value,
+    /// Its sequence number in the system, when it has one.
+    pub sequence: Option<u64>,
 }
 
 /// What became of a command.
@@ -92,8 +105,6 @@ pub enum ApplyError<E> {
     /// The command is not valid for the current state; nothing was written.
     #[error("{0}")]
     Rejected(E),
-    #[error("system id '{0}' is not usable as a key (letters, digits, '-', '_')")]
-    InvalidSystemId(String),
     #[error("state of system '{system_id}' does not decode: {message}")]
     Decode { system_id: String, message: String },
     /// The bucket could not be reached; the command may be retried.
@@ -126,11 +137,20 @@ pub fn state_stream_config(replicas: usize) -> stream::Config {
     }
 }
 
-fn valid_key(id: &str) -> bool {
-    !id.is_empty()
-        && id
+/// The KV key of a system: its id when that is a plain name (letters, digits, `-`,
+/// `_`), else `=` and the id's UTF-8 bytes in hex (`=` never starts a plain name, so
+/// keys cannot collide).
+pub fn state_key(system_id: &str) -> String {
+    let plain = !system_id.is_empty()
+        && system_id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        system_id.to_string()
+    } else {
+        let hex: String = system_id.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("={hex}")
+    }
 }
 
 impl StateStore {
@@ -156,12 +176,9 @@ impl StateStore {
         &self,
         system_id: &str,
     ) -> Result<Option<(SystemState, u64)>, ApplyError<E>> {
-        if !valid_key(system_id) {
-            return Err(ApplyError::InvalidSystemId(system_id.into()));
-        }
         let entry = self
             .kv
-            .entry(system_id)
+            .entry(state_key(system_id))
             .await
             .map_err(|e| ApplyError::Store(e.to_string()))?;
         match entry {
@@ -176,34 +193,29 @@ impl StateStore {
         }
     }
 
-    /// Applies `change` to the system's state once per `request_id`: see the module
-    /// documentation. `change` may run several times (once per CAS round); it must only
-    /// compute from the state it is given.
+    /// Applies a command to the system's state once per `request_id`: see the module
+    /// documentation. `change` gets the current state (`None`: no such system) and
+    /// returns the new state, the command's result and its sequence number in the
+    /// system (if it has one). It may run several times (once per CAS round), so it must
+    /// only compute from what it is given.
     pub async fn apply<E>(
         &self,
         system_id: &str,
         request_id: &str,
         command: &str,
-        sequence: Option<u64>,
-        change: impl Fn(&mut SystemState) -> Result<serde_json::Value, E>,
+        change: impl Fn(Option<&SystemState>) -> Result<Change, E>,
     ) -> Result<Outcome, ApplyError<E>> {
+        let key = state_key(system_id);
         for attempt in 0..CAS_ATTEMPTS {
             let current = self.get(system_id).await?;
-            let (mut state, revision) = match current {
-                Some((state, _)) if state.applied(request_id).is_some() => {
-                    let done = state.applied(request_id).map(|a| a.result.clone());
-                    return Ok(Outcome::AlreadyApplied(done.unwrap_or_default()));
-                }
-                Some((state, revision)) => (state, Some(revision)),
-                None => (
-                    SystemState {
-                        system_id: system_id.into(),
-                        ..Default::default()
-                    },
-                    None,
-                ),
-            };
-            let result = change(&mut state).map_err(ApplyError::Rejected)?;
+            if let Some(done) = current.as_ref().and_then(|(s, _)| s.applied(request_id)) {
+                return Ok(Outcome::AlreadyApplied(done.result.clone()));
+            }
+            let Change {
+                mut state,
+                result,
+                sequence,
+            } = change(current.as_ref().map(|(s, _)| s)).map_err(ApplyError::Rejected)?;
             state.applied.push(Applied {
                 request_id: request_id.into(),
                 command: command.into(),
@@ -211,18 +223,14 @@ impl StateStore {
                 result: result.clone(),
             });
             let value = Bytes::from(serde_json::to_vec(&state).unwrap_or_default());
-            let written = match revision {
-                Some(revision) => self
-                    .kv
-                    .update(system_id, value, revision)
-                    .await
-                    .map_err(|e| {
-                        (
-                            e.kind() == kv::UpdateErrorKind::WrongLastRevision,
-                            e.to_string(),
-                        )
-                    }),
-                None => self.kv.create(system_id, value).await.map_err(|e| {
+            let written = match current.map(|(_, revision)| revision) {
+                Some(revision) => self.kv.update(&key, value, revision).await.map_err(|e| {
+                    (
+                        e.kind() == kv::UpdateErrorKind::WrongLastRevision,
+                        e.to_string(),
+                    )
+                }),
+                None => self.kv.create(&key, value).await.map_err(|e| {
                     (
                         e.kind() == kv::CreateErrorKind::AlreadyExists,
                         e.to_string(),

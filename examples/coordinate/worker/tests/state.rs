@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use coordinate::state::{ApplyError, Outcome, Position, StateStore};
+use coordinate::state::{
+    state_key, ApplyError, Change, Outcome, Position, StateStore, SystemState,
+};
 use jetwire::async_nats::jetstream;
 use jetwire::testing::NatsServer;
 use serde_json::json;
@@ -16,16 +18,22 @@ async fn store() -> (NatsServer, StateStore) {
     (server, store)
 }
 
-fn shift(
-    dx: f64,
-) -> impl Fn(&mut coordinate::state::SystemState) -> Result<serde_json::Value, String> {
-    move |s| {
-        let p = s
+/// Moves point `p` by `dx` (creating the system and point on first use).
+fn shift(dx: f64) -> impl Fn(Option<&SystemState>) -> Result<Change, String> {
+    move |current| {
+        let mut state = current.cloned().unwrap_or_default();
+        let p = state
             .points
             .entry("p".into())
             .or_insert(Position { x: 0.0, y: 0.0 });
         p.x += dx;
-        Ok(json!({ "x": p.x }))
+        let x = p.x;
+        state.moves += 1;
+        Ok(Change {
+            sequence: Some(state.moves),
+            state,
+            result: json!({ "x": x }),
+        })
     }
 }
 
@@ -33,15 +41,9 @@ fn shift(
 async fn a_repeated_request_id_is_applied_once() {
     tokio::time::timeout(BOUND, async {
         let (_server, store) = store().await;
-        let first = store
-            .apply("s1", "r1", "move", Some(1), shift(1.0))
-            .await
-            .unwrap();
+        let first = store.apply("s1", "r1", "move", shift(1.0)).await.unwrap();
         assert_eq!(first, Outcome::Applied(json!({ "x": 1.0 })));
-        let again = store
-            .apply("s1", "r1", "move", Some(1), shift(1.0))
-            .await
-            .unwrap();
+        let again = store.apply("s1", "r1", "move", shift(1.0)).await.unwrap();
         assert_eq!(again, Outcome::AlreadyApplied(json!({ "x": 1.0 })));
         let (state, _) = store.get::<String>("s1").await.unwrap().unwrap();
         assert_eq!(state.points["p"].x, 1.0);
@@ -62,10 +64,7 @@ async fn racing_writers_lose_nothing_and_apply_nothing_twice() {
             tokio::spawn(async move {
                 for i in 0..20 {
                     let id = format!("r{}-{i}", w / 2);
-                    store
-                        .apply("s1", &id, "move", None, shift(1.0))
-                        .await
-                        .unwrap();
+                    store.apply("s1", &id, "move", shift(1.0)).await.unwrap();
                 }
             })
         });
@@ -85,9 +84,7 @@ async fn a_rejected_command_writes_nothing() {
     tokio::time::timeout(BOUND, async {
         let (_server, store) = store().await;
         let err = store
-            .apply("s1", "r1", "move", None, |_| {
-                Err::<serde_json::Value, _>("no such point")
-            })
+            .apply("s1", "r1", "move", |_| Err::<Change, _>("no such point"))
             .await
             .unwrap_err();
         assert!(
@@ -95,11 +92,15 @@ async fn a_rejected_command_writes_nothing() {
             "{err}"
         );
         assert!(store.get::<String>("s1").await.unwrap().is_none());
-        let bad = store
-            .apply("a b", "r1", "move", None, shift(1.0))
+        // Any system id works: ids that are not plain names are hex-encoded as keys.
+        store
+            .apply("a b.c*", "r2", "move", shift(2.0))
             .await
-            .unwrap_err();
-        assert!(matches!(bad, ApplyError::InvalidSystemId(_)), "{bad}");
+            .unwrap();
+        let (state, _) = store.get::<String>("a b.c*").await.unwrap().unwrap();
+        assert_eq!(state.points["p"].x, 2.0);
+        assert_eq!(state_key("a b.c*"), "=6120622e632a");
+        assert_eq!(state_key("plain-id_1"), "plain-id_1");
     })
     .await
     .unwrap()
