@@ -72,6 +72,48 @@ fn jetstream(old: &Spec, new: &Spec, out: &mut Vec<Change>) {
             push(out, at_extension(path), kind, Impact::BreaksBoth, why);
         }
     }
+    // Clients read the registry (`_all`, a worker id's liveness); workers write it.
+    if a.registry.bucket != b.registry.bucket {
+        let why = format!(
+            "`{}` → `{}`: clients look up workers where workers announce themselves",
+            a.registry.bucket, b.registry.bucket
+        );
+        let here = at_extension("x-jetwire.registry.bucket");
+        push(
+            out,
+            here,
+            "registry_bucket_changed",
+            Impact::BreaksBoth,
+            why,
+        );
+    }
+    let target = |t: &Option<crate::ir::TargetsConfig>| t.as_ref().map(|t| t.parameter.clone());
+    if target(&a.targets) != target(&b.targets) {
+        let why = format!(
+            "target parameter {:?} → {:?}: which jobs are routed by target, and how workers \
+             create their own durables, changes",
+            target(&a.targets),
+            target(&b.targets)
+        );
+        let here = at_extension("x-jetwire.targets.parameter");
+        push(out, here, "targets_changed", Impact::BreaksBoth, why);
+    }
+    let leases = |l: &Option<crate::ir::LeasesConfig>| l.as_ref().map(|l| l.bucket.clone());
+    if let (Some(o), Some(n)) = (leases(&a.leases), leases(&b.leases)) {
+        if o != n {
+            let why = format!(
+                "`{o}` → `{n}`: workers of both versions would hold the same partitions at once"
+            );
+            let here = at_extension("x-jetwire.leases.bucket");
+            push(
+                out,
+                here,
+                "leases_bucket_changed",
+                Impact::BreaksConsumers,
+                why,
+            );
+        }
+    }
     for c in &b.consumers {
         let here = || at_extension(&format!("x-jetwire.consumers.{}", c.durable));
         let Some(o) = a.consumers.iter().find(|o| o.durable == c.durable) else {
@@ -91,6 +133,19 @@ fn jetstream(old: &Spec, new: &Spec, out: &mut Vec<Change>) {
                 out,
                 here(),
                 "consumer_filter_changed",
+                Impact::BreaksConsumers,
+                why,
+            );
+        }
+        if o.partitions != c.partitions {
+            let why = format!(
+                "partitions {:?} → {:?}: the partition durables and the keys they hold change",
+                o.partitions, c.partitions
+            );
+            push(
+                out,
+                here(),
+                "consumer_partitions_changed",
                 Impact::BreaksConsumers,
                 why,
             );
