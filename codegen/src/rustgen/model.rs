@@ -388,7 +388,11 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                 .iter()
                 .find(|p| p.name == name)
                 .and_then(|p| match &p.kind {
-                    ParamKind::Free { .. } => Some(quote!("_all")),
+                    // A pattern that refuses `_all` would fail every broadcast.
+                    ParamKind::Free { pattern } => pattern
+                        .as_deref()
+                        .is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match("_all")))
+                        .then(|| quote!("_all")),
                     ParamKind::Enum { ident, variants } => variants
                         .iter()
                         .find(|(_, value)| value == "_all")
@@ -399,8 +403,8 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                     severity: Severity::Warning,
                     location: channel.location.clone(),
                     message: format!(
-                        "operation '{}': the target parameter '{name}' does not list `_all` \
-                         among its values, so the client gets no broadcast (`_all`) methods",
+                        "operation '{}': the target parameter '{name}' does not admit `_all` \
+                         (its enum or pattern), so the client gets no broadcast (`_all`) methods",
                         op.id
                     ),
                 });
