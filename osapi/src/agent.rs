@@ -6,11 +6,12 @@
 //!
 //! ## Targets
 //!
-//! Every agent shares one durable consumer per job class, so any agent may receive any
-//! job. An agent therefore runs jobs addressed to `_any`, to `_all` and to its own host
-//! id, and refuses a job naming another host id with a final failure that names both ids.
-//! Routing a job to the one agent it names (and fanning `_all` out to every agent) needs
-//! one consumer per agent and is not done yet.
+//! The agent's worker id is its host id (`--host-id`, by default this machine's host
+//! name): it is the agent's key in the registry (`OSAPI_AGENTS`) and the `{target}` that
+//! names it. The runtime gives every agent the shared `_any` consumer of each job class
+//! plus its own consumer for jobs addressed to its host id; a broadcast (`_all`) reaches
+//! each live agent as a copy addressed to its host id. A job for another host never
+//! reaches this agent, so the handler does not check the target.
 //!
 //! ## Retries
 //!
@@ -41,11 +42,6 @@ use osapi_jobs::worker::{Dispatcher, Handler};
 use crate::bridge;
 use crate::providers;
 
-/// The target token every agent serves: exactly one agent.
-pub const TARGET_ANY: &str = "_any";
-/// The target token for every agent.
-pub const TARGET_ALL: &str = "_all";
-
 /// The providers of this host behind the generated handler trait.
 #[derive(Clone, Debug)]
 pub struct AgentHandler {
@@ -62,38 +58,20 @@ impl AgentHandler {
         }
     }
 
+    /// The host id: the agent's worker id and target.
     pub fn host_id(&self) -> &str {
         &self.host_id
     }
 
-    /// Refuses a job addressed to another agent.
-    fn check_target<E>(&self, target: &str) -> Result<(), HandlerError<E>> {
-        if target == TARGET_ANY || target == TARGET_ALL || target == &*self.host_id {
-            Ok(())
-        } else {
-            Err(HandlerError::internal(format!(
-                "the job targets host '{target}' but reached agent '{}'; \
-                 a job naming one host runs only on that agent",
-                self.host_id
-            )))
-        }
-    }
-
     /// Runs a blocking provider call that does not read the root directory and turns its
     /// outcome into the reply.
-    async fn serve<R, E, T, F>(
-        &self,
-        ctx: &JobContext,
-        target: &str,
-        call: F,
-    ) -> Result<R, HandlerError<E>>
+    async fn serve<R, E, T, F>(&self, ctx: &JobContext, call: F) -> Result<R, HandlerError<E>>
     where
         R: serde::de::DeserializeOwned,
         E: TypedError,
         T: serde::Serialize + Send + 'static,
         F: FnOnce() -> Result<T, providers::ProviderError> + Send + 'static,
     {
-        self.check_target(target)?;
         let result = bridge::run_blocking(call).await?;
         bridge::respond(&ctx.request_id, result)
     }
@@ -103,7 +81,6 @@ impl AgentHandler {
     async fn serve_rooted<R, E, T, F>(
         &self,
         ctx: &JobContext,
-        target: &str,
         call: F,
     ) -> Result<R, HandlerError<E>>
     where
@@ -112,7 +89,6 @@ impl AgentHandler {
         T: serde::Serialize + Send + 'static,
         F: FnOnce(&std::path::Path) -> Result<T, providers::ProviderError> + Send + 'static,
     {
-        self.check_target(target)?;
         let root = Arc::clone(&self.root);
         let result = bridge::run_blocking(move || {
             root_unavailable(&root).map_or_else(|| Ok(call(&root)), Err)
@@ -129,78 +105,71 @@ impl Handler for AgentHandler {
     async fn get_system_status(
         &self,
         ctx: &JobContext,
-        params: GetSystemStatusParams,
+        _: GetSystemStatusParams,
         _: SystemStatusQuery,
     ) -> Result<SystemStatus, HandlerError<GetSystemStatusError>> {
-        self.serve(ctx, &params.target, providers::system::system_status)
-            .await
+        self.serve(ctx, providers::system::system_status).await
     }
 
     async fn get_disk(
         &self,
         ctx: &JobContext,
-        params: GetDiskParams,
+        _: GetDiskParams,
         payload: DiskQuery,
     ) -> Result<DiskUsage, HandlerError<GetDiskError>> {
         let mount = payload.mount_point;
-        self.serve(ctx, &params.target, move || {
-            providers::disk::disk_usage(mount.as_deref())
-        })
-        .await
+        self.serve(ctx, move || providers::disk::disk_usage(mount.as_deref()))
+            .await
     }
 
     async fn get_dns(
         &self,
         ctx: &JobContext,
-        params: GetDnsParams,
+        _: GetDnsParams,
         _: DnsQuery,
     ) -> Result<DnsConfig, HandlerError<GetDnsError>> {
-        self.serve_rooted(ctx, &params.target, providers::dns::get_dns)
-            .await
+        self.serve_rooted(ctx, providers::dns::get_dns).await
     }
 
     async fn get_hostname(
         &self,
         ctx: &JobContext,
-        params: GetHostnameParams,
+        _: GetHostnameParams,
         _: HostnameQuery,
     ) -> Result<HostnameInfo, HandlerError<GetHostnameError>> {
-        self.serve_rooted(ctx, &params.target, providers::hostname::get_hostname)
+        self.serve_rooted(ctx, providers::hostname::get_hostname)
             .await
     }
 
     async fn ping(
         &self,
         ctx: &JobContext,
-        params: PingParams,
+        _: PingParams,
         payload: osapi_jobs::types::PingQuery,
     ) -> Result<PingResult, HandlerError<PingError>> {
         let query: providers::ping::PingQuery = bridge::request(&payload)?;
-        self.serve(ctx, &params.target, move || providers::ping::ping(&query))
-            .await
+        self.serve(ctx, move || providers::ping::ping(&query)).await
     }
 
     async fn set_dns(
         &self,
         ctx: &JobContext,
-        params: SetDnsParams,
+        _: SetDnsParams,
         payload: osapi_jobs::types::DnsUpdate,
     ) -> Result<DnsConfig, HandlerError<SetDnsError>> {
         let update: providers::dns::DnsUpdate = bridge::request(&payload)?;
-        self.serve_rooted(ctx, &params.target, move |root| {
-            providers::dns::set_dns(root, &update)
-        })
-        .await
+        self.serve_rooted(ctx, move |root| providers::dns::set_dns(root, &update))
+            .await
     }
 
     async fn set_hostname(
         &self,
         ctx: &JobContext,
-        params: SetHostnameParams,
+        _: SetHostnameParams,
         payload: osapi_jobs::types::HostnameUpdate,
     ) -> Result<HostnameChange, HandlerError<SetHostnameError>> {
         let update: providers::hostname::HostnameUpdate = bridge::request(&payload)?;
-        self.serve_rooted(ctx, &params.target, move |root| {
+        self.serve_rooted(ctx, move |root| {
             providers::hostname::set_hostname(root, &update)
         })
         .await
@@ -287,7 +256,8 @@ pub async fn serve(
     service: &'static ServiceSpec,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AgentError> {
-    let worker_id = format!("{}-{}", handler.host_id, std::process::id());
+    // The host id is the worker id: the registry key and the target naming this agent.
+    let worker_id = handler.host_id.to_string();
     tracing::info!(host_id = handler.host_id(), root = %handler.root.display(), "agent serving");
     jetwire::Worker::builder(nats, service, Dispatcher::new(handler))
         .worker_id(worker_id)

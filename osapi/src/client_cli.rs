@@ -5,10 +5,11 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use futures::TryStreamExt;
 use jetwire::typed::CallOptions;
-use jetwire::DeadLetters;
+use jetwire::{AgentState, DeadLetters};
 use osapi_jobs::service::SERVICE;
 use serde_json::{json, Value};
 
+use crate::broadcast::{broadcast_json, outcome_json, AgentResults};
 use crate::output;
 
 /// What `osapi client` can do.
@@ -52,6 +53,22 @@ pub enum ClientCommand {
         #[command(subcommand)]
         verb: DlqVerb,
     },
+    /// The agents in the registry.
+    Agent {
+        #[command(subcommand)]
+        verb: AgentVerb,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentVerb {
+    /// The live agents: id, host name, state, last heartbeat, version.
+    List,
+    /// Stop an agent taking `_any` jobs (running ones finish); jobs addressed to it and
+    /// `_all` jobs still run. Waits until the agent confirms.
+    Drain { id: String },
+    /// Let a drained agent take `_any` jobs again. Waits until the agent confirms.
+    Resume { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,7 +145,8 @@ fn parse_wait(text: &str) -> Result<Duration, String> {
 /// Options shared by every client command.
 #[derive(Args, Debug, Clone)]
 pub struct ClientOptions {
-    /// Which agents run the job: `_any`, `_all` or a host id.
+    /// Which agents run the job: `_any` (one), `_all` (every live agent: one row per
+    /// agent, and the agents that did not answer) or a host id.
     #[arg(long, global = true, default_value = "_any")]
     pub target: String,
     /// Print JSON instead of tables.
@@ -156,6 +174,12 @@ pub async fn run(
         let target = options.target.clone();
         let wait = options.wait;
         async move {
+            if target == jetwire::targets::ALL {
+                let results = broadcast_json(&client, op, payload, wait)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(Reply::Agents(results));
+            }
             client
                 .call_json(
                     op,
@@ -164,6 +188,7 @@ pub async fn run(
                     CallOptions::default().timeout(wait),
                 )
                 .await
+                .map(Reply::One)
                 .map_err(|e| e.to_string())
         }
     };
@@ -207,8 +232,147 @@ pub async fn run(
         }
         ClientCommand::Job { verb } => return job_command(&client, options, verb).await,
         ClientCommand::Dlq { verb } => return dlq_command(nats, options, verb).await,
+        ClientCommand::Agent { verb } => return agent_command(&client, options, verb).await,
     };
-    Ok(render(options, &value))
+    Ok(match value {
+        Reply::One(value) => render(options, &value),
+        Reply::Agents(results) if options.json => render(options, &results.to_json()),
+        Reply::Agents(results) => agents_table(&results),
+    })
+}
+
+/// What a job command got back: one reply, or one outcome per agent (`--target _all`).
+enum Reply {
+    One(Value),
+    Agents(AgentResults),
+}
+
+/// One row per agent (host, status, a one-line summary of its reply or error), then the
+/// agents that did not answer.
+fn agents_table(results: &AgentResults) -> String {
+    let rows: Vec<Vec<String>> = results
+        .agents
+        .iter()
+        .map(|(agent, result)| {
+            let outcome = outcome_json(result);
+            let summary = match result {
+                Ok(reply) => summary(reply),
+                Err(_) => match &outcome["error"] {
+                    Value::String(message) => message.clone(),
+                    failure => format!(
+                        "{}: {}",
+                        failure["code"].as_str().unwrap_or("error"),
+                        failure["message"].as_str().unwrap_or_default()
+                    ),
+                },
+            };
+            vec![
+                agent.clone(),
+                outcome["status"].as_str().unwrap_or_default().to_string(),
+                summary,
+            ]
+        })
+        .collect();
+    let mut out = if rows.is_empty() {
+        "no agent answered".to_string()
+    } else {
+        output::table(&["agent", "status", "result"], &rows)
+    };
+    out.push_str(&format!(
+        "\nmissing: {}",
+        if results.missing.is_empty() {
+            "none".to_string()
+        } else {
+            results.missing.join(", ")
+        }
+    ));
+    out
+}
+
+/// A reply in one line: its top-level fields (not the request id) as `name=value`, lists
+/// of objects as their length, nested objects left out; at most 100 characters.
+fn summary(reply: &Value) -> String {
+    let Value::Object(fields) = reply else {
+        return reply.to_string();
+    };
+    let parts: Vec<String> = fields
+        .iter()
+        .filter(|(name, _)| name.as_str() != "request_id")
+        .filter_map(|(name, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Object(_) => return None,
+                Value::Array(items) if items.iter().any(Value::is_object) => {
+                    format!("{} items", items.len())
+                }
+                Value::Array(items) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            Some(format!("{name}={text}"))
+        })
+        .collect();
+    let line = parts.join(" ");
+    if line.chars().count() > 100 {
+        format!("{}…", line.chars().take(99).collect::<String>())
+    } else {
+        line
+    }
+}
+
+async fn agent_command(
+    client: &osapi_jobs::client::Client,
+    options: &ClientOptions,
+    verb: AgentVerb,
+) -> Result<String, String> {
+    let registry = client
+        .runtime()
+        .registry()
+        .await
+        .map_err(|e| e.to_string())?;
+    let (id, state) = match verb {
+        AgentVerb::List => {
+            let agents = registry.list().await.map_err(|e| e.to_string())?;
+            if options.json {
+                return Ok(render(options, &json!(agents)));
+            }
+            if agents.is_empty() {
+                return Ok("no live agents".into());
+            }
+            let rows: Vec<Vec<String>> = agents
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.worker_id.clone(),
+                        a.hostname.clone(),
+                        a.state.to_string(),
+                        a.heartbeat_at
+                            .to_rfc3339_opts(jetwire::__private::chrono::SecondsFormat::Secs, true),
+                        a.version.clone(),
+                    ]
+                })
+                .collect();
+            return Ok(output::table(
+                &["id", "hostname", "state", "last_heartbeat", "version"],
+                &rows,
+            ));
+        }
+        AgentVerb::Drain { id } => (id, AgentState::Draining),
+        AgentVerb::Resume { id } => (id, AgentState::Active),
+    };
+    let entry = crate::agents::set_state(client, registry, &id, state, options.wait).await?;
+    if options.json {
+        return Ok(render(options, &json!(entry)));
+    }
+    Ok(match state {
+        AgentState::Draining => format!(
+            "{id} is draining: it takes no _any jobs (jobs addressed to it and _all jobs still run)"
+        ),
+        AgentState::Active => format!("{id} is active: it takes _any jobs again"),
+    })
 }
 
 fn render(options: &ClientOptions, value: &Value) -> String {

@@ -7,7 +7,7 @@
 //! ```yaml
 //! nats_url: nats://127.0.0.1:4222
 //! listen: 127.0.0.1:8080
-//! agent_id: web-1
+//! host_id: web-1            # `agent_id` is read too
 //! root: /
 //! store_dir: /var/lib/osapi/nats
 //! # Delivery policy overrides (see `osapi::delivery`); the contract's values otherwise.
@@ -25,7 +25,9 @@ use serde::Deserialize;
 pub struct FileConfig {
     pub nats_url: Option<String>,
     pub listen: Option<String>,
-    pub agent_id: Option<String>,
+    /// The agent's host id (`agent_id` is accepted as its former name).
+    #[serde(alias = "agent_id")]
+    pub host_id: Option<String>,
     pub root: Option<PathBuf>,
     pub store_dir: Option<PathBuf>,
     pub max_deliver: Option<i64>,
@@ -106,9 +108,9 @@ pub fn default_store_dir() -> PathBuf {
     state_dir().join("nats")
 }
 
-/// This machine's host name as an agent id: its first label, with characters a subject
-/// token cannot carry replaced by `-`.
-pub fn default_agent_id() -> String {
+/// This machine's host name as a host id: its first label, with characters a target
+/// cannot carry replaced by `-`.
+pub fn default_host_id() -> String {
     let name = crate::providers::hostname::kernel_hostname();
     let label = name.split('.').next().unwrap_or_default();
     let id: String = label

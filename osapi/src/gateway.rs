@@ -13,20 +13,27 @@
 //! Every job route takes `?target=` (`_any` by default, `_all` or a host id) and
 //! `?wait=` (`0`, `500ms`, `2s`; default 5 s, at most 30 s). Answers:
 //!
-//! - `200`: the job finished within the wait; the body is its reply;
+//! - `200`: the job finished within the wait; the body is its reply. With
+//!   `?target=_all` the job runs on every live agent and the answer is always `200`:
+//!   `{"request_id", "agents": {"<host id>": {"status", "result" | "error"}}, "missing":
+//!   [..]}`, `missing` naming the agents that did not answer within the wait (see
+//!   [`crate::broadcast`]);
 //! - `202`: still pending; `{request_id, status, location}` and a `Location` header
 //!   naming `/api/v1/jobs/{id}`;
 //! - `400`: invalid input (`{"error", "violations": [{"path", "message"}]}`, `path` being
 //!   the JSON pointer of the field); nothing was published;
+//! - `404`: the target names no live agent (`{"error"}`); nothing was published;
 //! - `422`: the job failed with a typed error of the contract (`{"request_id", "error"}`);
 //! - `500`: the job failed outside the contract (e.g. refused by the agent);
 //! - `502`: the job was dead-lettered after its delivery attempts (`{"request_id",
 //!   "error", "failure"}`, `failure` being the stored record's failure);
-//! - `503`: NATS is unreachable.
+//! - `503`: NATS is unreachable, or (`_all`) no agent is live.
 //!
 //! `GET /api/v1/jobs/{id}` returns the stored record (`404` for an unknown id),
 //! `GET /api/v1/jobs/{id}/events` streams its record as server-sent `status` events until
-//! it is terminal, `GET /healthz` says the process is up and `GET /readyz` whether NATS is
+//! it is terminal, `GET /api/v1/agents` lists the live agents of the registry (host id,
+//! host name, pid, version, state, start and last heartbeat), `GET /healthz` says the
+//! process is up and `GET /readyz` whether NATS is
 //! connected and the service provisioned. `GET /api/v1/openapi.json` is the OpenAPI 3.1
 //! description of all of this.
 
@@ -52,6 +59,7 @@ use jetwire::{JobError, Violation};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
+use crate::broadcast::broadcast_json;
 use crate::openapi;
 
 /// How long a job route waits for the result unless `?wait=` says otherwise.
@@ -105,6 +113,7 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/api/v1/ping", get(ping))
         .route("/api/v1/jobs/{id}", get(get_job))
         .route("/api/v1/jobs/{id}/events", get(job_events))
+        .route("/api/v1/agents", get(list_agents))
         .with_state(Arc::new(gateway))
 }
 
@@ -288,6 +297,12 @@ async fn run_job(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if target == jetwire::targets::ALL {
+        return match broadcast_json(&client, operation, payload, wait).await {
+            Ok(results) => Json(results.to_json()).into_response(),
+            Err(e) => job_error(e),
+        };
+    }
     let params = [("target", target)];
     // The generated client submits through the runtime's detached submit, which leaves
     // an `accepted` record (unless the worker was quicker): the job is found by id at once.
@@ -359,6 +374,14 @@ fn job_error(e: JobError) -> Response {
         JobError::InvalidRequest(violations) => invalid(violations),
         JobError::ServerUnavailable(m) | JobError::Nats(m) => unavailable(&m),
         JobError::StreamFull { .. } => unavailable(&e.to_string()),
+        JobError::NoSuchAgent { .. } => {
+            (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response()
+        }
+        JobError::NoLiveWorkers { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
         other => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({"error": other.to_string()})),
@@ -396,6 +419,21 @@ fn not_found(id: &str) -> Response {
         Json(json!({"error": format!("no job with request id '{id}'")})),
     )
         .into_response()
+}
+
+async fn list_agents(State(gw): AppState) -> Response {
+    let client = match gw.client() {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let registry = match client.runtime().registry().await {
+        Ok(r) => r,
+        Err(e) => return job_error(e),
+    };
+    match registry.list().await {
+        Ok(agents) => Json(agents).into_response(),
+        Err(e) => unavailable(&e.to_string()),
+    }
 }
 
 async fn get_job(State(gw): AppState, Path(id): Path<String>) -> Response {

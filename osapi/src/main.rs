@@ -62,9 +62,10 @@ struct NatsArgs {
 
 #[derive(Args)]
 struct AgentArgs {
-    /// The agent's host id (the `{target}` naming it) [default: this machine's host name].
-    #[arg(long = "id", env = "OSAPI_AGENT_ID")]
-    agent_id: Option<String>,
+    /// The agent's host id: its worker id in the registry and the `{target}` naming it;
+    /// letters, digits, `_` and `-`, at most 63 [default: this machine's host name].
+    #[arg(long = "host-id", visible_alias = "id", env = "OSAPI_HOST_ID")]
+    host_id: Option<String>,
     /// Directory modifications write below (`/` changes this host) [default:
     /// $XDG_STATE_HOME/osapi/root].
     #[arg(long, env = "OSAPI_ROOT")]
@@ -312,9 +313,15 @@ fn agent_settings(
     file: &FileConfig,
 ) -> Result<(String, PathBuf, DeliveryPolicy), String> {
     let id = args
-        .agent_id
-        .or(file.agent_id.clone())
-        .unwrap_or_else(config::default_agent_id);
+        .host_id
+        .or(file.host_id.clone())
+        .unwrap_or_else(config::default_host_id);
+    if !jetwire::targets::is_valid_worker_id(&id) || id.starts_with('_') {
+        return Err(format!(
+            "host id '{id}' cannot be a target: letters, digits, '_' and '-', starting with a \
+             letter or digit, at most 63 characters"
+        ));
+    }
     let root = args
         .root
         .or(file.root.clone())

@@ -89,7 +89,8 @@ fn job_parameters() -> Value {
     json!([
         {"name": "target", "in": "query", "schema": {"type": "string", "default": "_any",
             "pattern": "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"},
-         "description": "`_any`, `_all` or the host id of one agent"},
+         "description": "`_any` (one agent), `_all` (every live agent: the 200 answer is \
+                         `AgentResults`) or the host id of one agent (404 when it is not live)"},
         {"name": "wait", "in": "query", "schema": {"type": "string", "default": "5s"},
          "description": "How long to wait for the result (`0`, `500ms`, `2s`; at most 30s)"}
     ])
@@ -105,12 +106,16 @@ fn job_responses(route: &JobRoute) -> Value {
         "error": {"allOf": [schema_ref("JobFailure")], "properties": {
             "details": {"oneOf": route.errors}}}}});
     json!({
-        "200": {"description": "The job finished: its reply", "content": content(route.reply.clone())},
+        "200": {"description": "The job finished: its reply; with `?target=_all`, every \
+                                agent's outcome (`AgentResults`)",
+                "content": content(json!({"oneOf": [route.reply, schema_ref("AgentResults")]}))},
         "202": {"description": "The job is pending; poll the `Location`",
                 "headers": {"Location": {"schema": {"type": "string"}}},
                 "content": content(schema_ref("Pending"))},
         "400": {"description": "Invalid input; nothing was published",
                 "content": content(schema_ref("Invalid"))},
+        "404": {"description": "The target names no live agent; nothing was published",
+                "content": content(schema_ref("Error"))},
         "422": {"description": "The job failed with a typed error of the contract \
                                 (`error.code` names it, `error.details` is its payload)",
                 "content": content(failed)},
@@ -118,7 +123,8 @@ fn job_responses(route: &JobRoute) -> Value {
                 "content": content(schema_ref("Failed"))},
         "502": {"description": "The job was dead-lettered after its delivery attempts",
                 "content": content(schema_ref("DeadLettered"))},
-        "503": {"description": "NATS is unreachable", "content": content(schema_ref("Error"))}
+        "503": {"description": "NATS is unreachable, or (`_all`) no agent is live",
+                "content": content(schema_ref("Error"))}
     })
 }
 
@@ -181,7 +187,29 @@ fn gateway_schemas() -> Value {
             "accepted_at": {"type": "string", "format": "date-time"},
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": {"type": "string", "format": "date-time"}}},
-        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+        "AgentResults": {"type": "object", "required": ["request_id", "agents", "missing"],
+            "description": "The outcome of an `_all` job on every live agent; agent `a` ran the copy `<request_id>.<a>`",
+            "properties": {
+                "request_id": {"type": "string"},
+                "agents": {"type": "object", "description": "By host id",
+                    "additionalProperties": {"type": "object", "required": ["status"], "properties": {
+                        "status": {"enum": ["succeeded", "failed", "dead_lettered", "error"]},
+                        "result": {"description": "The reply (status succeeded)"},
+                        "error": {"oneOf": [schema_ref("JobFailure"), {"type": "string"}]}}}},
+                "missing": {"type": "array", "items": {"type": "string"},
+                    "description": "Agents sent a copy that did not answer within the wait"}}},
+        "Agent": {"type": "object",
+            "required": ["worker_id", "hostname", "pid", "version", "state", "started_at", "heartbeat_at"],
+            "properties": {
+                "worker_id": {"type": "string", "description": "The host id: the agent's target"},
+                "hostname": {"type": "string"}, "pid": {"type": "integer"},
+                "version": {"type": "string", "description": "The contract version it serves"},
+                "state": {"enum": ["active", "draining"]},
+                "started_at": {"type": "string", "format": "date-time"},
+                "heartbeat_at": {"type": "string", "format": "date-time"},
+                "partitions": {"type": "array", "items": {"type": "string"}}}},
+        "Agents": {"type": "array", "items": schema_ref("Agent")}
     })
 }
 
@@ -294,6 +322,10 @@ pub fn document() -> Value {
                 "responses": {"200": {"description": "Each event's data is the record",
                                       "content": {"text/event-stream": {"schema": schema_ref("JobRecord")}}},
                               "404": not_found}}},
+            "/api/v1/agents": {"get": {"operationId": "listAgents",
+                "summary": "The live agents of the registry (`state` tells a draining one)",
+                "responses": {"200": {"description": "The agents, by host id", "content": content(schema_ref("Agents"))},
+                              "503": {"description": "NATS is unreachable", "content": content(schema_ref("Error"))}}}},
             "/healthz": {"get": {"operationId": "healthz", "summary": "The process is up",
                 "responses": {"200": {"description": "Up", "content": content(schema_ref("Health"))}}}},
             "/readyz": {"get": {"operationId": "readyz", "summary": "NATS connected and the service provisioned",
@@ -336,22 +368,30 @@ mod tests {
                     .as_object()
                     .and_then(|c| c.iter().next())
                     .unwrap_or_else(|| panic!("{method} {path}: no 200 content"));
-                let reference = media["schema"]["$ref"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{method} {path}: the 200 schema is no $ref"));
-                let name = reference.strip_prefix(SCHEMAS).unwrap();
-                assert!(
-                    schemas.contains_key(name),
-                    "{method} {path}: {reference} is not in components/schemas"
-                );
+                // A job route answers its reply, or with `_all` every agent's outcome.
+                let choices = match media["schema"]["oneOf"].as_array() {
+                    Some(choices) => choices.clone(),
+                    None => vec![media["schema"].clone()],
+                };
+                for choice in choices {
+                    let reference = choice["$ref"].as_str().unwrap_or_else(|| {
+                        panic!("{method} {path}: the 200 schema is no $ref: {choice}")
+                    });
+                    let name = reference.strip_prefix(SCHEMAS).unwrap();
+                    assert!(
+                        schemas.contains_key(name),
+                        "{method} {path}: {reference} is not in components/schemas"
+                    );
+                }
                 checked += 1;
             }
         }
-        assert!(checked >= 12, "only {checked} operations checked");
+        assert!(checked >= 13, "only {checked} operations checked");
         assert_eq!(
             doc["paths"]["/api/v1/dns"]["get"]["responses"]["200"]["content"]["application/json"]
-                ["schema"]["$ref"],
-            "#/components/schemas/DnsConfig"
+                ["schema"]["oneOf"],
+            json!([{"$ref": "#/components/schemas/DnsConfig"},
+                   {"$ref": "#/components/schemas/AgentResults"}])
         );
     }
 

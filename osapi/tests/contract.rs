@@ -343,6 +343,8 @@ fn jetstream_settings() {
             "stream": {"name": "OSAPI_JOBS", "duplicate-window": "2m"},
             "responses": {"bucket": "OSAPI_RESPONSES", "ttl": "24h"},
             "dead-letter": {"stream": "OSAPI_DLQ"},
+            "targets": {"parameter": "target"},
+            "registry": {"bucket": "OSAPI_AGENTS", "heartbeat": "2s", "ttl": "10s"},
             "defaults": {"timeout": "30s", "max-deliver": 10, "backoff": ["5s", "10s", "15s"]},
         })
     );

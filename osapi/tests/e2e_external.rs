@@ -69,14 +69,14 @@ fn agent_gateway_and_client_started_separately_share_an_external_server() {
             .trim(),
         "external-e2e"
     );
-    // The record names the agent process that ran it.
+    // The record names the agent that ran it (its host id), and the registry lists
+    // that agent with this process id.
     let id = got["request_id"].as_str().unwrap();
     let record = request(&http, "GET", &format!("/api/v1/jobs/{id}"), None).json();
-    assert_eq!(
-        record["worker_id"],
-        format!("ext-agent-{}", agent.pid()),
-        "{record}"
-    );
+    assert_eq!(record["worker_id"], "ext-agent", "{record}");
+    let agents = request(&http, "GET", "/api/v1/agents", None).json();
+    assert_eq!(agents[0]["worker_id"], "ext-agent", "{agents}");
+    assert_eq!(agents[0]["pid"], agent.pid(), "{agents}");
 
     // With the client CLI, on the same server.
     let reply = json(&e2e_support::client(
@@ -92,7 +92,7 @@ fn agent_gateway_and_client_started_separately_share_an_external_server() {
         &["job", "get", id, "--json"],
     ));
     assert_eq!(record["status"], "succeeded");
-    assert_eq!(record["worker_id"], format!("ext-agent-{}", agent.pid()));
+    assert_eq!(record["worker_id"], "ext-agent");
 
     // Processes stop before the server does.
     drop(api);

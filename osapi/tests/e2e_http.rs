@@ -39,7 +39,7 @@ fn http_gateway_end_to_end() {
         let schema =
             &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
         let validator = jsonschema::validator_for(
-            &serde_json::json!({"$ref": schema["$ref"], "components": doc["components"]}),
+            &serde_json::json!({"$ref": schema["oneOf"][0]["$ref"], "components": doc["components"]}),
         )
         .unwrap_or_else(|e| panic!("{path}: the 200 schema does not compile: {e}"));
         let errors: Vec<String> = validator
@@ -154,10 +154,27 @@ fn http_gateway_end_to_end() {
         no_mount.body
     );
 
-    // A job for another host is refused by this agent, naming both ids.
+    // A job for a host with no live agent: 404 naming it, and nothing published.
+    let before = osapi.jobs_last_sequence();
     let other = osapi.get("/api/v1/hostname?target=some-other-host");
-    assert_eq!(other.status, 500, "{}", other.body);
-    assert!(other.body.contains("some-other-host") && other.body.contains(&osapi.agent));
+    assert_eq!(other.status, 404, "{}", other.body);
+    assert!(other.body.contains("some-other-host"), "{}", other.body);
+    assert_eq!(osapi.jobs_last_sequence(), before);
+    // This agent by its host id, and every agent.
+    let mine = osapi.get(&format!("/api/v1/hostname?target={}", osapi.agent));
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let all = osapi.get("/api/v1/hostname?target=_all");
+    assert_eq!(all.status, 200, "{}", all.body);
+    let all = all.json();
+    assert_eq!(all["agents"][&osapi.agent]["status"], "succeeded", "{all}");
+    assert_eq!(
+        all["agents"][&osapi.agent]["result"]["hostname"],
+        "e2e-renamed"
+    );
+    assert_eq!(all["missing"], serde_json::json!([]));
+    let agents = osapi.get("/api/v1/agents").json();
+    assert_eq!(agents[0]["worker_id"], osapi.agent, "{agents}");
+    assert_eq!(agents[0]["state"], "active", "{agents}");
 
     // Unknown job ids.
     let unknown = osapi.get("/api/v1/jobs/01a20000-0000-7000-8000-000000000000");
