@@ -1,4 +1,4 @@
-//! `cargo xtask bench [runtime|codegen]`: benchmarks that measure an in-run baseline next
+//! `cargo xtask bench [runtime|codegen|routing]`: benchmarks that measure an in-run baseline next
 //! to the thing measured and print ratios (absolute numbers depend on the machine; ratios
 //! taken in the same run much less).
 //!
@@ -8,6 +8,7 @@
 
 mod codegen;
 mod report;
+mod routing;
 mod runtime;
 mod spec_diff;
 mod stats;
@@ -36,6 +37,10 @@ enum Target {
     /// Load + full generation of a synthetic 1,000-operation spec, against merely parsing
     /// its YAML.
     Codegen(codegen::Args),
+    /// Jobs/s with 1, 2 and 4 in-process workers on the `_any` path and on a partitioned
+    /// operation (ratios to 1 worker), and the failover time of a crashed worker's
+    /// partitions.
+    Routing(routing::Args),
     /// `spec-diff` of `asyncapi.yaml` with itself (load both + diff), against only loading.
     SpecDiff(spec_diff::Args),
 }
@@ -62,6 +67,14 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| root.join("target/bench/codegen.json"));
             let report = codegen::run(&a.settings())?;
+            report::write(&out, &report)
+        }
+        Target::Routing(a) => {
+            let out = a
+                .out
+                .clone()
+                .unwrap_or_else(|| root.join("target/bench/routing.json"));
+            let report = routing::run(&a.settings())?;
             report::write(&out, &report)
         }
         Target::SpecDiff(a) => {
@@ -161,6 +174,32 @@ mod tests {
         let read: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!(read, report);
+    }
+
+    #[test]
+    fn the_routing_bench_reports_every_path_and_the_failover() {
+        let report = routing::run(&routing::Settings {
+            jobs: 16,
+            clients: 4,
+            job_ms: 1,
+            warmup: 2,
+            workers: vec![1, 2],
+            partitions: 4,
+            worker_concurrency: 2,
+            lease_ttl: std::time::Duration::from_secs(1),
+        })
+        .unwrap();
+        for path in ["any", "partitioned"] {
+            for workers in ["1", "2"] {
+                let at = format!("/paths/{path}/{workers}");
+                positive(&report, &format!("{at}/jobs_per_s"));
+                positive(&report, &format!("{at}/ratio_to_first"));
+            }
+            assert_eq!(report["paths"][path]["1"]["ratio_to_first"], 1.0);
+        }
+        positive(&report, "/failover/partitions_moved");
+        let first = positive(&report, "/failover/first_job_ms");
+        assert!(positive(&report, "/failover/all_jobs_ms") >= first);
     }
 
     #[test]

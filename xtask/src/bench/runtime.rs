@@ -76,7 +76,7 @@ pub struct Load {
 
 /// Runs `load`: every client task issues its share of the jobs back to back, each call
 /// bounded by [`CALL_BOUND`]; returns the latency of every job and the throughput.
-async fn measure<F, Fut>(load: Load, call: F) -> Result<RunStats>
+pub(super) async fn measure<F, Fut>(load: Load, call: F) -> Result<RunStats>
 where
     F: Fn(usize, usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
