@@ -59,7 +59,7 @@ impl Client {
     ///
     /// Publishes to `jobs.query.system.{target}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_system_status_all`](Self::get_system_status_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_system_status_all`](Self::get_system_status_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///
@@ -237,7 +237,7 @@ impl Client {
     ///
     /// Publishes to `jobs.query.disk.{target}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_disk_all`](Self::get_disk_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_disk_all`](Self::get_disk_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///
@@ -406,7 +406,7 @@ impl Client {
     ///
     /// Publishes to `jobs.query.dns.{target}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_dns_all`](Self::get_dns_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_dns_all`](Self::get_dns_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///
@@ -573,7 +573,7 @@ impl Client {
     ///
     /// Publishes to `jobs.query.hostname.{target}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_hostname_all`](Self::get_hostname_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_hostname_all`](Self::get_hostname_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///
@@ -746,7 +746,7 @@ impl Client {
     ///
     /// Publishes to `jobs.query.ping.{target}` (query) and waits for the result, at most 60s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`ping_all`](Self::ping_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`ping_all`](Self::ping_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///
@@ -908,7 +908,7 @@ impl Client {
     ///
     /// Publishes to `jobs.modify.dns.{target}` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`set_dns_all`](Self::set_dns_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`set_dns_all`](Self::set_dns_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///
@@ -1077,7 +1077,7 @@ impl Client {
     ///
     /// Publishes to `jobs.modify.hostname.{target}` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`set_hostname_all`](Self::set_hostname_all), which returns every worker's result.
+    /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`set_hostname_all`](Self::set_hostname_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
     /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
     ///

@@ -513,10 +513,11 @@ fn method_docs(op: &OpModel) -> TokenStream {
         if target.broadcast.is_some() {
             let all = op.method("{}_all");
             text.push_str(&format!(
-                " — for `_all` use [`{all}`](Self::{all}), which returns every worker's result."
+                " — for `_all` use [`{all}`](Self::{all}), which returns every worker's result \
+                 (here `_all` is `JobError::BroadcastOnly` and nothing is published)."
             ));
         } else {
-            text.push('.');
+            text.push_str(" (here `JobError::BroadcastOnly`: this form runs one job).");
         }
     }
     if let Some(p) = &o.policy.partitioning {
