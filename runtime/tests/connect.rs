@@ -177,3 +177,45 @@ async fn tls_with_a_private_ca_and_a_client_certificate() {
     .await
     .expect("test timed out")
 }
+
+#[tokio::test]
+async fn an_nkey_seed_signs_the_servers_challenge() {
+    timeout(BOUND, async {
+        let user = nkeys::KeyPair::new_user();
+        let seed = user.seed().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("nkey.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "authorization {{ users = [ {{ nkey: \"{}\" }} ] }}\n",
+                user.public_key()
+            ),
+        )
+        .unwrap();
+        let server = server_with(&["-c", config.to_str().unwrap()]).await;
+        let client = ConnectOptions::new(server.url())
+            .auth(Auth::NkeySeed(seed))
+            .connect()
+            .await
+            .unwrap();
+        client.flush().await.unwrap();
+        // A round trip through the server: the connection is authorised, not merely open.
+        let mut sub = client.subscribe("nkey.echo").await.unwrap();
+        client.publish("nkey.echo", "hi".into()).await.unwrap();
+        let msg = futures::StreamExt::next(&mut sub).await.unwrap();
+        assert_eq!(&msg.payload[..], b"hi");
+
+        // Another user's seed, and no credentials at all, are refused.
+        let stranger = nkeys::KeyPair::new_user().seed().unwrap();
+        let err = ConnectOptions::new(server.url())
+            .auth(Auth::NkeySeed(stranger))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("authorization violation"), "{err}");
+        assert!(ConnectOptions::new(server.url()).connect().await.is_err());
+    })
+    .await
+    .expect("test timed out")
+}
