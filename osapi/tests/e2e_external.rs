@@ -15,13 +15,26 @@ fn agent_gateway_and_client_started_separately_share_an_external_server() {
     let config = dir.path().join("config");
     let root = dir.path().join("root");
 
+    // A host id that cannot be a target is refused before anything starts.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_osapi"))
+        .args(["agent", "start", "--nats-url", &url, "--host-id", "web.1"])
+        .env("XDG_CONFIG_HOME", &config)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("host id 'web.1' cannot be a target"),
+        "{message}"
+    );
+
     let agent = Spawned::start(
         &[
             "agent",
             "start",
             "--nats-url",
             &url,
-            "--id",
+            "--host-id",
             "ext-agent",
             "--root",
             root.to_str().unwrap(),
