@@ -340,7 +340,11 @@ fn jetstream_settings() {
     assert_eq!(
         doc["x-jetwire"],
         json!({
-            "stream": {"name": "OSAPI_JOBS", "duplicate-window": "2m"},
+            "stream": {
+                "name": "OSAPI_JOBS",
+                "subjects": ["jobs.query.*.*", "jobs.modify.*.*"],
+                "duplicate-window": "2m",
+            },
             "responses": {"bucket": "OSAPI_RESPONSES", "ttl": "24h"},
             "dead-letter": {"stream": "OSAPI_DLQ"},
             "targets": {"parameter": "target"},
