@@ -135,6 +135,60 @@ pub fn stream_subjects(served: &[Served<'_>]) -> Vec<String> {
     kept
 }
 
+/// The stream subjects widened so that the server accepts every consumer filter:
+/// nats-server 2.9 refuses a filter that is neither within one stream subject nor, as a
+/// wildcard, wider than one (`jobs.query.*._any` against `jobs.query.dns.*` and
+/// `jobs.query.disk.*`). A filter no subject covers is added (its `{parameter}` tokens as `*`) and
+/// replaces the subjects it covers; the result stays sorted.
+pub fn widen_subjects_for_filters(subjects: &[String], filters: &[&str]) -> Vec<String> {
+    let mut kept: Vec<Filter> = subjects.iter().map(|s| parse_filter(s)).collect();
+    for filter in filters {
+        if server_accepts(&kept, &parse_filter(filter)) {
+            continue;
+        }
+        let wanted = as_stream_subject(&parse_filter(filter));
+        kept.retain(|s| !covers(&wanted, s));
+        kept.push(wanted);
+    }
+    let mut out: Vec<String> = kept.iter().map(render).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The consumer filters that no single stream subject covers (for explicitly listed
+/// subjects, where widening would override the author).
+pub fn filters_outside_subjects<'f>(subjects: &[String], filters: &[&'f str]) -> Vec<&'f str> {
+    let subjects: Vec<Filter> = subjects.iter().map(|s| parse_filter(s)).collect();
+    filters
+        .iter()
+        .copied()
+        .filter(|f| !server_accepts(&subjects, &parse_filter(f)))
+        .collect()
+}
+
+/// The server's rule (2.9): a filter is valid when one stream subject holds all it
+/// matches, or — a wildcard filter — when it holds all one stream subject matches. A
+/// `{parameter}` token becomes a literal at run time (`_any`, a worker id, a partition
+/// number), so such a filter must be held by one subject.
+fn server_accepts(subjects: &[Filter], filter: &Filter) -> bool {
+    let has_param = filter.iter().any(|t| matches!(t, FilterToken::Param(_)));
+    let as_subject = as_stream_subject(filter);
+    subjects.iter().any(|s| covers(s, &as_subject))
+        || (!has_param && subjects.iter().any(|s| covers(filter, s)))
+}
+
+/// A filter's runtime-substituted `{parameter}` tokens as `*`.
+fn as_stream_subject(filter: &Filter) -> Filter {
+    filter
+        .iter()
+        .map(|t| match t {
+            FilterToken::Param(_) => FilterToken::Star,
+            other => other.clone(),
+        })
+        .collect()
+}
+
 /// Warns about `receive` operations whose subjects overlap: the worker routes a job to
 /// its operation by subject, so such jobs could not be told apart.
 pub fn warn_shared_subjects(served: &[Served<'_>], diagnostics: &mut Vec<Diagnostic>) {
@@ -845,6 +899,27 @@ mod tests {
         assert_eq!(
             stream_subjects(&served),
             vec!["coord.*.point.get", "jobs.query.dns.*"]
+        );
+    }
+
+    #[test]
+    fn subjects_widen_to_hold_every_consumer_filter() {
+        let subjects = vec![
+            "jobs.query.disk.*".to_string(),
+            "jobs.query.dns.*".to_string(),
+        ];
+        assert_eq!(
+            widen_subjects_for_filters(&subjects, &["jobs.query.*.{target}"]),
+            vec!["jobs.query.*.*"]
+        );
+        // Filters already under one subject change nothing.
+        assert_eq!(
+            widen_subjects_for_filters(&subjects, &["jobs.query.dns.*"]),
+            subjects
+        );
+        assert_eq!(
+            filters_outside_subjects(&subjects, &["jobs.query.*.{target}", "jobs.query.dns.x"]),
+            vec!["jobs.query.*.{target}"]
         );
     }
 }

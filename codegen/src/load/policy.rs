@@ -1,14 +1,17 @@
 //! Operations get their job policy (the operation's `x-jetwire` over the document
 //! defaults) and, once all are known, the stream subjects and consumer plan.
 
-use super::consumers::{plan_consumers, stream_subjects, warn_shared_subjects, Served};
+use super::consumers::{
+    filters_outside_subjects, plan_consumers, stream_subjects, warn_shared_subjects,
+    widen_subjects_for_filters, Served,
+};
 use super::extension::OperationExtension;
 use super::lower::Lowering;
 use crate::error::{Error, Result};
 use crate::ir::{
-    Action, ChannelId, InstanceType, JobClass, Location, MessageId, Operation, OperationPolicy,
-    Partitioning, Reply, RoutingKey, SchemaArena, SchemaId, Severity, SubjectToken,
-    PARTITION_PARAMETER,
+    Action, ChannelId, Diagnostic, InstanceType, JobClass, Location, MessageId, Operation,
+    OperationPolicy, Partitioning, Reply, RoutingKey, SchemaArena, SchemaId, Severity,
+    SubjectToken, PARTITION_PARAMETER,
 };
 
 /// An operation as read, before its policy is settled.
@@ -279,13 +282,29 @@ impl Lowering {
         let partitioned = served.iter().any(|s| s.partitions.is_some());
         let mut diagnostics = Vec::new();
         warn_shared_subjects(&served, &mut diagnostics);
-        let subjects = match &self.extension.subjects {
-            Some(subjects) => subjects.clone(),
-            None => stream_subjects(&served),
-        };
         let consumers = match &self.extension.consumers {
             Some(consumers) => consumers.clone(),
             None => plan_consumers(&served, &self.extension.config.defaults, &mut diagnostics)?,
+        };
+        let filters: Vec<&str> = consumers
+            .iter()
+            .map(|c| c.filter_subject.as_str())
+            .collect();
+        let subjects = match &self.extension.subjects {
+            Some(subjects) => {
+                for filter in filters_outside_subjects(subjects, &filters) {
+                    diagnostics.push(Diagnostic {
+                        severity: Severity::Warning,
+                        location: self.docs.root_at("/x-jetwire/stream/subjects"),
+                        message: format!(
+                            "consumer filter `{filter}` falls under no single stream subject; \
+                             nats-server 2.9 refuses such a consumer (add a subject covering it)"
+                        ),
+                    });
+                }
+                subjects.clone()
+            }
+            None => widen_subjects_for_filters(&stream_subjects(&served), &filters),
         };
         let no_jobs = served.is_empty();
         self.extension.config.stream.subjects = subjects;
