@@ -577,3 +577,68 @@ async fn a_job_without_its_routing_key_is_refused_before_publishing() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_stops_that_partition_until_it_expires() {
+    bounded(async {
+        let (server, nats, client) = setup().await;
+        let dispatch = KeyedDispatch::default();
+        let mut view = LeaseView::open(&nats).await;
+        let w1 = TestWorker::start(&server.url(), "w1", dispatch.clone());
+        view.until("w1 holds every partition", |c| all_held_by(c, &["w1"]))
+            .await;
+        // Another holder overwrites the lease of key "a"'s partition (and never renews).
+        let partition = partition_of(b"a", PARTITIONS);
+        let kv = jetstream::new(nats.clone())
+            .get_key_value("PJOBS_LEASES")
+            .await
+            .unwrap();
+        let intruder = Lease {
+            worker_id: "intruder".into(),
+            acquired_at: chrono::Utc::now(),
+        };
+        let taken_at = Instant::now();
+        kv.put(
+            format!("pjobs_keyed-{partition}"),
+            serde_json::to_vec(&intruder).unwrap().into(),
+        )
+        .await
+        .unwrap();
+        // w1's next renewal fails: it stops that partition's loop (its registry entry no
+        // longer names it). (Meanwhile the intruder counts as a live worker, so w1 also
+        // gives up half of the rest; it takes everything back once the intruder's lease
+        // expired.)
+        let key = format!("pjobs_keyed-{partition}");
+        let registry = jetstream::new(nats.clone())
+            .get_key_value("PJOBS_WORKERS")
+            .await
+            .unwrap();
+        let mut entries = registry.watch_with_history("w1").await.unwrap();
+        tokio::time::timeout(BOUND, async {
+            loop {
+                let entry = entries.next().await.unwrap().unwrap();
+                let agent: jetwire::AgentEntry = serde_json::from_slice(&entry.value).unwrap();
+                if !agent.partitions.is_empty() && !agent.partitions.contains(&key) {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("w1 never gave up the taken partition");
+        // A job of that partition waits until the intruder's lease expired and w1 took
+        // the partition back.
+        let handle = client.submit(request("a", 0)).await.unwrap();
+        handle.result(BOUND).await.unwrap();
+        let waited = taken_at.elapsed();
+        assert!(
+            waited >= LEASE_TTL,
+            "the job ran {waited:?} after the lease was taken, before it expired"
+        );
+        view.until("w1 holds every partition again", |c| {
+            all_held_by(c, &["w1"])
+        })
+        .await;
+        w1.stop().await;
+    })
+    .await
+}
