@@ -54,7 +54,7 @@
 //! `ttl/2` and `ttl + ttl/6` after the death (its last renewal was at most `ttl/2`
 //! earlier; expiry is checked every `ttl/6`), plus one KV round trip. Measured with
 //! `ttl` = 1 s: 1.0–1.2 s (`runtime/tests/partitions.rs`); with `ttl` = 2 s and real
-//! processes killed with SIGKILL: about 1.6 s (`examples/coordinate/worker/tests`).
+//! processes killed with SIGKILL: 1.6–1.8 s (`examples/coordinate/worker/tests`).
 //! The job that was in flight on the dead worker stays unacknowledged until the
 //! consumer redelivers it (`ack_wait`, or the backoff step); with at most one job in
 //! flight per partition, the partition resumes with that job, in order, after
