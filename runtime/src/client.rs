@@ -298,7 +298,10 @@ impl Client {
     /// tell it is pending.
     pub async fn submit_detached(&self, request: Request) -> Result<JobHandle, JobError> {
         let operation = request.operation.id;
-        let subject = request.subject.clone();
+        // The subject the job is published on (keyed partitions filled in).
+        let subject =
+            crate::partition::fill_partition(request.operation, &request.subject, &request.payload)
+                .unwrap_or_else(|_| request.subject.clone());
         let handle = self.submit(request).await?;
         self.record_accepted(&handle.request_id, operation, &subject)
             .await?;

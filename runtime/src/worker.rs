@@ -163,6 +163,9 @@ impl WorkerBuilder {
             })?;
         }
         let stop = CancellationToken::new();
+        // Whatever way `run` returns (a setup error after loops started included), every
+        // loop and the lease manager stop with it.
+        let _stop_on_return = stop.clone().drop_guard();
         let shared = Arc::new(Shared {
             js: js.clone(),
             service: self.service,
