@@ -71,29 +71,7 @@ const COMPONENT_KEYWORDS: &[&str] = &[
 impl Lowering {
     /// Lowers a 2.x document (the root value is `root`).
     pub fn lower_v2(&mut self, root: &Value) -> Result<()> {
-        let root_at = self.docs.root_at("");
-        let root_map = root.as_object().cloned().unwrap_or_default();
-        self.check_keywords(&root_at, &root_map, ROOT_KEYWORDS, "the document");
-
-        if let Some(components) = root.get("components") {
-            let components_at = self.locate(&root_at, "components");
-            self.fields(&components_at, components, "components")?;
-            self.intern_component_schemas(&components_at, components)?;
-            let map = components.as_object().cloned().unwrap_or_default();
-            self.check_keywords(&components_at, &map, COMPONENT_KEYWORDS, "components");
-            if map
-                .get("securitySchemes")
-                .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
-            {
-                let at = self.locate(&components_at, "securitySchemes");
-                self.diagnostic(
-                    Severity::Warning,
-                    at,
-                    "security schemes are not applied by the generated code (NATS credentials are \
-                     configured on the connection); they are listed in the docs",
-                );
-            }
-        }
+        let root_at = self.lower_root_and_components(root, ROOT_KEYWORDS, COMPONENT_KEYWORDS)?;
         if let Some(servers) = root.get("servers") {
             let at = self.locate(&root_at, "servers");
             self.servers(&at, servers, "url")?;

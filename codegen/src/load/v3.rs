@@ -76,29 +76,7 @@ const COMPONENT_KEYWORDS: &[&str] = &[
 impl Lowering {
     /// Lowers a 3.x document (the root value is `root`).
     pub fn lower_v3(&mut self, root: &Value) -> Result<()> {
-        let root_at = self.docs.root_at("");
-        let root_map = root.as_object().cloned().unwrap_or_default();
-        self.check_keywords(&root_at, &root_map, ROOT_KEYWORDS, "the document");
-
-        if let Some(components) = root.get("components") {
-            let components_at = self.locate(&root_at, "components");
-            self.fields(&components_at, components, "components")?;
-            self.intern_component_schemas(&components_at, components)?;
-            let map = components.as_object().cloned().unwrap_or_default();
-            self.check_keywords(&components_at, &map, COMPONENT_KEYWORDS, "components");
-            if map
-                .get("securitySchemes")
-                .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
-            {
-                let at = self.locate(&components_at, "securitySchemes");
-                self.diagnostic(
-                    Severity::Warning,
-                    at,
-                    "security schemes are not applied by the generated code (NATS credentials are \
-                     configured on the connection); they are listed in the docs",
-                );
-            }
-        }
+        let root_at = self.lower_root_and_components(root, ROOT_KEYWORDS, COMPONENT_KEYWORDS)?;
         if let Some(servers) = root.get("servers") {
             let at = self.locate(&root_at, "servers");
             self.servers(&at, servers, "host")?;
@@ -138,6 +116,46 @@ impl Lowering {
             }
         }
         Ok(())
+    }
+
+    /// What 3.x and 2.x documents begin with alike: unknown root keywords are noted, then
+    /// `components` is checked, its schemas interned (before anything refers to them) and
+    /// security schemes noted as documentation only. Returns the root's location.
+    pub(super) fn lower_root_and_components(
+        &mut self,
+        root: &Value,
+        root_keywords: &[&str],
+        component_keywords: &[&str],
+    ) -> Result<Location> {
+        let root_at = self.docs.root_at("");
+        // Borrowed, not cloned: the root holds the whole document. A non-object has no
+        // keywords to check (its type is reported where it is read).
+        if let Some(root_map) = root.as_object() {
+            self.check_keywords(&root_at, root_map, root_keywords, "the document");
+        }
+        let Some(components) = root.get("components") else {
+            return Ok(root_at);
+        };
+        let components_at = self.locate(&root_at, "components");
+        self.fields(&components_at, components, "components")?;
+        self.intern_component_schemas(&components_at, components)?;
+        let Some(map) = components.as_object() else {
+            return Ok(root_at);
+        };
+        self.check_keywords(&components_at, map, component_keywords, "components");
+        if map
+            .get("securitySchemes")
+            .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+        {
+            let at = self.locate(&components_at, "securitySchemes");
+            self.diagnostic(
+                Severity::Warning,
+                at,
+                "security schemes are not applied by the generated code (NATS credentials are \
+                 configured on the connection); they are listed in the docs",
+            );
+        }
+        Ok(root_at)
     }
 
     /// The entries of a map-valued field, cloned, in document order.
