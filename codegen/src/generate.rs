@@ -87,26 +87,49 @@ impl Generator {
 
     /// Generates from an already loaded spec.
     pub fn generate_spec(&self, spec: &Spec) -> Result<Generated> {
-        let code = crate::rustgen::generate(spec)?;
-        let crate_name = self
-            .crate_name
-            .clone()
-            .unwrap_or_else(|| default_crate_name(spec));
-        let mut files = crate_files::crate_files(
-            spec,
-            &code,
-            &CrateOptions {
-                crate_name,
-                runtime: self.runtime.clone(),
-                standalone: self.standalone,
-            },
-        )?;
-        if self.docs {
-            files.extend(crate::docs::generate(spec, &crate_files::header(spec))?);
-        }
-        let mut diagnostics = spec.diagnostics.clone();
-        diagnostics.extend(code.diagnostics);
-        Ok(Generated { files, diagnostics })
+        // The docs depend on the spec alone: they are rendered on a second thread while
+        // this one generates and formats the Rust code (on a multi-core machine the two
+        // take about as long as the longer of them).
+        std::thread::scope(|scope| {
+            let docs = if self.docs {
+                let render = || crate::docs::generate(spec, &crate_files::header(spec));
+                Some(
+                    std::thread::Builder::new()
+                        .name("jetwire-codegen-docs".into())
+                        .spawn_scoped(scope, render)
+                        // No thread to be had: render them here afterwards.
+                        .map_err(|_| render),
+                )
+            } else {
+                None
+            };
+            let code = crate::rustgen::generate(spec)?;
+            let crate_name = self
+                .crate_name
+                .clone()
+                .unwrap_or_else(|| default_crate_name(spec));
+            let mut files = crate_files::crate_files(
+                spec,
+                &code,
+                &CrateOptions {
+                    crate_name,
+                    runtime: self.runtime.clone(),
+                    standalone: self.standalone,
+                },
+            )?;
+            match docs {
+                Some(Ok(thread)) => files.extend(
+                    thread
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                ),
+                Some(Err(render)) => files.extend(render()?),
+                None => {}
+            }
+            let mut diagnostics = spec.diagnostics.clone();
+            diagnostics.extend(code.diagnostics);
+            Ok(Generated { files, diagnostics })
+        })
     }
 }
 

@@ -96,11 +96,16 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
         PathBuf::from("docs/README.md"),
         format!("{marker}{}", render(&env, "README.md.j2", md_ctx.clone())?),
     );
-    for op in ctx.all_operations() {
+    // Each operation converted once too, for its Markdown page and its HTML section.
+    let operations: Vec<_> = ctx
+        .all_operations()
+        .map(|op| (op, minijinja::Value::from_serialize(op)))
+        .collect();
+    for (op, op_value) in &operations {
         let page = render(
             &env,
             "operation.md.j2",
-            minijinja::context! { doc => doc.clone(), op => op, single_page => false },
+            minijinja::context! { doc => doc.clone(), op => op_value.clone(), single_page => false },
         )?;
         files.insert(
             PathBuf::from(format!("docs/operations/{}.md", op.slug)),
@@ -114,12 +119,12 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
         "README.md.j2",
         minijinja::context! { doc => doc.clone(), single_page => true },
     )?;
-    for op in ctx.all_operations() {
+    for (_, op_value) in &operations {
         markdown.push('\n');
         markdown.push_str(&render(
             &env,
             "operation.md.j2",
-            minijinja::context! { doc => doc.clone(), op => op, single_page => true },
+            minijinja::context! { doc => doc.clone(), op => op_value.clone(), single_page => true },
         )?);
     }
     let body = markdown_to_html(&markdown);

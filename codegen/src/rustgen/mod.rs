@@ -4,10 +4,11 @@
 //! - [`types`] bridges to the type generator;
 //! - [`service`], [`operations`], [`client`], [`worker`] emit one module each;
 //! - [`crate_files`] assembles them into a crate (`lib.rs` + module files + `Cargo.toml`)
-//!   or into one self-contained module for build scripts.
+//!   or into one self-contained module for build scripts, [`format`] prints them.
 
 pub mod client;
 pub mod crate_files;
+pub mod format;
 pub mod model;
 pub mod naming;
 pub mod operations;

@@ -1,6 +1,7 @@
 //! `cargo xtask bench codegen`: load + full generation (Rust crate and docs) of a
 //! synthetic spec of 1,000 operations and 2,000 schemas, against merely parsing the same
-//! YAML with serde_yaml (the in-run baseline).
+//! YAML with serde_yaml (the in-run baseline). Each stage of the pipeline is also timed on
+//! its own (load, Rust tokens, formatting, docs), to show where the time goes.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -60,11 +61,9 @@ pub fn run(settings: &Settings) -> Result<Value> {
         .crate_name("bench-jobs")
         .runtime_path("../runtime");
 
-    let without_docs = generator.clone().docs(false);
     let mut parse = Vec::with_capacity(settings.iterations);
-    let mut load = Vec::with_capacity(settings.iterations);
-    let mut code_only = Vec::with_capacity(settings.iterations);
     let mut generate = Vec::with_capacity(settings.iterations);
+    let mut stages: [Vec<Duration>; STAGES.len()] = Default::default();
     let mut files = 0;
     for _ in 0..settings.iterations {
         let t = Instant::now();
@@ -73,23 +72,21 @@ pub fn run(settings: &Settings) -> Result<Value> {
         parse.push(t.elapsed());
         drop(value);
 
-        // Where the time goes: loading alone, and the Rust crate without the docs.
-        let t = Instant::now();
-        jetwire_codegen::load::load_spec(&spec).context("loading the synthetic spec")?;
-        load.push(t.elapsed());
-        let t = Instant::now();
-        without_docs.generate().context("generating without docs")?;
-        code_only.push(t.elapsed());
-
         let t = Instant::now();
         let generated = generator
             .generate()
             .context("generating from the synthetic spec")?;
         generate.push(t.elapsed());
         files = generated.files.len();
+        drop(generated);
+
+        for (samples, took) in stages.iter_mut().zip(timed_stages(&spec)?) {
+            samples.push(took);
+        }
     }
     let generate_ms = median_ms(&generate);
     let parse_ms = median_ms(&parse);
+    let stage_ms: Vec<f64> = stages.iter().map(|s| median_ms(s)).collect();
     let ratio = if parse_ms > 0.0 {
         round(generate_ms / parse_ms)
     } else {
@@ -105,8 +102,12 @@ pub fn run(settings: &Settings) -> Result<Value> {
         "generate_median_ms": round(generate_ms),
         "generate_min_ms": round(min_ms(&generate)),
         "parse_yaml_median_ms": round(parse_ms),
-        "load_median_ms": round(median_ms(&load)),
-        "generate_without_docs_median_ms": round(median_ms(&code_only)),
+        "load_median_ms": round(stage_ms[0]),
+        "stage_median_ms": STAGES
+            .iter()
+            .zip(&stage_ms)
+            .map(|((key, _), ms)| (key.to_string(), json!(round(*ms))))
+            .collect::<serde_json::Map<_, _>>(),
         "generate_vs_parse_ratio": ratio,
         "target_ms": TARGET_MS,
         "target_met": generate_ms <= TARGET_MS,
@@ -118,23 +119,53 @@ pub fn run(settings: &Settings) -> Result<Value> {
         text.len() / 1024,
         settings.iterations
     );
-    println!("{:<34} {:>12}", "step", "median ms");
+    println!("{:<40} {:>10}", "step", "median ms");
     println!(
-        "{:<34} {:>12.1}",
+        "{:<40} {:>10.1}",
         "load + generate (jetwire-codegen)", generate_ms
     );
-    println!("{:<34} {:>12.1}", "  of which: load only", median_ms(&load));
-    println!(
-        "{:<34} {:>12.1}",
-        "  load + generate without docs",
-        median_ms(&code_only)
-    );
-    println!("{:<34} {:>12.1}", "parse YAML only (serde_yaml)", parse_ms);
+    for ((_, label), ms) in STAGES.iter().zip(&stage_ms) {
+        println!("{:<40} {:>10.1}", format!("  stage: {label}"), ms);
+    }
+    println!("{:<40} {:>10.1}", "parse YAML only (serde_yaml)", parse_ms);
     println!(
         "generation = {ratio:.1}x parsing; median {generate_ms:.0} ms vs target {TARGET_MS:.0} ms: {}",
         if generate_ms <= TARGET_MS { "met" } else { "NOT met" }
     );
     Ok(report)
+}
+
+/// The stages of [`Generator::generate`], timed one by one (report key, printed label).
+const STAGES: [(&str, &str); 4] = [
+    ("load", "load (YAML → IR)"),
+    ("rust_tokens", "types + code as token streams"),
+    ("format", "format the Rust files"),
+    ("docs", "docs (Markdown + HTML)"),
+];
+
+/// One run of the pipeline [`Generator::generate`] runs, each stage timed, in the order
+/// of [`STAGES`].
+fn timed_stages(spec_path: &std::path::Path) -> Result<[Duration; STAGES.len()]> {
+    use jetwire_codegen::rustgen::{self, crate_files};
+    let t = Instant::now();
+    let spec = jetwire_codegen::load::load_spec(spec_path).context("loading the synthetic spec")?;
+    let load = t.elapsed();
+    let t = Instant::now();
+    let code = rustgen::generate(&spec).context("generating the Rust tokens")?;
+    let tokens = t.elapsed();
+    let t = Instant::now();
+    let options = crate_files::CrateOptions {
+        crate_name: "bench-jobs".into(),
+        runtime: crate_files::RuntimeDependency::Path("../runtime".into()),
+        standalone: false,
+    };
+    crate_files::crate_files(&spec, &code, &options).context("formatting the Rust files")?;
+    let format = t.elapsed();
+    let t = Instant::now();
+    jetwire_codegen::docs::generate(&spec, &crate_files::header(&spec))
+        .context("generating the docs")?;
+    let docs = t.elapsed();
+    Ok([load, tokens, format, docs])
 }
 
 fn min_ms(samples: &[Duration]) -> f64 {
