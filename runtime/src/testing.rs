@@ -21,6 +21,10 @@ use crate::embedded::{ClusterOptions, EmbeddedError, EmbeddedOptions, EmbeddedSe
 /// How long a server or cluster may take to be usable.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
+/// Starts of a cluster on fresh ports before giving up (a port picked in advance can be
+/// taken by another process before the node binds it).
+const START_ATTEMPTS: u32 = 5;
+
 /// One isolated JetStream-enabled server.
 #[derive(Debug)]
 pub struct NatsServer {
@@ -98,6 +102,32 @@ impl Cluster {
     /// answers on every node). Panics when the cluster does not come up.
     pub async fn start(n: usize) -> Cluster {
         assert!(n >= 1, "a cluster needs at least one node");
+        // The ports are picked before the nodes start (they name each other in their
+        // routes), so another process may take one in between: start again on fresh ports.
+        let mut attempt = 1;
+        let nodes = loop {
+            match Self::start_nodes(n).await {
+                Ok(nodes) => break nodes,
+                Err(e) if attempt < START_ATTEMPTS => {
+                    eprintln!(
+                        "cluster start attempt {attempt} failed ({e}); retrying on fresh ports"
+                    );
+                    attempt += 1;
+                }
+                Err(e) => panic!("cannot start the nats-server cluster: {e}"),
+            }
+        };
+        let cluster = Cluster { nodes };
+        for url in cluster.urls() {
+            wait_jetstream_ready(&url).await;
+        }
+        cluster.wait_placement_ready(n).await;
+        cluster
+    }
+
+    /// Starts `n` routed nodes on freshly picked ports; the ones started are stopped
+    /// again (dropped) when another fails.
+    async fn start_nodes(n: usize) -> Result<Vec<EmbeddedServer>, EmbeddedError> {
         let name = format!("jetwire-test-{}", uuid::Uuid::new_v4().simple());
         let client_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let route_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
@@ -119,17 +149,10 @@ impl Cluster {
                 ..Default::default()
             })
         });
-        let nodes = futures::future::join_all(starts)
+        futures::future::join_all(starts)
             .await
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
-            .unwrap_or_else(|e| panic!("cannot start the nats-server cluster: {e}"));
-        let cluster = Cluster { nodes };
-        for url in cluster.urls() {
-            wait_jetstream_ready(&url).await;
-        }
-        cluster.wait_placement_ready(n).await;
-        cluster
     }
 
     /// Waits until the meta leader knows every peer: a stream with `n` replicas can be
