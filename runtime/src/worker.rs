@@ -69,7 +69,6 @@ impl Worker {
             concurrency: HashMap::new(),
             shutdown: None,
             grace: Duration::from_secs(30),
-            running_after: Duration::from_millis(250),
             dead_letters: true,
             lease_ttl: None,
         }
@@ -85,7 +84,6 @@ pub struct WorkerBuilder {
     concurrency: HashMap<JobClass, usize>,
     shutdown: Option<BoxFuture<'static, ()>>,
     grace: Duration,
-    running_after: Duration,
     dead_letters: bool,
     lease_ttl: Option<Duration>,
 }
@@ -112,14 +110,6 @@ impl WorkerBuilder {
     /// How long in-flight jobs may run on after the shutdown signal (default 30 s).
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace = grace;
-        self
-    }
-
-    /// No effect any more: every job gets its `Running` record when a delivery claims
-    /// it, before the handler runs.
-    #[deprecated(note = "the Running record is written when the job is claimed, before it runs")]
-    pub fn running_after(mut self, after: Duration) -> Self {
-        self.running_after = after;
         self
     }
 
@@ -172,7 +162,6 @@ impl WorkerBuilder {
             dispatch: self.dispatch,
             records,
             worker_id: self.worker_id,
-            running_after: self.running_after,
             abandon: CancellationToken::new(),
         });
         let jobs = TaskTracker::new();
@@ -255,7 +244,6 @@ struct Shared {
     worker_id: String,
     // Kept from the builder; unused since the `Running` record became the claim.
     #[allow(dead_code)]
-    running_after: Duration,
     /// Set when the grace period is over: running jobs are NAKed.
     abandon: CancellationToken,
 }
