@@ -5,7 +5,8 @@
 //! the concatenation is byte for byte the text of the whole file; but each item's syntax
 //! tree is parsed, printed and freed while it is small and in the cache, instead of one
 //! tree for the whole module (tens of MB of Rust for a large spec) built, printed and
-//! then freed at once — about half the time on large specs.
+//! then freed at once (a quarter less time for the 20 MB `types` module of the codegen
+//! benchmark).
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
