@@ -170,13 +170,7 @@ fn registry_targets_and_leases_are_read() {
     );
     // The partition consumers' filters (`coord.<i>.>`) must each fall under one stream
     // subject, so the per-operation subjects give way to `coord.*.>`.
-    assert_eq!(
-        js.stream.subjects,
-        vec![
-            "coord.*.>",
-            "jobs.query.dns.*"
-        ]
-    );
+    assert_eq!(js.stream.subjects, vec!["coord.*.>", "jobs.query.dns.*"]);
 }
 
 #[test]
