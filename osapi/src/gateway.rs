@@ -474,16 +474,22 @@ async fn job_events(State(gw): AppState, Path(id): Path<String>) -> Response {
         Ok(w) => w,
         Err(e) => return unavailable(&e.to_string()),
     };
-    // Each stored version of the record is one event; the stream ends after a terminal
-    // one (without waiting for another update).
-    let events = futures::stream::unfold(Some(watch), |watch| async move {
-        let mut watch = watch?;
+    // One event per change of the job's state (status, attempt, worker): a running job's
+    // claim is renewed by rewriting its record, which is not news to a follower. The
+    // stream ends after a terminal record (without waiting for another update).
+    let events = futures::stream::unfold(Some((watch, None)), |state| async move {
+        let (mut watch, mut last) = state?;
         loop {
             let entry = watch.next().await?.ok()?;
             let Ok(record) = serde_json::from_slice::<ResponseRecord>(&entry.value) else {
                 continue;
             };
-            let next = (!record.status.is_terminal()).then_some(watch);
+            let seen = (record.status, record.attempt, record.worker_id.clone());
+            if last.as_ref() == Some(&seen) {
+                continue;
+            }
+            last = Some(seen);
+            let next = (!record.status.is_terminal()).then_some((watch, last));
             let event = Event::default()
                 .event("status")
                 .json_data(&record)
