@@ -199,33 +199,50 @@ pub fn jobs_stream_config(service: &ServiceSpec, options: &ProvisionOptions) -> 
     }
 }
 
-/// The stream behind the responses KV bucket, configured as the NATS KV convention wants
-/// (created directly: the client library's bucket creation needs account info that not
-/// every server version returns in the shape it expects).
-pub fn responses_stream_config(
-    service: &ServiceSpec,
-    options: &ProvisionOptions,
+/// The stream behind a KV bucket, configured as the NATS KV convention wants (created
+/// directly: the client library's bucket creation needs account info that not every
+/// server version returns in the shape it expects). `max_age` zero = kept until deleted.
+pub fn kv_bucket_stream_config(
+    bucket: &str,
+    history: i64,
+    max_age: Duration,
+    replicas: usize,
+    description: String,
 ) -> stream::Config {
-    let r = &service.responses;
     stream::Config {
-        name: format!("KV_{}", r.bucket),
-        subjects: vec![format!("$KV.{}.>", r.bucket)],
+        name: format!("KV_{bucket}"),
+        subjects: vec![format!("$KV.{bucket}.>")],
         retention: stream::RetentionPolicy::Limits,
         storage: stream::StorageType::File,
         discard: stream::DiscardPolicy::New,
         max_bytes: -1,
         max_messages: -1,
         max_message_size: -1,
-        max_messages_per_subject: r.history.max(1),
+        max_messages_per_subject: history.max(1),
         max_consumers: -1,
-        max_age: r.ttl,
+        max_age,
         allow_rollup: true,
         deny_delete: true,
         allow_direct: true,
-        num_replicas: replicas(r.replicas, options),
-        description: Some(format!("jetwire responses of {}", service.title)),
+        num_replicas: replicas,
+        description: Some(description),
         ..Default::default()
     }
+}
+
+/// The stream behind the responses KV bucket.
+pub fn responses_stream_config(
+    service: &ServiceSpec,
+    options: &ProvisionOptions,
+) -> stream::Config {
+    let r = &service.responses;
+    kv_bucket_stream_config(
+        r.bucket,
+        r.history,
+        r.ttl,
+        replicas(r.replicas, options),
+        format!("jetwire responses of {}", service.title),
+    )
 }
 
 /// The dead-letter stream: keeps the MAX_DELIVERIES advisories of the jobs stream and the
@@ -309,24 +326,13 @@ pub fn lease_stream_config(
     options: &ProvisionOptions,
 ) -> Option<stream::Config> {
     let l = service.leases.as_ref()?;
-    Some(stream::Config {
-        name: format!("KV_{}", l.bucket),
-        subjects: vec![format!("$KV.{}.>", l.bucket)],
-        retention: stream::RetentionPolicy::Limits,
-        storage: stream::StorageType::File,
-        discard: stream::DiscardPolicy::New,
-        max_bytes: -1,
-        max_messages: -1,
-        max_message_size: -1,
-        max_messages_per_subject: 1,
-        max_consumers: -1,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: replicas(l.replicas, options),
-        description: Some(format!("jetwire partition leases of {}", service.title)),
-        ..Default::default()
-    })
+    Some(kv_bucket_stream_config(
+        l.bucket,
+        1,
+        Duration::ZERO,
+        replicas(l.replicas, options),
+        format!("jetwire partition leases of {}", service.title),
+    ))
 }
 
 /// The durable pull consumer of the dead-letter component.

@@ -18,7 +18,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::provision::ProvisionOptions;
+use crate::provision::{kv_bucket_stream_config, ProvisionOptions};
 use crate::spec::{RegistrySpec, ServiceSpec};
 
 /// Attempts of a compare-and-set state change before giving up on a contended entry.
@@ -81,25 +81,13 @@ pub enum RegistryError {
 /// with `max_age` = the registry's ttl so entries not refreshed in time vanish.
 pub fn registry_stream_config(service: &ServiceSpec, options: &ProvisionOptions) -> stream::Config {
     let r = &service.registry;
-    stream::Config {
-        name: format!("KV_{}", r.bucket),
-        subjects: vec![format!("$KV.{}.>", r.bucket)],
-        retention: stream::RetentionPolicy::Limits,
-        storage: stream::StorageType::File,
-        discard: stream::DiscardPolicy::New,
-        max_bytes: -1,
-        max_messages: -1,
-        max_message_size: -1,
-        max_messages_per_subject: 1,
-        max_consumers: -1,
-        max_age: r.ttl,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: options.replicas.unwrap_or(r.replicas).max(1),
-        description: Some(format!("jetwire worker registry of {}", service.title)),
-        ..Default::default()
-    }
+    kv_bucket_stream_config(
+        r.bucket,
+        1,
+        r.ttl,
+        options.replicas.unwrap_or(r.replicas).max(1),
+        format!("jetwire worker registry of {}", service.title),
+    )
 }
 
 /// The registry of a service's live workers. Cheap to clone.
