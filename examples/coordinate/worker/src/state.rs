@@ -118,23 +118,17 @@ pub struct StateStore {
     kv: kv::Store,
 }
 
-/// The stream behind the state bucket (created directly: creating a bucket through the
+/// The stream behind the state bucket: one value per system, kept until deleted (the
+/// runtime's KV stream settings; created directly, as creating a bucket through the
 /// client library fails on nats-server 2.9).
 pub fn state_stream_config(replicas: usize) -> stream::Config {
-    stream::Config {
-        name: format!("KV_{STATE_BUCKET}"),
-        subjects: vec![format!("$KV.{STATE_BUCKET}.>")],
-        retention: stream::RetentionPolicy::Limits,
-        storage: stream::StorageType::File,
-        discard: stream::DiscardPolicy::New,
-        max_messages_per_subject: 1,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: replicas.max(1),
-        description: Some("coordinate systems' state".into()),
-        ..Default::default()
-    }
+    jetwire::provision::kv_bucket_stream_config(
+        STATE_BUCKET,
+        1,
+        Duration::ZERO,
+        replicas.max(1),
+        "coordinate systems' state".into(),
+    )
 }
 
 /// The KV key of a system: its id when that is a plain name (letters, digits, `-`,
