@@ -13,9 +13,13 @@
 //! order.
 
 use crate::spec::{ConsumerSpec, OperationSpec, RoutingKey};
+use crate::subject::{fill_token, token_position};
 use crate::validate::Violation;
 
-/// The subject token a partitioned consumer's filter holds in place of the partition.
+/// The parameter a partitioned consumer's filter holds in place of the partition.
+pub const PARTITION_PARAMETER: &str = "partition";
+
+/// That parameter's token, `{partition}`.
 pub const PARTITION_TOKEN: &str = "{partition}";
 
 const FNV_OFFSET_BASIS: u32 = 0x811c_9dc5;
@@ -63,7 +67,7 @@ pub fn routing_key(
             }
         }
         RoutingKey::Parameter(name) => {
-            let value = template_position(op.subject, name)
+            let value = token_position(op.subject, name)
                 .and_then(|i| subject.split('.').nth(i))
                 .filter(|v| !v.is_empty() && !is_placeholder(v));
             value.map(str::to_string).ok_or_else(|| Violation {
@@ -99,7 +103,7 @@ pub fn fill_partition(
             message: format!("operation '{}' declares 0 partitions", op.id),
         });
     }
-    let Some(position) = template_position(op.subject, spec.parameter) else {
+    let Some(position) = token_position(op.subject, spec.parameter) else {
         return Err(Violation {
             path: String::new(),
             message: format!(
@@ -129,27 +133,7 @@ pub fn partition_durables(consumer: &ConsumerSpec) -> Vec<(u32, String)> {
 /// The filter subject of partition `i` of a partitioned consumer: its filter with the
 /// `{partition}` token replaced by `i`; `None` when the filter has no such token.
 pub fn partition_filter(consumer: &ConsumerSpec, i: u32) -> Option<String> {
-    let filter = consumer.filter_subject;
-    filter.split('.').any(|t| t == PARTITION_TOKEN).then(|| {
-        filter
-            .split('.')
-            .map(|t| {
-                if t == PARTITION_TOKEN {
-                    i.to_string()
-                } else {
-                    t.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(".")
-    })
-}
-
-/// Index of the `{name}` token in a subject template.
-fn template_position(template: &str, name: &str) -> Option<usize> {
-    template
-        .split('.')
-        .position(|t| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))
+    fill_token(consumer.filter_subject, PARTITION_PARAMETER, &i.to_string())
 }
 
 /// An unfilled `{param}` token.

@@ -123,7 +123,7 @@ pub async fn provision(
         .push((format!("stream {}", jobs.name), change));
     for c in service.consumers {
         for mut config in consumer_configs(c)? {
-            crate::targets::shared_durable_config(service, c, &mut config);
+            crate::targets::shared_durable_config(service, &mut config);
             let durable = config.durable_name.clone().unwrap_or_default();
             let change = ensure_consumer(js, &jobs.name, config).await?;
             report

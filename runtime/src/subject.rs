@@ -38,6 +38,28 @@ pub fn route(
     })
 }
 
+/// Index of the `{name}` token in a subject template or consumer filter.
+pub fn token_position(template: &str, name: &str) -> Option<usize> {
+    template
+        .split('.')
+        .position(|t| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) == Some(name))
+}
+
+/// `template` with every `{name}` token replaced by `value` (a consumer filter made
+/// concrete for `_any`, a worker id or a partition number); `None` when it has no such
+/// token.
+pub fn fill_token(template: &str, name: &str, value: &str) -> Option<String> {
+    token_position(template, name)?;
+    let placeholder = format!("{{{name}}}");
+    Some(
+        template
+            .split('.')
+            .map(|t| if t == placeholder { value } else { t })
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +74,17 @@ mod tests {
             match_subject("jobs.{a}.x.{b}", "jobs.1.x.2"),
             Some(vec!["1".to_string(), "2".to_string()])
         );
+    }
+
+    #[test]
+    fn tokens_are_found_and_filled() {
+        assert_eq!(token_position("jobs.query.*.{target}", "target"), Some(3));
+        assert_eq!(token_position("jobs.query.*.{target}", "partition"), None);
+        assert_eq!(
+            fill_token("coord.{partition}.>", "partition", "3"),
+            Some("coord.3.>".to_string())
+        );
+        assert_eq!(fill_token("jobs.query.>", "target", "_any"), None);
     }
 
     #[test]

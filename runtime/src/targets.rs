@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::provision::job_consumer_config;
 use crate::registry::{AgentState, Presence, Registry};
 use crate::spec::{ConsumerSpec, OperationSpec, ServiceSpec};
-use crate::subject::match_subject;
+use crate::subject::{fill_token, match_subject, token_position};
 use crate::worker::{Binding, Loops};
 
 /// Target value: exactly one worker, through the shared durable.
@@ -44,46 +44,30 @@ pub fn is_valid_worker_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
 }
 
-/// The filter token of the target parameter, e.g. `{target}`.
-fn token(service: &ServiceSpec) -> Option<String> {
-    service
-        .targets
-        .as_ref()
-        .map(|t| crate::typed::parameter_path(t.parameter))
+/// The name of the target parameter, when the service routes by target.
+fn parameter(service: &ServiceSpec) -> Option<&'static str> {
+    service.targets.as_ref().map(|t| t.parameter)
 }
 
 /// Whether `consumer` is a targeted consumer of `service` (its filter holds the target token).
 pub fn is_targeted_consumer(service: &ServiceSpec, consumer: &ConsumerSpec) -> bool {
-    token(service).is_some_and(|t| consumer.filter_subject.split('.').any(|p| p == t))
+    parameter(service).is_some_and(|p| token_position(consumer.filter_subject, p).is_some())
 }
 
-/// `filter` with the target token replaced by `value`.
+/// `consumer`'s filter with the target token replaced by `value` (unchanged when the
+/// consumer is not targeted).
 fn filter_for(service: &ServiceSpec, consumer: &ConsumerSpec, value: &str) -> String {
-    match token(service) {
-        Some(t) => consumer
-            .filter_subject
-            .split('.')
-            .map(|p| if p == t { value } else { p })
-            .collect::<Vec<_>>()
-            .join("."),
-        None => consumer.filter_subject.to_string(),
-    }
+    parameter(service)
+        .and_then(|p| fill_token(consumer.filter_subject, p, value))
+        .unwrap_or_else(|| consumer.filter_subject.to_string())
 }
 
-/// Makes a provisioned durable of `consumer` the shared one: the target token (if the
-/// consumer is targeted) in its filter replaced by `_any`.
-pub fn shared_durable_config(
-    service: &ServiceSpec,
-    consumer: &ConsumerSpec,
-    config: &mut consumer::Config,
-) {
-    if let (true, Some(t)) = (is_targeted_consumer(service, consumer), token(service)) {
-        config.filter_subject = config
-            .filter_subject
-            .split('.')
-            .map(|p| if p == t { ANY } else { p })
-            .collect::<Vec<_>>()
-            .join(".");
+/// Makes a provisioned durable the shared one: the target token (if its filter has one)
+/// replaced by `_any`.
+pub fn shared_durable_config(service: &ServiceSpec, config: &mut consumer::Config) {
+    let shared = parameter(service).and_then(|p| fill_token(&config.filter_subject, p, ANY));
+    if let Some(filter) = shared {
+        config.filter_subject = filter;
     }
 }
 
