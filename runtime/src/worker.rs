@@ -175,10 +175,7 @@ impl WorkerBuilder {
         // Targeted consumers (shared `_any` and own durables) and the registry entry.
         let presence = crate::targets::join(&js, self.service, &shared.worker_id, &loops)
             .await
-            .map_err(|e| {
-                stop.cancel();
-                WorkerError::Setup(e)
-            })?;
+            .map_err(WorkerError::Setup)?;
         for consumer in self.service.consumers {
             if !crate::targets::is_targeted_consumer(self.service, consumer)
                 && consumer.partitions.is_none()
@@ -195,8 +192,7 @@ impl WorkerBuilder {
             self.lease_ttl,
             stop.clone(),
         )
-        .await
-        .inspect_err(|_| stop.cancel())?;
+        .await?;
         if self.dead_letters {
             let dl = DeadLetters::new(self.nats.clone(), self.service)
                 .await
