@@ -156,12 +156,16 @@ impl RecordStore {
                 Some((existing, _)) if existing.status.is_terminal() => {
                     return Ok(Written::KeptTerminal(Box::new(existing)))
                 }
-                Some((_, revision)) => {
-                    match self
-                        .kv
-                        .update(&record.request_id, value.clone(), revision)
-                        .await
-                    {
+                Some((existing, revision)) => {
+                    // The time the job was accepted is kept, whoever writes after it.
+                    let value = match (&record.accepted_at, existing.accepted_at) {
+                        (None, Some(accepted_at)) => encode(&ResponseRecord {
+                            accepted_at: Some(accepted_at),
+                            ..record.clone()
+                        }),
+                        _ => value.clone(),
+                    };
+                    match self.kv.update(&record.request_id, value, revision).await {
                         Ok(revision) => return Ok(Written::Written { revision }),
                         Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
                         Err(e) => return Err(StoreError::Nats(e.to_string())),

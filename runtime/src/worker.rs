@@ -10,6 +10,11 @@
 //!   runs it; the others leave the message alone. The holder renews its claim every
 //!   quarter of the claim lease; a claim of an older attempt left unrenewed for a whole
 //!   lease (its worker died) is taken over by CAS. A retry releases the claim.
+//! - Except a query's first delivery: queries only read, so running one twice is
+//!   harmless, and it runs at once. It claims the job only if it is still running after
+//!   [`DEFERRED_CLAIM_AFTER`] (so clients see it running and redeliveries wait on it).
+//!   A quick query thus costs one record write instead of two; its result is still
+//!   written create-if-absent or CAS, so of two racing runs one answer is kept.
 //! - A delivery whose request already has a terminal record is acknowledged without
 //!   running (the job ran before and its ack was lost).
 //! - Records are written with create-if-absent or CAS update, never over a terminal one.
@@ -238,8 +243,6 @@ struct Shared {
     dispatch: Arc<dyn Dispatch>,
     records: RecordStore,
     worker_id: String,
-    // Kept from the builder; unused since the `Running` record became the claim.
-    #[allow(dead_code)]
     /// Set when the grace period is over: running jobs are NAKed.
     abandon: CancellationToken,
 }
@@ -666,13 +669,24 @@ async fn run_job(
             return;
         };
         record.operation = op.id.into();
-        // Claim before running: of concurrent deliveries of one job, only the claim
-        // holder runs the handler.
         let lease = claim_lease(consumer);
-        let Some(mut revision) = claim_job(&shared, &msg, &mut record, lease).await else {
-            drop(keepalive);
-            return;
-        };
+        // Modifications, and every redelivery, claim the job before running it: of
+        // concurrent deliveries only the claim holder runs the handler. A query's first
+        // delivery runs at once and claims only if it is still running after
+        // `DEFERRED_CLAIM_AFTER` (see the module docs).
+        let deferred = op.class == JobClass::Query && attempt == 1;
+        // The revision of our claim while we hold it.
+        let mut held: Option<u64> = None;
+        if !deferred {
+            let Some(revision) = claim_job(&shared, &msg, &mut record, lease).await else {
+                drop(keepalive);
+                return;
+            };
+            held = Some(revision);
+        }
+        // Whether a record may have been written for this request since the delivery
+        // began (our claim, or one we found): false only while a deferred claim is unmade.
+        let mut touched = !deferred;
         let job = Job {
             request_id: request_id.clone(),
             subject: subject.clone(),
@@ -692,17 +706,36 @@ async fn run_job(
         let every = lease / 4;
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Whether `revision` is still our claim's (false once another delivery took over).
-        let mut holding = true;
+        let deferred_claim = tokio::time::sleep(DEFERRED_CLAIM_AFTER);
+        tokio::pin!(deferred_claim);
         let joined = loop {
             tokio::select! {
                 joined = &mut handle => break joined,
-                _ = renew.tick(), if holding => {
+                _ = &mut deferred_claim, if !touched => {
+                    touched = true;
+                    // Best effort: it shows the job as running and makes redeliveries
+                    // wait; the final write decides either way.
+                    match shared.records.claim(&mut record).await {
+                        Ok(Claim::Claimed { revision }) => held = Some(revision),
+                        Ok(Claim::Finished(_)) => {
+                            // Another delivery answered meanwhile: this run is moot.
+                            handle.abort();
+                            drop(keepalive);
+                            tracing::debug!("already answered by another delivery; acknowledging");
+                            ack(&msg).await;
+                            return;
+                        }
+                        Ok(Claim::Held { .. }) => tracing::debug!("another delivery holds the query; finishing this run"),
+                        Err(e) => tracing::debug!(error = %e, "could not record the query as running"),
+                    }
+                }
+                _ = renew.tick(), if held.is_some() => {
                     // Renewing shows deliveries that wait on the claim that we are alive.
+                    let Some(revision) = held else { continue };
                     match shared.records.replace_at(&record, revision).await {
-                        Ok(Some(r)) => revision = r,
+                        Ok(Some(r)) => held = Some(r),
                         Ok(None) => {
-                            holding = false;
+                            held = None;
                             tracing::warn!("the claim was taken over by another delivery (it was not renewed in time); finishing this run");
                         }
                         Err(e) => tracing::debug!(error = %e, "could not renew the claim"),
@@ -712,14 +745,19 @@ async fn run_job(
                     handle.abort();
                     drop(keepalive);
                     tracing::info!("shutdown grace period over; returning the job to the stream");
-                    release_claim(&shared, &record, revision, holding).await;
+                    release_claim(&shared, &record, held).await;
                     let _ = msg.ack_with(AckKind::Nak(None)).await;
                     return;
                 }
             }
         };
-        // The stored state as last seen, so the final write can skip reading it again.
-        let known: Option<Option<u64>> = holding.then_some(Some(revision));
+        // The stored state as last seen, so the final write can skip reading it again:
+        // our claim's revision, or no record at all while a deferred claim is unmade.
+        let known: Option<Option<u64>> = match held {
+            Some(revision) => Some(Some(revision)),
+            None if !touched => Some(None),
+            None => None,
+        };
         let outcome = match joined {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Failed {
@@ -761,7 +799,7 @@ async fn run_job(
                 tracing::info!(?delay, reason = %failure.message, "job will be retried");
                 // Released first, so the retry finds the job free rather than waiting
                 // out this delivery's claim.
-                release_claim(&shared, &record, revision, holding).await;
+                release_claim(&shared, &record, held).await;
                 let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
             }
             Outcome::Failed { failure, .. } => {
@@ -777,6 +815,10 @@ async fn run_job(
 /// enough that a crashed worker's job soon runs again, long enough that a live holder
 /// slowed down by a loaded machine or a leader election is not mistaken for a dead one.
 const CLAIM_LEASE_MIN: Duration = Duration::from_secs(2);
+
+/// How long a query's first delivery runs before it writes its `Running` record (its
+/// claim). Most queries answer sooner and cost one record write instead of two.
+const DEFERRED_CLAIM_AFTER: Duration = Duration::from_millis(100);
 
 /// How long a claim may go unrenewed before it counts as abandoned: the consumer's
 /// shortest redelivery wait, at least [`CLAIM_LEASE_MIN`]. Holders renew every quarter.
@@ -872,10 +914,10 @@ async fn claim_job(
 /// Gives the claim up (the job goes back to the stream for a retry): the record becomes
 /// `Accepted` again, so the next delivery claims it at once instead of waiting out the
 /// lease. Best effort: when it fails, the next delivery takes over after the lease.
-async fn release_claim(shared: &Shared, record: &ResponseRecord, revision: u64, holding: bool) {
-    if !holding {
+async fn release_claim(shared: &Shared, record: &ResponseRecord, held: Option<u64>) {
+    let Some(revision) = held else {
         return;
-    }
+    };
     let released = ResponseRecord {
         status: JobStatus::Accepted,
         worker_id: None,

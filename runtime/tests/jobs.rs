@@ -508,3 +508,88 @@ async fn a_worker_for_an_unprovisioned_service_fails_at_startup() {
     })
     .await
 }
+
+/// The record stored for `request_id` when it is first seen with `status`, through a KV
+/// watcher (no polling).
+async fn record_with_status(
+    nats: &async_nats::Client,
+    request_id: &str,
+    status: JobStatus,
+) -> jetwire::ResponseRecord {
+    let js = async_nats::jetstream::new(nats.clone());
+    let kv = js.get_key_value(SERVICE.responses.bucket).await.unwrap();
+    let mut watch = kv.watch_with_history(request_id).await.unwrap();
+    tokio::time::timeout(BOUND, async {
+        loop {
+            let entry = futures::StreamExt::next(&mut watch)
+                .await
+                .expect("the watch ended")
+                .unwrap();
+            let record: jetwire::ResponseRecord = serde_json::from_slice(&entry.value).unwrap();
+            if record.status == status {
+                return record;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {status:?} record for {request_id}"))
+}
+
+#[tokio::test]
+async fn a_modification_is_claimed_before_its_handler_runs() {
+    bounded(async {
+        let (_server, nats, client, dispatch) = setup().await;
+        let mut events = dispatch.recorder.subscribe();
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch, |b| b);
+        let mut req = request(work(), "h", json!({"action": "sleep", "ms": 400}));
+        req.request_id = Some("claimed-first".into());
+        let handle = client.submit(req).await.unwrap();
+        wait_for(&mut events, started("claimed-first")).await;
+        // The claim is written before the handler starts: it is there already.
+        let record = client.get("claimed-first").await.unwrap().unwrap();
+        assert_eq!(record.status, JobStatus::Running, "{record:?}");
+        assert_eq!(record.worker_id.as_deref(), Some("test-worker"));
+        assert_eq!(
+            handle.wait(BOUND).await.unwrap().status,
+            JobStatus::Succeeded
+        );
+        worker.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_slow_query_shows_as_running_and_a_quick_one_is_answered_once() {
+    bounded(async {
+        let (_server, nats, client, dispatch) = setup().await;
+        let recorder = dispatch.recorder.clone();
+        let worker = spawn_worker(nats.clone(), &SERVICE, dispatch, |b| b);
+        // A query still running after the deferred-claim delay gets its running record.
+        let mut slow = request(echo(), "h", json!({"action": "sleep", "ms": 1500}));
+        slow.request_id = Some("slow-query".into());
+        let handle = client.submit(slow).await.unwrap();
+        let running = record_with_status(&nats, "slow-query", JobStatus::Running).await;
+        assert_eq!(running.worker_id.as_deref(), Some("test-worker"));
+        assert!(running.started_at.is_some());
+        // The handler is still running when that record is seen.
+        assert_eq!(recorder.finishes("slow-query"), 0);
+        let done = handle.wait(BOUND).await.unwrap();
+        assert_eq!(done.status, JobStatus::Succeeded);
+        assert_eq!(done.attempt, 1);
+        assert_eq!(recorder.starts("slow-query").len(), 1);
+
+        // A quick query: one run, one answer.
+        let mut quick = request(echo(), "h", json!({"action": "echo", "value": 3}));
+        quick.request_id = Some("quick-query".into());
+        let handle = client.submit(quick).await.unwrap();
+        let done = handle.wait(BOUND).await.unwrap();
+        assert_eq!(done.status, JobStatus::Succeeded);
+        assert_eq!(
+            done.result,
+            Some(json!({"value": 3, "attempt": 1, "target": "h"}))
+        );
+        assert_eq!(recorder.starts("quick-query").len(), 1);
+        worker.shutdown().await;
+    })
+    .await
+}
