@@ -140,11 +140,15 @@ mod tests {
             jobs: 20,
             polling_jobs: 2,
             warmup: 2,
+            rounds: 2,
             concurrency: vec![1, 4],
         })
         .unwrap();
         for key in [
             "runtime_jobs_per_s",
+            "runtime_modify_jobs_per_s",
+            "runtime_modify_p50_ms",
+            "modify_throughput_ratio",
             "baseline_jobs_per_s",
             "throughput_ratio",
             "runtime_p50_ms",
@@ -157,7 +161,7 @@ mod tests {
             positive(&report, &format!("/{key}"));
         }
         for clients in ["1", "4"] {
-            for variant in ["runtime", "baseline", "polling"] {
+            for variant in ["runtime", "runtime_modify", "baseline", "polling"] {
                 let at = format!("/per_concurrency/{clients}/{variant}");
                 positive(&report, &format!("{at}/jobs_per_s"));
                 let p50 = positive(&report, &format!("{at}/p50_ms"));

@@ -28,6 +28,24 @@ impl RunStats {
         }
     }
 
+    /// The median of each measure over repeated runs of one variant (jobs summed, the
+    /// worst max kept): a run disturbed by the rest of a shared machine does not decide.
+    pub fn median(runs: &[RunStats]) -> RunStats {
+        let median = |f: fn(&RunStats) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
+        };
+        RunStats {
+            jobs: runs.iter().map(|r| r.jobs).sum(),
+            clients: runs.first().map_or(0, |r| r.clients),
+            jobs_per_s: median(|r| r.jobs_per_s),
+            p50_ms: median(|r| r.p50_ms),
+            p99_ms: median(|r| r.p99_ms),
+            max_ms: runs.iter().map(|r| r.max_ms).fold(0.0, f64::max),
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "jobs": self.jobs,
@@ -68,6 +86,28 @@ pub fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_of_runs_takes_each_measure_on_its_own() {
+        let run = |jobs_per_s, p50_ms, max_ms| RunStats {
+            jobs: 10,
+            clients: 4,
+            jobs_per_s,
+            p50_ms,
+            p99_ms: p50_ms * 2.0,
+            max_ms,
+        };
+        let m = RunStats::median(&[
+            run(100.0, 3.0, 9.0),
+            run(300.0, 1.0, 4.0),
+            run(200.0, 2.0, 5.0),
+        ]);
+        assert_eq!(m.jobs, 30);
+        assert_eq!(m.jobs_per_s, 200.0);
+        assert_eq!(m.p50_ms, 2.0);
+        assert_eq!(m.p99_ms, 4.0);
+        assert_eq!(m.max_ms, 9.0);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

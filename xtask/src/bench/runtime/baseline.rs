@@ -16,6 +16,8 @@ use jetwire::provision::{job_consumer_config, jobs_stream_config, responses_stre
 use jetwire::ProvisionOptions;
 use tokio::sync::oneshot;
 
+use jetwire::JobClass;
+
 use super::service::{job_subject, service, WORKER_CONCURRENCY};
 use super::{measure, Load};
 use crate::bench::stats::RunStats;
@@ -38,7 +40,7 @@ pub async fn run(
     wait: Wait,
     load: Load,
 ) -> Result<RunStats> {
-    let service = service(prefix);
+    let service = service(prefix, JobClass::Query);
     let options = ProvisionOptions::default();
     let js = jetstream::new(worker_nats.clone());
     let stream = js

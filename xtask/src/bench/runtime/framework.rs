@@ -1,9 +1,11 @@
-//! The measured variant: the jetwire runtime end to end — `Client::call` submits and waits,
-//! a `Worker` with a trivial `Dispatch` runs the job and records the response.
+//! The measured variants: the jetwire runtime end to end — `Client::call` submits and
+//! waits, a `Worker` with a trivial `Dispatch` runs the job and records the response — for
+//! a query (answered with one record write) and a modification (claimed before it runs:
+//! two record writes).
 
 use anyhow::{Context, Result};
 use jetwire::dispatch::BoxFuture;
-use jetwire::{Client, Dispatch, Job, Outcome, ProvisionOptions, Request, Worker};
+use jetwire::{Client, Dispatch, Job, JobClass, Outcome, ProvisionOptions, Request, Worker};
 use tokio::sync::oneshot;
 
 use super::service::{job_subject, service, CALL_BOUND};
@@ -25,9 +27,10 @@ pub async fn run(
     worker_nats: &async_nats::Client,
     client_nats: &async_nats::Client,
     prefix: &str,
+    class: JobClass,
     load: Load,
 ) -> Result<RunStats> {
-    let service = service(prefix);
+    let service = service(prefix, class);
     let js = async_nats::jetstream::new(worker_nats.clone());
     jetwire::provision(&js, service, &ProvisionOptions::default())
         .await

@@ -1,4 +1,5 @@
-//! The bench service: one query operation, one consumer, names derived from a prefix so
+//! The bench service: one operation of the given class (a query unless asked for a
+//! modification), one consumer, names derived from a prefix so
 //! every variant and run gets fresh streams, consumers and buckets on the shared server.
 //! The baselines create their streams, bucket and consumer from this same spec, so all
 //! variants run on identical JetStream configurations.
@@ -20,13 +21,17 @@ pub const CALL_BOUND: Duration = Duration::from_secs(30);
 
 /// A `ServiceSpec` for `prefix` (lower case letters, digits, `_`). The runtime wants
 /// `&'static` specs, as generated crates have them; the few a bench run makes are leaked.
-pub fn service(prefix: &str) -> &'static ServiceSpec {
+pub fn service(prefix: &str, class: JobClass) -> &'static ServiceSpec {
     let upper = prefix.to_uppercase();
+    let class_token = match class {
+        JobClass::Query => "query",
+        JobClass::Modify => "modify",
+    };
     let subjects: &'static [&'static str] = leak_slice(vec![leak(format!("{prefix}.>"))]);
     let consumers = leak_slice(vec![ConsumerSpec {
-        durable: leak(format!("{prefix}_query")),
-        class: JobClass::Query,
-        filter_subject: leak(format!("{prefix}.query.>")),
+        durable: leak(format!("{prefix}_{class_token}")),
+        class,
+        filter_subject: leak(format!("{prefix}.{class_token}.>")),
         ack_wait: Duration::from_secs(30),
         max_deliver: 5,
         backoff: &[],
@@ -36,9 +41,9 @@ pub fn service(prefix: &str) -> &'static ServiceSpec {
     }]);
     let operations = leak_slice(vec![OperationSpec {
         id: "echo",
-        subject: leak(format!("{prefix}.query.echo.{{target}}")),
+        subject: leak(format!("{prefix}.{class_token}.echo.{{target}}")),
         parameters: &["target"],
-        class: JobClass::Query,
+        class,
         request_id_pointer: Some("/request_id"),
         timeout: CALL_BOUND,
         retryable: true,
