@@ -35,23 +35,10 @@ pub struct Base {
 }
 impl ::jetwire::Validate for Base {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "name");
-            let __f = &self.name;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n > 10 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at most 10 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("name");
+        if let ::std::option::Option::Some(__f) = &self.name {
+            ::jetwire::validate::max_length(__p, __f, 10, out);
         }
     }
 }
@@ -95,28 +82,11 @@ impl ::std::fmt::Display for Bounded {
 }
 impl ::jetwire::Validate for Bounded {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __x = *__f;
-            if i128::from(__x) < 10 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!("must be at least 10 (is {__x})"),
-                });
-            }
-            if i128::from(__x) > 100 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!("must be at most 100 (is {__x})"),
-                });
-            }
-            if i128::from(__x) % 5 != 0 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!("must be a multiple of 5 (is {__x})"),
-                });
-            }
-        }
+        ::jetwire::validate::int_minimum(__at, *__f, 10, false, out);
+        ::jetwire::validate::int_maximum(__at, *__f, 100, false, out);
+        ::jetwire::validate::int_multiple_of(__at, *__f, 5, out);
     }
 }
 /// Base plus more: one merged struct.
@@ -144,44 +114,14 @@ pub struct Extended {
 }
 impl ::jetwire::Validate for Extended {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "name");
-            let __f = &self.name;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 2 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 2 characters long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 10 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 10 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "size");
-            let __f = &self.size;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("name");
+        let __f = &self.name;
+        ::jetwire::validate::min_length(__p, __f, 2, out);
+        ::jetwire::validate::max_length(__p, __f, 10, out);
+        let __p = __at.key("size");
+        let __f = &self.size;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
     }
 }
 /// allOf of allOf.
@@ -212,44 +152,14 @@ pub struct Nested {
 }
 impl ::jetwire::Validate for Nested {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "name");
-            let __f = &self.name;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 2 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 2 characters long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 10 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 10 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "size");
-            let __f = &self.size;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("name");
+        let __f = &self.name;
+        ::jetwire::validate::min_length(__p, __f, 2, out);
+        ::jetwire::validate::max_length(__p, __f, 10, out);
+        let __p = __at.key("size");
+        let __f = &self.size;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
     }
 }
 /// Schema: `#/definitions/Wrapper`.
@@ -278,19 +188,14 @@ pub struct Wrapper {
 }
 impl ::jetwire::Validate for Wrapper {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "base");
-            let __f = &self.base;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("base");
+        if let ::std::option::Option::Some(__f) = &self.base {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "maybeBase");
-            let __f = &self.maybe_base;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("maybeBase");
+        if let ::std::option::Option::Some(__f) = &self.maybe_base {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
 }

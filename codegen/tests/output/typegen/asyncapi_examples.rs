@@ -43,13 +43,7 @@ pub mod v3_1_adeo_kafka_request_reply_asyncapi {
         #[serde(rename = "REQUESTER_CODE")]
         pub requester_code: RequesterCode,
     }
-    impl ::jetwire::Validate for CostingRequestV1Headers {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CostingRequestV1Headers {}
     /// Schema: `#/components/messages/costingResponse/headers`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -98,13 +92,7 @@ pub mod v3_1_adeo_kafka_request_reply_asyncapi {
             ::jetwire::__private::chrono::DateTime<::jetwire::__private::chrono::Utc>,
         >,
     }
-    impl ::jetwire::Validate for CostingResponseHeaders {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CostingResponseHeaders {}
     /// The error code.
     ///
     /// Example: `"CURRENCY_NOT_FOUND"`.
@@ -178,13 +166,7 @@ pub mod v3_1_anyof_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey {}
     /// Schema: `#/components/schemas/objectWithKey2`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -204,13 +186,7 @@ pub mod v3_1_anyof_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key2: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey2 {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey2 {}
     /// Schema: `#/components/messages/testMessages/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -231,13 +207,7 @@ pub mod v3_1_anyof_asyncapi {
         /// A value of type `ObjectWithKey2`.
         ObjectWithKey2(ObjectWithKey2),
     }
-    impl ::jetwire::Validate for TestMessagesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TestMessagesPayload {}
     payload_examples! {}
 }
 
@@ -284,12 +254,10 @@ pub mod v3_1_application_headers_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "MQMD");
-                let __f = &self.mqmd;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("MQMD");
+            if let ::std::option::Option::Some(__f) = &self.mqmd {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -322,32 +290,11 @@ pub mod v3_1_application_headers_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "CorrelId");
-                let __f = &self.correl_id;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        let __n = __s.chars().count();
-                        if __n < 24 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be at least 24 characters long (is {__n})"
-                                ),
-                            });
-                        }
-                        let __n = __s.chars().count();
-                        if __n > 24 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be at most 24 characters long (is {__n})"
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("CorrelId");
+            if let ::std::option::Option::Some(__f) = &self.correl_id {
+                ::jetwire::validate::min_length(__p, __f, 24, out);
+                ::jetwire::validate::max_length(__p, __f, 24, out);
             }
         }
     }
@@ -383,20 +330,10 @@ pub mod v3_1_application_headers_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -444,26 +381,11 @@ pub mod v3_1_correlation_id_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -499,20 +421,10 @@ pub mod v3_1_correlation_id_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -601,31 +513,22 @@ pub mod v3_1_gitter_streaming_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "fromUser");
-                let __f = &self.from_user;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("fromUser");
+            if let ::std::option::Option::Some(__f) = &self.from_user {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "urls");
-                let __f = &self.urls;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    for (__i2, __v2) in __v1.iter().enumerate() {
-                        let __p2 = ::jetwire::validate::child_path(&__p, __i2);
-                        {
-                            let __s: &str = __v2;
-                            if !::jetwire::schema::is_uri(__s) {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p2),
-                                    message: ::std::string::String::from(
-                                        "must be an absolute URI",
-                                    ),
-                                });
-                            }
-                        }
-                    }
+            let __p = __at.key("urls");
+            if let ::std::option::Option::Some(__f) = &self.urls {
+                for (__i1, __v1) in __f.iter().enumerate() {
+                    let __p1 = __p.index(__i1);
+                    ::jetwire::validate::format(
+                        __p1,
+                        __v1,
+                        ::jetwire::schema::is_uri,
+                        "an absolute URI",
+                        out,
+                    );
                 }
             }
         }
@@ -695,56 +598,36 @@ pub mod v3_1_gitter_streaming_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "avatarUrl");
-                let __f = &self.avatar_url;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("avatarUrl");
+            if let ::std::option::Option::Some(__f) = &self.avatar_url {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "avatarUrlSmall");
-                let __f = &self.avatar_url_small;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("avatarUrlSmall");
+            if let ::std::option::Option::Some(__f) = &self.avatar_url_small {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "avatarUrlMedium");
-                let __f = &self.avatar_url_medium;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("avatarUrlMedium");
+            if let ::std::option::Option::Some(__f) = &self.avatar_url_medium {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
         }
     }
@@ -767,13 +650,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub number: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChatMessagePayloadIssuesItem {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChatMessagePayloadIssuesItem {}
     /// Schema: `#/components/messages/chatMessage/payload/schema/properties/mentions/items`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -811,13 +688,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
         )]
         pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
-    impl ::jetwire::Validate for ChatMessagePayloadMentionsItem {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChatMessagePayloadMentionsItem {}
     /// Schema: `#/components/messages/heartbeat/payload/schema`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -868,13 +739,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for HeartbeatPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for HeartbeatPayload {}
     payload_examples! {}
 }
 
@@ -925,18 +790,9 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             let __f = &self.0;
-            {
-                let __x = *__f;
-                if ![10, 25, 100, 500, 1000].contains(&i128::from(__x)) {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(path),
-                        message: ::std::string::String::from(
-                            "must be one of 10, 25, 100, 500, 1000",
-                        ),
-                    });
-                }
-            }
+            ::jetwire::validate::one_of_int(__at, *__f, &[10, 25, 100, 500, 1000], out);
         }
     }
     /// Schema: `#/components/messages/dummyCurrencyInfo/payload`.
@@ -973,21 +829,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "currencyInfo" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"currencyInfo\"",
-                            ),
-                        });
-                    }
-                }
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "currencyInfo", out);
         }
     }
     /// Schema: `#/components/schemas/heartbeat`.
@@ -1015,22 +860,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if __s != "heartbeat" {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be \"heartbeat\"",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            if let ::std::option::Option::Some(__f) = &self.event {
+                ::jetwire::validate::const_str(__p, __f, "heartbeat", out);
             }
         }
     }
@@ -1078,20 +911,14 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             let __f = &self.0;
-            {
-                let __x = *__f;
-                if ![1, 5, 15, 30, 60, 240, 1440, 10080, 21600]
-                    .contains(&i128::from(__x))
-                {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(path),
-                        message: ::std::string::String::from(
-                            "must be one of 1, 5, 15, 30, 60, 240, 1440, 10080, 21600",
-                        ),
-                    });
-                }
-            }
+            ::jetwire::validate::one_of_int(
+                __at,
+                *__f,
+                &[1, 5, 15, 30, 60, 240, 1440, 10080, 21600],
+                out,
+            );
         }
     }
     /// Max rate-limit budget. Compare to the ratecounter field in the openOrders updates to check whether you are approaching the rate limit.
@@ -1187,13 +1014,7 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for Name {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Name {}
     /// Array of currency pairs.
     ///
     /// Schema: `#/components/schemas/pair`.
@@ -1233,38 +1054,16 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             let __f = &self.0;
             for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(path, __i1);
-                {
-                    let __s: &str = __v1;
-                    {
-                        fn __regex() -> ::std::option::Option<
-                            &'static ::jetwire::__private::regex::Regex,
-                        > {
-                            static RE: ::std::sync::OnceLock<
-                                ::std::option::Option<::jetwire::__private::regex::Regex>,
-                            > = ::std::sync::OnceLock::new();
-                            RE.get_or_init(|| {
-                                    ::jetwire::__private::regex::Regex::new(
-                                            "[A-Z\\s]+\\/[A-Z\\s]+",
-                                        )
-                                        .ok()
-                                })
-                                .as_ref()
-                        }
-                        if let ::std::option::Option::Some(__re) = __regex() {
-                            if !__re.is_match(__s) {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p1),
-                                    message: ::std::string::String::from(
-                                        "must match the pattern `[A-Z\\s]+\\/[A-Z\\s]+`",
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
+                let __p1 = __at.index(__i1);
+                ::jetwire::validate::pattern(
+                    __p1,
+                    __v1,
+                    ::jetwire::pattern!("[A-Z\\s]+\\/[A-Z\\s]+"),
+                    out,
+                );
             }
         }
     }
@@ -1294,19 +1093,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "ping" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"ping\""),
-                        });
-                    }
-                }
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "ping", out);
         }
     }
     /// Schema: `#/components/schemas/pong`.
@@ -1337,20 +1127,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if __s != "pong" {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from("must be \"pong\""),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            if let ::std::option::Option::Some(__f) = &self.event {
+                ::jetwire::validate::const_str(__p, __f, "pong", out);
             }
         }
     }
@@ -1441,13 +1221,7 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for Status {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Status {}
     /// Schema: `#/components/schemas/subscribe`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -1480,32 +1254,17 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscribe" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"subscribe\""),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscribe", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -1555,16 +1314,13 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "depth");
-                let __f = &self.depth;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "interval");
-                let __f = &self.interval;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("depth");
+            let __f = &self.depth;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+            let __p = __at.key("interval");
+            let __f = &self.interval;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
     /// Schema: `#/components/schemas/subscriptionStatus`.
@@ -1593,12 +1349,13 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             match self {
                 Self::Success(__v) => {
-                    ::jetwire::Validate::validate_at(__v, path, out);
+                    ::jetwire::Validate::validate_at(__v, &__at.path(), out);
                 }
                 Self::Error(__v) => {
-                    ::jetwire::Validate::validate_at(__v, path, out);
+                    ::jetwire::Validate::validate_at(__v, &__at.path(), out);
                 }
             }
         }
@@ -1638,34 +1395,17 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscriptionStatus" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"subscriptionStatus\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscriptionStatus", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -1707,34 +1447,17 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscriptionStatus" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"subscriptionStatus\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscriptionStatus", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -1777,16 +1500,13 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "depth");
-                let __f = &self.depth;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "interval");
-                let __f = &self.interval;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("depth");
+            let __f = &self.depth;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+            let __p = __at.key("interval");
+            let __f = &self.interval;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
     /// Schema: `#/components/schemas/subscriptionStatusSuccess`.
@@ -1830,34 +1550,17 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscriptionStatus" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"subscriptionStatus\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscriptionStatus", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -1899,22 +1602,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if __s != "systemStatus" {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be \"systemStatus\"",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            if let ::std::option::Option::Some(__f) = &self.event {
+                ::jetwire::validate::const_str(__p, __f, "systemStatus", out);
             }
         }
     }
@@ -1954,34 +1645,17 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "unsubscribe" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"unsubscribe\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "unsubscribe", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -2021,16 +1695,13 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "depth");
-                let __f = &self.depth;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "interval");
-                let __f = &self.interval;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("depth");
+            let __f = &self.depth;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+            let __p = __at.key("interval");
+            let __f = &self.interval;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
     /// Values of the schemas' `default`s, filled in for absent properties.
@@ -2125,18 +1796,9 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             let __f = &self.0;
-            {
-                let __x = *__f;
-                if ![10, 25, 100, 500, 1000].contains(&i128::from(__x)) {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(path),
-                        message: ::std::string::String::from(
-                            "must be one of 10, 25, 100, 500, 1000",
-                        ),
-                    });
-                }
-            }
+            ::jetwire::validate::one_of_int(__at, *__f, &[10, 25, 100, 500, 1000], out);
         }
     }
     /// Schema: `#/components/messages/dummyCurrencyInfo/payload`.
@@ -2173,21 +1835,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "currencyInfo" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"currencyInfo\"",
-                            ),
-                        });
-                    }
-                }
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "currencyInfo", out);
         }
     }
     /// Schema: `#/components/schemas/heartbeat`.
@@ -2215,22 +1866,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if __s != "heartbeat" {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be \"heartbeat\"",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            if let ::std::option::Option::Some(__f) = &self.event {
+                ::jetwire::validate::const_str(__p, __f, "heartbeat", out);
             }
         }
     }
@@ -2278,20 +1917,14 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             let __f = &self.0;
-            {
-                let __x = *__f;
-                if ![1, 5, 15, 30, 60, 240, 1440, 10080, 21600]
-                    .contains(&i128::from(__x))
-                {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(path),
-                        message: ::std::string::String::from(
-                            "must be one of 1, 5, 15, 30, 60, 240, 1440, 10080, 21600",
-                        ),
-                    });
-                }
-            }
+            ::jetwire::validate::one_of_int(
+                __at,
+                *__f,
+                &[1, 5, 15, 30, 60, 240, 1440, 10080, 21600],
+                out,
+            );
         }
     }
     /// Max rate-limit budget. Compare to the ratecounter field in the openOrders updates to check whether you are approaching the rate limit.
@@ -2387,13 +2020,7 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for Name {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Name {}
     /// Array of currency pairs.
     ///
     /// Schema: `#/components/schemas/pair`.
@@ -2433,38 +2060,16 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             let __f = &self.0;
             for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(path, __i1);
-                {
-                    let __s: &str = __v1;
-                    {
-                        fn __regex() -> ::std::option::Option<
-                            &'static ::jetwire::__private::regex::Regex,
-                        > {
-                            static RE: ::std::sync::OnceLock<
-                                ::std::option::Option<::jetwire::__private::regex::Regex>,
-                            > = ::std::sync::OnceLock::new();
-                            RE.get_or_init(|| {
-                                    ::jetwire::__private::regex::Regex::new(
-                                            "[A-Z\\s]+\\/[A-Z\\s]+",
-                                        )
-                                        .ok()
-                                })
-                                .as_ref()
-                        }
-                        if let ::std::option::Option::Some(__re) = __regex() {
-                            if !__re.is_match(__s) {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p1),
-                                    message: ::std::string::String::from(
-                                        "must match the pattern `[A-Z\\s]+\\/[A-Z\\s]+`",
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
+                let __p1 = __at.index(__i1);
+                ::jetwire::validate::pattern(
+                    __p1,
+                    __v1,
+                    ::jetwire::pattern!("[A-Z\\s]+\\/[A-Z\\s]+"),
+                    out,
+                );
             }
         }
     }
@@ -2494,19 +2099,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "ping" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"ping\""),
-                        });
-                    }
-                }
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "ping", out);
         }
     }
     /// Schema: `#/components/schemas/pong`.
@@ -2537,20 +2133,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if __s != "pong" {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from("must be \"pong\""),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            if let ::std::option::Option::Some(__f) = &self.event {
+                ::jetwire::validate::const_str(__p, __f, "pong", out);
             }
         }
     }
@@ -2641,13 +2227,7 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for Status {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Status {}
     /// Schema: `#/components/schemas/subscribe`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -2680,32 +2260,17 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscribe" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"subscribe\""),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscribe", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -2755,16 +2320,13 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "depth");
-                let __f = &self.depth;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "interval");
-                let __f = &self.interval;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("depth");
+            let __f = &self.depth;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+            let __p = __at.key("interval");
+            let __f = &self.interval;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
     /// Schema: `#/components/schemas/subscriptionStatus`.
@@ -2793,12 +2355,13 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             match self {
                 Self::Success(__v) => {
-                    ::jetwire::Validate::validate_at(__v, path, out);
+                    ::jetwire::Validate::validate_at(__v, &__at.path(), out);
                 }
                 Self::Error(__v) => {
-                    ::jetwire::Validate::validate_at(__v, path, out);
+                    ::jetwire::Validate::validate_at(__v, &__at.path(), out);
                 }
             }
         }
@@ -2838,34 +2401,17 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscriptionStatus" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"subscriptionStatus\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscriptionStatus", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -2907,34 +2453,17 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscriptionStatus" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"subscriptionStatus\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscriptionStatus", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -2977,16 +2506,13 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "depth");
-                let __f = &self.depth;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "interval");
-                let __f = &self.interval;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("depth");
+            let __f = &self.depth;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+            let __p = __at.key("interval");
+            let __f = &self.interval;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
     /// Schema: `#/components/schemas/subscriptionStatusSuccess`.
@@ -3030,34 +2556,17 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "subscriptionStatus" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"subscriptionStatus\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "subscriptionStatus", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -3099,22 +2608,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if __s != "systemStatus" {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be \"systemStatus\"",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            if let ::std::option::Option::Some(__f) = &self.event {
+                ::jetwire::validate::const_str(__p, __f, "systemStatus", out);
             }
         }
     }
@@ -3154,34 +2651,17 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "event");
-                let __f = &self.event;
-                {
-                    let __s: &str = __f;
-                    if __s != "unsubscribe" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be \"unsubscribe\"",
-                            ),
-                        });
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("event");
+            let __f = &self.event;
+            ::jetwire::validate::const_str(__p, __f, "unsubscribe", out);
+            let __p = __at.key("pair");
+            if let ::std::option::Option::Some(__f) = &self.pair {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "pair");
-                let __f = &self.pair;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "subscription");
-                let __f = &self.subscription;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __p = __at.key("subscription");
+            if let ::std::option::Option::Some(__f) = &self.subscription {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -3221,16 +2701,13 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "depth");
-                let __f = &self.depth;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "interval");
-                let __f = &self.interval;
-                ::jetwire::Validate::validate_at(__f, &__p, out);
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("depth");
+            let __f = &self.depth;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+            let __p = __at.key("interval");
+            let __f = &self.interval;
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
     /// Values of the schemas' `default`s, filled in for absent properties.
@@ -3320,13 +2797,7 @@ pub mod v3_1_mercure_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#abstract: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for BookPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BookPayload {}
     payload_examples! {}
 }
 
@@ -3353,13 +2824,7 @@ pub mod v3_1_not_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<::jetwire::__private::serde_json::Value>,
     }
-    impl ::jetwire::Validate for TestSchema {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TestSchema {}
     payload_examples! {}
 }
 
@@ -3385,13 +2850,7 @@ pub mod v3_1_oneof_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey {}
     /// Schema: `#/components/schemas/objectWithKey2`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3411,13 +2870,7 @@ pub mod v3_1_oneof_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key2: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey2 {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey2 {}
     /// Schema: `#/components/messages/testMessages/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3438,13 +2891,7 @@ pub mod v3_1_oneof_asyncapi {
         /// A value of type `ObjectWithKey2`.
         ObjectWithKey2(ObjectWithKey2),
     }
-    impl ::jetwire::Validate for TestMessagesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TestMessagesPayload {}
     payload_examples! {}
 }
 
@@ -3503,13 +2950,7 @@ pub mod v3_1_operation_security_asyncapi {
         )]
         pub revocation_date: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for AuthorizationRevocationData {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AuthorizationRevocationData {}
     /// The reason for authorization revocation
     ///
     /// Schema: `#/components/schemas/AuthorizationRevocationData/properties/revokeReason`.
@@ -3584,13 +3025,7 @@ pub mod v3_1_operation_security_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for AuthorizationRevocationDataRevokeReason {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AuthorizationRevocationDataRevokeReason {}
     /// Schema: `#/components/messages/message/headers`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3621,13 +3056,7 @@ pub mod v3_1_operation_security_asyncapi {
         )]
         pub content_type: ::std::option::Option<MessageHeadersContentType>,
     }
-    impl ::jetwire::Validate for MessageHeaders {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessageHeaders {}
     /// Schema: `#/components/messages/message/headers/properties/Content-Type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3680,13 +3109,7 @@ pub mod v3_1_operation_security_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for MessageHeadersContentType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessageHeadersContentType {}
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3709,13 +3132,7 @@ pub mod v3_1_operation_security_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub notification: ::std::option::Option<Notification>,
     }
-    impl ::jetwire::Validate for MessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessagePayload {}
     /// Schema: `#/components/schemas/MetaData`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3745,13 +3162,7 @@ pub mod v3_1_operation_security_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub deprecated: ::std::option::Option<bool>,
     }
-    impl ::jetwire::Validate for MetaData {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MetaData {}
     /// Schema: `#/components/schemas/Notification`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3799,13 +3210,7 @@ pub mod v3_1_operation_security_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AuthorizationRevocationData>,
     }
-    impl ::jetwire::Validate for Notification {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Notification {}
     payload_examples! {}
 }
 
@@ -3829,13 +3234,7 @@ pub mod v3_1_rpc_client_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for ReceiveSumResultPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ReceiveSumResultPayload {}
     /// Schema: `#/channels/rpc_queue/messages/requestSum/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3853,13 +3252,7 @@ pub mod v3_1_rpc_client_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
-    impl ::jetwire::Validate for RequestSumPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for RequestSumPayload {}
     payload_examples! {}
 }
 
@@ -3883,13 +3276,7 @@ pub mod v3_1_rpc_server_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for SendSumResultPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for SendSumResultPayload {}
     /// Schema: `#/channels/rpc_queue/messages/sum/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3907,13 +3294,7 @@ pub mod v3_1_rpc_server_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
-    impl ::jetwire::Validate for SumPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for SumPayload {}
     payload_examples! {}
 }
 
@@ -3952,22 +3333,16 @@ pub mod v3_1_simple_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "email");
-                let __f = &self.email;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_email(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an email address",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("email");
+            if let ::std::option::Option::Some(__f) = &self.email {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_email,
+                    "an email address",
+                    out,
+                );
             }
         }
     }
@@ -3996,13 +3371,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#type: ::std::option::Option<AccountsChangedPayloadType>,
     }
-    impl ::jetwire::Validate for AccountsChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AccountsChangedPayload {}
     /// Schema: `#/components/messages/accountsChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4055,13 +3424,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for AccountsChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AccountsChangedPayloadType {}
     /// Schema: `#/components/schemas/attachment`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4127,107 +3490,66 @@ pub mod v3_1_slack_rtm_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "author_link");
-                let __f = &self.author_link;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("author_link");
+            if let ::std::option::Option::Some(__f) = &self.author_link {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "author_icon");
-                let __f = &self.author_icon;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("author_icon");
+            if let ::std::option::Option::Some(__f) = &self.author_icon {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "title_link");
-                let __f = &self.title_link;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("title_link");
+            if let ::std::option::Option::Some(__f) = &self.title_link {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "image_url");
-                let __f = &self.image_url;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("image_url");
+            if let ::std::option::Option::Some(__f) = &self.image_url {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "thumb_url");
-                let __f = &self.thumb_url;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("thumb_url");
+            if let ::std::option::Option::Some(__f) = &self.thumb_url {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "footer_icon");
-                let __f = &self.footer_icon;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("footer_icon");
+            if let ::std::option::Option::Some(__f) = &self.footer_icon {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
         }
     }
@@ -4256,13 +3578,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub short: ::std::option::Option<bool>,
     }
-    impl ::jetwire::Validate for AttachmentFieldsItem {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AttachmentFieldsItem {}
     /// Schema: `#/components/messages/botAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4285,13 +3601,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub bot: ::std::option::Option<BotAddedPayloadBot>,
     }
-    impl ::jetwire::Validate for BotAddedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotAddedPayload {}
     /// Schema: `#/components/messages/botAdded/payload/properties/bot`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4322,13 +3632,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
         >,
     }
-    impl ::jetwire::Validate for BotAddedPayloadBot {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotAddedPayloadBot {}
     /// Schema: `#/components/messages/botAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4381,13 +3685,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for BotAddedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotAddedPayloadType {}
     /// Schema: `#/components/messages/botChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4410,13 +3708,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub bot: ::std::option::Option<BotChangedPayloadBot>,
     }
-    impl ::jetwire::Validate for BotChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotChangedPayload {}
     /// Schema: `#/components/messages/botChanged/payload/properties/bot`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4447,13 +3739,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
         >,
     }
-    impl ::jetwire::Validate for BotChangedPayloadBot {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotChangedPayloadBot {}
     /// Schema: `#/components/messages/botChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4506,13 +3792,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for BotChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotChangedPayloadType {}
     /// Schema: `#/components/messages/channelArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4538,13 +3818,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelArchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelArchivePayload {}
     /// Schema: `#/components/messages/channelArchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4597,13 +3871,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelArchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelArchivePayloadType {}
     /// Schema: `#/components/messages/channelCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4624,13 +3892,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<ChannelCreatedPayloadChannel>,
     }
-    impl ::jetwire::Validate for ChannelCreatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelCreatedPayload {}
     /// Schema: `#/components/messages/channelCreated/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4657,13 +3919,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelCreatedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelCreatedPayloadChannel {}
     /// Schema: `#/components/messages/channelCreated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4716,13 +3972,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelCreatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelCreatedPayloadType {}
     /// Schema: `#/components/messages/channelDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4745,13 +3995,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelDeletedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelDeletedPayload {}
     /// Schema: `#/components/messages/channelDeleted/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4804,13 +4048,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelDeletedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelDeletedPayloadType {}
     /// Schema: `#/components/messages/channelHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4839,13 +4077,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelHistoryChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelHistoryChangedPayload {}
     /// Schema: `#/components/messages/channelHistoryChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4900,13 +4132,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelHistoryChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelHistoryChangedPayloadType {}
     /// Schema: `#/components/messages/channelJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4927,13 +4153,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<ChannelJoinedPayloadChannel>,
     }
-    impl ::jetwire::Validate for ChannelJoinedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelJoinedPayload {}
     /// Schema: `#/components/messages/channelJoined/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4960,13 +4180,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelJoinedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelJoinedPayloadChannel {}
     /// Schema: `#/components/messages/channelJoined/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5019,13 +4233,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelJoinedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelJoinedPayloadType {}
     /// Schema: `#/components/messages/channelLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5048,13 +4256,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelLeftPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelLeftPayload {}
     /// Schema: `#/components/messages/channelLeft/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5107,13 +4309,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelLeftPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelLeftPayloadType {}
     /// Schema: `#/components/messages/channelMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5139,13 +4335,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelMarkedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelMarkedPayload {}
     /// Schema: `#/components/messages/channelMarked/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5198,13 +4388,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelMarkedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelMarkedPayloadType {}
     /// Schema: `#/components/messages/channelRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5225,13 +4409,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<ChannelRenamePayloadChannel>,
     }
-    impl ::jetwire::Validate for ChannelRenamePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelRenamePayload {}
     /// Schema: `#/components/messages/channelRename/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5255,13 +4433,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub created: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for ChannelRenamePayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelRenamePayloadChannel {}
     /// Schema: `#/components/messages/channelRename/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5314,13 +4486,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelRenamePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelRenamePayloadType {}
     /// Schema: `#/components/messages/channelUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5346,13 +4512,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelUnarchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelUnarchivePayload {}
     /// Schema: `#/components/messages/channelUnarchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5405,13 +4565,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelUnarchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelUnarchivePayloadType {}
     /// Schema: `#/components/messages/commandsChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5434,13 +4588,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommandsChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommandsChangedPayload {}
     /// Schema: `#/components/messages/commandsChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5493,13 +4641,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for CommandsChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommandsChangedPayloadType {}
     /// Schema: `#/components/messages/connectionError/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5520,13 +4662,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<ConnectionErrorPayloadError>,
     }
-    impl ::jetwire::Validate for ConnectionErrorPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ConnectionErrorPayload {}
     /// Schema: `#/components/messages/connectionError/payload/properties/error`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5547,13 +4683,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ConnectionErrorPayloadError {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ConnectionErrorPayloadError {}
     /// Schema: `#/components/messages/connectionError/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5606,13 +4736,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ConnectionErrorPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ConnectionErrorPayloadType {}
     /// Schema: `#/components/messages/dndUpdated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5636,13 +4760,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub dnd_status: ::std::option::Option<DndUpdatedPayloadDndStatus>,
     }
-    impl ::jetwire::Validate for DndUpdatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedPayload {}
     /// Schema: `#/components/messages/dndUpdated/payload/properties/dnd_status`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5672,13 +4790,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub snooze_endtime: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for DndUpdatedPayloadDndStatus {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedPayloadDndStatus {}
     /// Schema: `#/components/messages/dndUpdated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5731,13 +4843,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for DndUpdatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedPayloadType {}
     /// Schema: `#/components/messages/dndUpdatedUser/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5761,13 +4867,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub dnd_status: ::std::option::Option<DndUpdatedUserPayloadDndStatus>,
     }
-    impl ::jetwire::Validate for DndUpdatedUserPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedUserPayload {}
     /// Schema: `#/components/messages/dndUpdatedUser/payload/properties/dnd_status`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5791,13 +4891,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub next_dnd_end_ts: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for DndUpdatedUserPayloadDndStatus {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedUserPayloadDndStatus {}
     /// Schema: `#/components/messages/dndUpdatedUser/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5850,13 +4944,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for DndUpdatedUserPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedUserPayloadType {}
     /// Schema: `#/components/messages/emailDomainChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5882,13 +4970,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for EmailDomainChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmailDomainChangedPayload {}
     /// Schema: `#/components/messages/emailDomainChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5943,13 +5025,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EmailDomainChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmailDomainChangedPayloadType {}
     /// Schema: `#/components/messages/emojiAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5987,22 +5063,16 @@ pub mod v3_1_slack_rtm_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "value");
-                let __f = &self.value;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("value");
+            if let ::std::option::Option::Some(__f) = &self.value {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
         }
     }
@@ -6058,13 +5128,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiAddedPayloadSubtype {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiAddedPayloadSubtype {}
     /// Schema: `#/components/messages/emojiAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6117,13 +5181,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiAddedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiAddedPayloadType {}
     /// Schema: `#/components/messages/emojiRemoved/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6152,13 +5210,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for EmojiRemovedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiRemovedPayload {}
     /// Schema: `#/components/messages/emojiRemoved/payload/properties/subtype`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6211,13 +5263,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiRemovedPayloadSubtype {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiRemovedPayloadSubtype {}
     /// Schema: `#/components/messages/emojiRemoved/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6270,13 +5316,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiRemovedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiRemovedPayloadType {}
     /// Schema: `#/components/messages/fileChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6302,13 +5342,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileChangePayloadFile>,
     }
-    impl ::jetwire::Validate for FileChangePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileChangePayload {}
     /// Schema: `#/components/messages/fileChange/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6328,13 +5362,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileChangePayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileChangePayloadFile {}
     /// Schema: `#/components/messages/fileChange/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6387,13 +5415,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileChangePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileChangePayloadType {}
     /// Schema: `#/components/messages/fileCommentAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6422,13 +5444,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCommentAddedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCommentAddedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentAddedPayload {}
     /// Schema: `#/components/messages/fileCommentAdded/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6448,13 +5464,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCommentAddedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentAddedPayloadFile {}
     /// Schema: `#/components/messages/fileCommentAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6507,13 +5517,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileCommentAddedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentAddedPayloadType {}
     /// Schema: `#/components/messages/fileCommentDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6542,13 +5546,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCommentDeletedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCommentDeletedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentDeletedPayload {}
     /// Schema: `#/components/messages/fileCommentDeleted/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6568,13 +5566,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCommentDeletedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentDeletedPayloadFile {}
     /// Schema: `#/components/messages/fileCommentDeleted/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6629,13 +5621,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileCommentDeletedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentDeletedPayloadType {}
     /// Schema: `#/components/messages/fileCommentEdited/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6664,13 +5650,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCommentEditedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCommentEditedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentEditedPayload {}
     /// Schema: `#/components/messages/fileCommentEdited/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6690,13 +5670,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCommentEditedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentEditedPayloadFile {}
     /// Schema: `#/components/messages/fileCommentEdited/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6751,13 +5725,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileCommentEditedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentEditedPayloadType {}
     /// Schema: `#/components/messages/fileCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6783,13 +5751,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCreatedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCreatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCreatedPayload {}
     /// Schema: `#/components/messages/fileCreated/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6809,13 +5771,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCreatedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCreatedPayloadFile {}
     /// Schema: `#/components/messages/fileCreated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6868,13 +5824,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileCreatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCreatedPayloadType {}
     /// Schema: `#/components/messages/fileDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6900,13 +5850,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileDeletedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileDeletedPayload {}
     /// Schema: `#/components/messages/fileDeleted/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6959,13 +5903,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileDeletedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileDeletedPayloadType {}
     /// Schema: `#/components/messages/filePublic/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6991,13 +5929,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FilePublicPayloadFile>,
     }
-    impl ::jetwire::Validate for FilePublicPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FilePublicPayload {}
     /// Schema: `#/components/messages/filePublic/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7017,13 +5949,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FilePublicPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FilePublicPayloadFile {}
     /// Schema: `#/components/messages/filePublic/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7076,13 +6002,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FilePublicPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FilePublicPayloadType {}
     /// Schema: `#/components/messages/fileShared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7108,13 +6028,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileSharedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileSharedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileSharedPayload {}
     /// Schema: `#/components/messages/fileShared/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7134,13 +6048,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileSharedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileSharedPayloadFile {}
     /// Schema: `#/components/messages/fileShared/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7193,13 +6101,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileSharedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileSharedPayloadType {}
     /// Schema: `#/components/messages/fileUnshared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7225,13 +6127,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileUnsharedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileUnsharedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileUnsharedPayload {}
     /// Schema: `#/components/messages/fileUnshared/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7251,13 +6147,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileUnsharedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileUnsharedPayloadFile {}
     /// Schema: `#/components/messages/fileUnshared/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7310,13 +6200,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for FileUnsharedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileUnsharedPayloadType {}
     /// Schema: `#/components/messages/goodbye/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7336,13 +6220,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#type: ::std::option::Option<GoodbyePayloadType>,
     }
-    impl ::jetwire::Validate for GoodbyePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GoodbyePayload {}
     /// Schema: `#/components/messages/goodbye/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7395,13 +6273,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GoodbyePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GoodbyePayloadType {}
     /// Schema: `#/components/messages/groupArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7424,13 +6296,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupArchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupArchivePayload {}
     /// Schema: `#/components/messages/groupArchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7483,13 +6349,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupArchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupArchivePayloadType {}
     /// Schema: `#/components/messages/groupClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7515,13 +6375,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupClosePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupClosePayload {}
     /// Schema: `#/components/messages/groupClose/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7574,13 +6428,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupClosePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupClosePayloadType {}
     /// Schema: `#/components/messages/groupHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7609,13 +6457,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupHistoryChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupHistoryChangedPayload {}
     /// Schema: `#/components/messages/groupHistoryChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7670,13 +6512,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupHistoryChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupHistoryChangedPayloadType {}
     /// Schema: `#/components/messages/groupJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7697,13 +6533,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<GroupJoinedPayloadChannel>,
     }
-    impl ::jetwire::Validate for GroupJoinedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupJoinedPayload {}
     /// Schema: `#/components/messages/groupJoined/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7730,13 +6560,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupJoinedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupJoinedPayloadChannel {}
     /// Schema: `#/components/messages/groupJoined/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7789,13 +6613,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupJoinedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupJoinedPayloadType {}
     /// Schema: `#/components/messages/groupLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7818,13 +6636,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupLeftPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupLeftPayload {}
     /// Schema: `#/components/messages/groupLeft/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7877,13 +6689,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupLeftPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupLeftPayloadType {}
     /// Schema: `#/components/messages/groupMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7909,13 +6715,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupMarkedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupMarkedPayload {}
     /// Schema: `#/components/messages/groupMarked/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7968,13 +6768,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupMarkedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupMarkedPayloadType {}
     /// Schema: `#/components/messages/groupOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8000,13 +6794,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupOpenPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupOpenPayload {}
     /// Schema: `#/components/messages/groupOpen/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8059,13 +6847,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupOpenPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupOpenPayloadType {}
     /// Schema: `#/components/messages/groupRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8086,13 +6868,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<GroupRenamePayloadChannel>,
     }
-    impl ::jetwire::Validate for GroupRenamePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupRenamePayload {}
     /// Schema: `#/components/messages/groupRename/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8116,13 +6892,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub created: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for GroupRenamePayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupRenamePayloadChannel {}
     /// Schema: `#/components/messages/groupRename/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8175,13 +6945,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupRenamePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupRenamePayloadType {}
     /// Schema: `#/components/messages/groupUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8207,13 +6971,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupUnarchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupUnarchivePayload {}
     /// Schema: `#/components/messages/groupUnarchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8266,13 +7024,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for GroupUnarchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupUnarchivePayloadType {}
     /// Schema: `#/components/messages/hello/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8292,13 +7044,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#type: ::std::option::Option<HelloPayloadType>,
     }
-    impl ::jetwire::Validate for HelloPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for HelloPayload {}
     /// Schema: `#/components/messages/hello/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8348,13 +7094,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for HelloPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for HelloPayloadType {}
     /// Schema: `#/components/messages/imClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8380,13 +7120,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImClosePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImClosePayload {}
     /// Schema: `#/components/messages/imClose/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8439,13 +7173,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ImClosePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImClosePayloadType {}
     /// Schema: `#/components/messages/imCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8469,13 +7197,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImCreatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImCreatedPayload {}
     /// Schema: `#/components/messages/imCreated/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8502,13 +7224,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImCreatedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImCreatedPayloadChannel {}
     /// Schema: `#/components/messages/imCreated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8561,13 +7277,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ImCreatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImCreatedPayloadType {}
     /// Schema: `#/components/messages/imMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8593,13 +7303,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImMarkedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImMarkedPayload {}
     /// Schema: `#/components/messages/imMarked/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8652,13 +7356,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ImMarkedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImMarkedPayloadType {}
     /// Schema: `#/components/messages/imOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8684,13 +7382,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImOpenPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImOpenPayload {}
     /// Schema: `#/components/messages/imOpen/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8743,13 +7435,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ImOpenPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImOpenPayloadType {}
     /// Schema: `#/components/messages/manualPresenceChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8772,13 +7458,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub presence: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ManualPresenceChangePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ManualPresenceChangePayload {}
     /// Schema: `#/components/messages/manualPresenceChange/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8833,13 +7513,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for ManualPresenceChangePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ManualPresenceChangePayloadType {}
     /// Schema: `#/components/messages/memberJoinedChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8874,13 +7548,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub inviter: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MemberJoinedChannelPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberJoinedChannelPayload {}
     /// Schema: `#/components/messages/memberJoinedChannel/payload/properties/channel_type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8938,13 +7606,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadChannelType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberJoinedChannelPayloadChannelType {}
     /// Schema: `#/components/messages/memberJoinedChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -8999,13 +7661,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberJoinedChannelPayloadType {}
     /// Schema: `#/components/messages/memberLeftChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9037,13 +7693,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MemberLeftChannelPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberLeftChannelPayload {}
     /// Schema: `#/components/messages/memberLeftChannel/payload/properties/channel_type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9101,13 +7751,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadChannelType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberLeftChannelPayloadChannelType {}
     /// Schema: `#/components/messages/memberLeftChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9162,13 +7806,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberLeftChannelPayloadType {}
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9210,14 +7848,12 @@ pub mod v3_1_slack_rtm_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "attachments");
-                let __f = &self.attachments;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    for (__i2, __v2) in __v1.iter().enumerate() {
-                        let __p2 = ::jetwire::validate::child_path(&__p, __i2);
-                        ::jetwire::Validate::validate_at(__v2, &__p2, out);
-                    }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("attachments");
+            if let ::std::option::Option::Some(__f) = &self.attachments {
+                for (__i1, __v1) in __f.iter().enumerate() {
+                    let __p1 = __p.index(__i1);
+                    ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
                 }
             }
         }
@@ -9244,13 +7880,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MessagePayloadEdited {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessagePayloadEdited {}
     /// Schema: `#/components/messages/message/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9303,13 +7933,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for MessagePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessagePayloadType {}
     /// Schema: `#/components/messages/outgoingMessage/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9336,13 +7960,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for OutgoingMessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for OutgoingMessagePayload {}
     /// Schema: `#/components/messages/outgoingMessage/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9395,13 +8013,7 @@ pub mod v3_1_slack_rtm_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for OutgoingMessagePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for OutgoingMessagePayloadType {}
     payload_examples! {}
 }
 
@@ -9441,13 +8053,7 @@ pub mod v3_1_social_media_backend_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for CommentChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentChangedPayload {}
     /// commentLikedPayload
     ///
     /// Schema: `#/commentLikedPayload`.
@@ -9474,13 +8080,7 @@ pub mod v3_1_social_media_backend_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     /// likeCommentPayload
     ///
     /// Schema: `#/likeCommentPayload`.
@@ -9514,13 +8114,7 @@ pub mod v3_1_social_media_backend_asyncapi {
         )]
         pub liked_by: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for LikeCommentPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for LikeCommentPayload {}
     /// updateCommentLikesPayload
     ///
     /// Schema: `#/updateCommentLikesPayload`.
@@ -9554,13 +8148,7 @@ pub mod v3_1_social_media_backend_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for UpdateCommentLikesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for UpdateCommentLikesPayload {}
     payload_examples! {}
 }
 
@@ -9600,13 +8188,7 @@ pub mod v3_1_social_media_comments_service_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for CommentChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentChangedPayload {}
     /// commentLikedPayload
     ///
     /// Schema: `#/commentLikedPayload`.
@@ -9633,13 +8215,7 @@ pub mod v3_1_social_media_comments_service_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     payload_examples! {}
 }
 
@@ -9679,13 +8255,7 @@ pub mod v3_1_social_media_frontend_asyncapi {
         )]
         pub liked_by: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for LikeCommentPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for LikeCommentPayload {}
     /// updateCommentLikesPayload
     ///
     /// Schema: `#/updateCommentLikesPayload`.
@@ -9719,13 +8289,7 @@ pub mod v3_1_social_media_frontend_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for UpdateCommentLikesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for UpdateCommentLikesPayload {}
     payload_examples! {}
 }
 
@@ -9758,13 +8322,7 @@ pub mod v3_1_social_media_notification_service_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     payload_examples! {}
 }
 
@@ -9797,13 +8355,7 @@ pub mod v3_1_social_media_public_api_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     payload_examples! {}
 }
 
@@ -9842,26 +8394,11 @@ pub mod v3_1_streetlights_kafka_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -9894,26 +8431,11 @@ pub mod v3_1_streetlights_kafka_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "my-app-header");
-                let __f = &self.my_app_header;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("my-app-header");
+            if let ::std::option::Option::Some(__f) = &self.my_app_header {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -9949,20 +8471,10 @@ pub mod v3_1_streetlights_kafka_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -9998,13 +8510,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
         )]
         pub sent_at: ::std::option::Option<SentAt>,
     }
-    impl ::jetwire::Validate for TurnOnOffPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayload {}
     /// Whether to turn on or off the light.
     ///
     /// Schema: `#/components/schemas/turnOnOffPayload/properties/command`.
@@ -10064,13 +8570,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
     payload_examples! {}
 }
 
@@ -10109,26 +8609,11 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -10161,26 +8646,11 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "my-app-header");
-                let __f = &self.my_app_header;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("my-app-header");
+            if let ::std::option::Option::Some(__f) = &self.my_app_header {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -10216,20 +8686,10 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -10265,13 +8725,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
         )]
         pub sent_at: ::std::option::Option<SentAt>,
     }
-    impl ::jetwire::Validate for TurnOnOffPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayload {}
     /// Whether to turn on or off the light.
     ///
     /// Schema: `#/components/schemas/turnOnOffPayload/properties/command`.
@@ -10331,13 +8785,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
     payload_examples! {}
 }
 
@@ -10376,26 +8824,11 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -10428,26 +8861,11 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "my-app-header");
-                let __f = &self.my_app_header;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("my-app-header");
+            if let ::std::option::Option::Some(__f) = &self.my_app_header {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -10483,20 +8901,10 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -10532,13 +8940,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
         )]
         pub sent_at: ::std::option::Option<SentAt>,
     }
-    impl ::jetwire::Validate for TurnOnOffPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayload {}
     /// Whether to turn on or off the light.
     ///
     /// Schema: `#/components/schemas/turnOnOffPayload/properties/command`.
@@ -10598,13 +9000,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
     payload_examples! {}
 }
 
@@ -10632,13 +9028,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
         /// `type`
         pub r#type: ::jetwire::__private::serde_json::Value,
     }
-    impl ::jetwire::Validate for Default {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Default {}
     /// Either a change to the order book, or the indication that a trade has occurred.
     ///
     /// Schema: `#/components/schemas/events`.
@@ -10682,23 +9072,10 @@ pub mod v3_1_websocket_gemini_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "price");
-                let __f = &self.price;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        let __q = __x / 0.01f64;
-                        if (__q - __q.round()).abs() > 1e-9 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be a multiple of 0.01 (is {__x})"
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("price");
+            if let ::std::option::Option::Some(__f) = &self.price {
+                ::jetwire::validate::float_multiple_of(__p, *__f, 0.01f64, out);
             }
         }
     }
@@ -10773,13 +9150,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EventsItemReason {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EventsItemReason {}
     /// Schema: `#/components/schemas/events/items/properties/side`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -10834,13 +9205,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EventsItemSide {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EventsItemSide {}
     /// Schema: `#/components/schemas/events/items/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -10906,13 +9271,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
             }
         }
     }
-    impl ::jetwire::Validate for EventsItemType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EventsItemType {}
     /// Schema: `#/components/schemas/heartbeat`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -10938,19 +9297,10 @@ pub mod v3_1_websocket_gemini_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "type");
-                let __f = &self.r#type;
-                {
-                    let __s: &str = __f;
-                    if __s != "heartbeat" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"heartbeat\""),
-                        });
-                    }
-                }
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("type");
+            let __f = &self.r#type;
+            ::jetwire::validate::const_str(__p, __f, "heartbeat", out);
         }
     }
     /// Schema: `#/components/schemas/market`.
@@ -10994,14 +9344,15 @@ pub mod v3_1_websocket_gemini_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             match self {
                 Self::Heartbeat { .. } => {}
                 Self::Update { events: __b1, .. } => {
-                    let __p = ::jetwire::validate::child_path(path, "events");
+                    let __p = __at.key("events");
                     let __f = __b1;
                     for (__i1, __v1) in __f.iter().enumerate() {
-                        let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                        ::jetwire::Validate::validate_at(__v1, &__p1, out);
+                        let __p1 = __p.index(__i1);
+                        ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
                     }
                 }
             }
@@ -11039,26 +9390,15 @@ pub mod v3_1_websocket_gemini_asyncapi {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "type");
-                let __f = &self.r#type;
-                {
-                    let __s: &str = __f;
-                    if __s != "update" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"update\""),
-                        });
-                    }
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "events");
-                let __f = &self.events;
-                for (__i1, __v1) in __f.iter().enumerate() {
-                    let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                    ::jetwire::Validate::validate_at(__v1, &__p1, out);
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("type");
+            let __f = &self.r#type;
+            ::jetwire::validate::const_str(__p, __f, "update", out);
+            let __p = __at.key("events");
+            let __f = &self.events;
+            for (__i1, __v1) in __f.iter().enumerate() {
+                let __p1 = __p.index(__i1);
+                ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
             }
         }
     }
@@ -11091,13 +9431,7 @@ pub mod v2_6_anyof {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey {}
     /// Schema: `#/components/schemas/objectWithKey2`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11117,13 +9451,7 @@ pub mod v2_6_anyof {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key2: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey2 {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey2 {}
     /// Schema: `#/components/messages/testMessages/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11144,13 +9472,7 @@ pub mod v2_6_anyof {
         /// A value of type `ObjectWithKey2`.
         ObjectWithKey2(ObjectWithKey2),
     }
-    impl ::jetwire::Validate for TestMessagesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TestMessagesPayload {}
     payload_examples! {}
 }
 
@@ -11197,12 +9519,10 @@ pub mod v2_6_application_headers {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "MQMD");
-                let __f = &self.mqmd;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("MQMD");
+            if let ::std::option::Option::Some(__f) = &self.mqmd {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
         }
     }
@@ -11235,32 +9555,11 @@ pub mod v2_6_application_headers {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "CorrelId");
-                let __f = &self.correl_id;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        let __n = __s.chars().count();
-                        if __n < 24 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be at least 24 characters long (is {__n})"
-                                ),
-                            });
-                        }
-                        let __n = __s.chars().count();
-                        if __n > 24 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be at most 24 characters long (is {__n})"
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("CorrelId");
+            if let ::std::option::Option::Some(__f) = &self.correl_id {
+                ::jetwire::validate::min_length(__p, __f, 24, out);
+                ::jetwire::validate::max_length(__p, __f, 24, out);
             }
         }
     }
@@ -11296,20 +9595,10 @@ pub mod v2_6_application_headers {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -11357,26 +9646,11 @@ pub mod v2_6_correlation_id {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -11412,20 +9686,10 @@ pub mod v2_6_correlation_id {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -11514,31 +9778,22 @@ pub mod v2_6_gitter_streaming {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "fromUser");
-                let __f = &self.from_user;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    ::jetwire::Validate::validate_at(__v1, &__p, out);
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("fromUser");
+            if let ::std::option::Option::Some(__f) = &self.from_user {
+                ::jetwire::Validate::validate_at(__f, &__p.path(), out);
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "urls");
-                let __f = &self.urls;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    for (__i2, __v2) in __v1.iter().enumerate() {
-                        let __p2 = ::jetwire::validate::child_path(&__p, __i2);
-                        {
-                            let __s: &str = __v2;
-                            if !::jetwire::schema::is_uri(__s) {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p2),
-                                    message: ::std::string::String::from(
-                                        "must be an absolute URI",
-                                    ),
-                                });
-                            }
-                        }
-                    }
+            let __p = __at.key("urls");
+            if let ::std::option::Option::Some(__f) = &self.urls {
+                for (__i1, __v1) in __f.iter().enumerate() {
+                    let __p1 = __p.index(__i1);
+                    ::jetwire::validate::format(
+                        __p1,
+                        __v1,
+                        ::jetwire::schema::is_uri,
+                        "an absolute URI",
+                        out,
+                    );
                 }
             }
         }
@@ -11608,56 +9863,36 @@ pub mod v2_6_gitter_streaming {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "avatarUrl");
-                let __f = &self.avatar_url;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("avatarUrl");
+            if let ::std::option::Option::Some(__f) = &self.avatar_url {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "avatarUrlSmall");
-                let __f = &self.avatar_url_small;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("avatarUrlSmall");
+            if let ::std::option::Option::Some(__f) = &self.avatar_url_small {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "avatarUrlMedium");
-                let __f = &self.avatar_url_medium;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("avatarUrlMedium");
+            if let ::std::option::Option::Some(__f) = &self.avatar_url_medium {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
         }
     }
@@ -11680,13 +9915,7 @@ pub mod v2_6_gitter_streaming {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub number: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChatMessagePayloadIssuesItem {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChatMessagePayloadIssuesItem {}
     /// Schema: `#/components/messages/chatMessage/payload/properties/mentions/items`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11724,13 +9953,7 @@ pub mod v2_6_gitter_streaming {
         )]
         pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
-    impl ::jetwire::Validate for ChatMessagePayloadMentionsItem {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChatMessagePayloadMentionsItem {}
     /// Schema: `#/components/messages/heartbeat/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11781,13 +10004,7 @@ pub mod v2_6_gitter_streaming {
             }
         }
     }
-    impl ::jetwire::Validate for HeartbeatPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for HeartbeatPayload {}
     payload_examples! {}
 }
 
@@ -11833,13 +10050,7 @@ pub mod v2_6_mercure {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#abstract: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for BookPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BookPayload {}
     payload_examples! {}
 }
 
@@ -11866,13 +10077,7 @@ pub mod v2_6_not {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<::jetwire::__private::serde_json::Value>,
     }
-    impl ::jetwire::Validate for TestSchema {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TestSchema {}
     payload_examples! {}
 }
 
@@ -11898,13 +10103,7 @@ pub mod v2_6_oneof {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey {}
     /// Schema: `#/components/schemas/objectWithKey2`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11924,13 +10123,7 @@ pub mod v2_6_oneof {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub key2: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ObjectWithKey2 {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ObjectWithKey2 {}
     /// Schema: `#/components/messages/testMessages/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11951,13 +10144,7 @@ pub mod v2_6_oneof {
         /// A value of type `ObjectWithKey2`.
         ObjectWithKey2(ObjectWithKey2),
     }
-    impl ::jetwire::Validate for TestMessagesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TestMessagesPayload {}
     payload_examples! {}
 }
 
@@ -12016,13 +10203,7 @@ pub mod v2_6_operation_security {
         )]
         pub revocation_date: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for AuthorizationRevocationData {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AuthorizationRevocationData {}
     /// The reason for authorization revocation
     ///
     /// Schema: `#/components/schemas/AuthorizationRevocationData/properties/revokeReason`.
@@ -12097,13 +10278,7 @@ pub mod v2_6_operation_security {
             }
         }
     }
-    impl ::jetwire::Validate for AuthorizationRevocationDataRevokeReason {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AuthorizationRevocationDataRevokeReason {}
     /// Schema: `#/components/messages/message/headers`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12127,13 +10302,7 @@ pub mod v2_6_operation_security {
         )]
         pub x_signature: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MessageHeaders {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessageHeaders {}
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12156,13 +10325,7 @@ pub mod v2_6_operation_security {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub notification: ::std::option::Option<Notification>,
     }
-    impl ::jetwire::Validate for MessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessagePayload {}
     /// Schema: `#/components/schemas/MetaData`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12192,13 +10355,7 @@ pub mod v2_6_operation_security {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub deprecated: ::std::option::Option<bool>,
     }
-    impl ::jetwire::Validate for MetaData {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MetaData {}
     /// Schema: `#/components/schemas/Notification`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12246,13 +10403,7 @@ pub mod v2_6_operation_security {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<AuthorizationRevocationData>,
     }
-    impl ::jetwire::Validate for Notification {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Notification {}
     payload_examples! {}
 }
 
@@ -12276,13 +10427,7 @@ pub mod v2_6_rpc_client {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for ReceiveSumResultMessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ReceiveSumResultMessagePayload {}
     /// Schema: `#/channels/rpc_queue/subscribe/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12300,13 +10445,7 @@ pub mod v2_6_rpc_client {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
-    impl ::jetwire::Validate for RequestSumMessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for RequestSumMessagePayload {}
     payload_examples! {}
 }
 
@@ -12330,13 +10469,7 @@ pub mod v2_6_rpc_server {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for SendSumResultMessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for SendSumResultMessagePayload {}
     /// Schema: `#/channels/rpc_queue/publish/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12354,13 +10487,7 @@ pub mod v2_6_rpc_server {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub numbers: ::std::option::Option<::std::vec::Vec<f64>>,
     }
-    impl ::jetwire::Validate for SumMessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for SumMessagePayload {}
     payload_examples! {}
 }
 
@@ -12399,22 +10526,16 @@ pub mod v2_6_simple {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "email");
-                let __f = &self.email;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_email(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an email address",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("email");
+            if let ::std::option::Option::Some(__f) = &self.email {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_email,
+                    "an email address",
+                    out,
+                );
             }
         }
     }
@@ -12443,13 +10564,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#type: ::std::option::Option<AccountsChangedPayloadType>,
     }
-    impl ::jetwire::Validate for AccountsChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AccountsChangedPayload {}
     /// Schema: `#/components/messages/accountsChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12502,13 +10617,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for AccountsChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AccountsChangedPayloadType {}
     /// Schema: `#/components/schemas/attachment`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12574,107 +10683,66 @@ pub mod v2_6_slack_rtm {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "author_link");
-                let __f = &self.author_link;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("author_link");
+            if let ::std::option::Option::Some(__f) = &self.author_link {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "author_icon");
-                let __f = &self.author_icon;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("author_icon");
+            if let ::std::option::Option::Some(__f) = &self.author_icon {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "title_link");
-                let __f = &self.title_link;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("title_link");
+            if let ::std::option::Option::Some(__f) = &self.title_link {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "image_url");
-                let __f = &self.image_url;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("image_url");
+            if let ::std::option::Option::Some(__f) = &self.image_url {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "thumb_url");
-                let __f = &self.thumb_url;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("thumb_url");
+            if let ::std::option::Option::Some(__f) = &self.thumb_url {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
-            {
-                let __p = ::jetwire::validate::child_path(path, "footer_icon");
-                let __f = &self.footer_icon;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __p = __at.key("footer_icon");
+            if let ::std::option::Option::Some(__f) = &self.footer_icon {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
         }
     }
@@ -12703,13 +10771,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub short: ::std::option::Option<bool>,
     }
-    impl ::jetwire::Validate for AttachmentFieldsItem {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for AttachmentFieldsItem {}
     /// Schema: `#/components/messages/botAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12732,13 +10794,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub bot: ::std::option::Option<BotAddedPayloadBot>,
     }
-    impl ::jetwire::Validate for BotAddedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotAddedPayload {}
     /// Schema: `#/components/messages/botAdded/payload/properties/bot`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12769,13 +10825,7 @@ pub mod v2_6_slack_rtm {
             ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
         >,
     }
-    impl ::jetwire::Validate for BotAddedPayloadBot {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotAddedPayloadBot {}
     /// Schema: `#/components/messages/botAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12828,13 +10878,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for BotAddedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotAddedPayloadType {}
     /// Schema: `#/components/messages/botChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12857,13 +10901,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub bot: ::std::option::Option<BotChangedPayloadBot>,
     }
-    impl ::jetwire::Validate for BotChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotChangedPayload {}
     /// Schema: `#/components/messages/botChanged/payload/properties/bot`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12894,13 +10932,7 @@ pub mod v2_6_slack_rtm {
             ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
         >,
     }
-    impl ::jetwire::Validate for BotChangedPayloadBot {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotChangedPayloadBot {}
     /// Schema: `#/components/messages/botChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12953,13 +10985,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for BotChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for BotChangedPayloadType {}
     /// Schema: `#/components/messages/channelArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12985,13 +11011,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelArchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelArchivePayload {}
     /// Schema: `#/components/messages/channelArchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13044,13 +11064,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelArchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelArchivePayloadType {}
     /// Schema: `#/components/messages/channelCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13071,13 +11085,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<ChannelCreatedPayloadChannel>,
     }
-    impl ::jetwire::Validate for ChannelCreatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelCreatedPayload {}
     /// Schema: `#/components/messages/channelCreated/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13104,13 +11112,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelCreatedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelCreatedPayloadChannel {}
     /// Schema: `#/components/messages/channelCreated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13163,13 +11165,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelCreatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelCreatedPayloadType {}
     /// Schema: `#/components/messages/channelDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13192,13 +11188,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelDeletedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelDeletedPayload {}
     /// Schema: `#/components/messages/channelDeleted/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13251,13 +11241,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelDeletedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelDeletedPayloadType {}
     /// Schema: `#/components/messages/channelHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13286,13 +11270,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelHistoryChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelHistoryChangedPayload {}
     /// Schema: `#/components/messages/channelHistoryChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13347,13 +11325,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelHistoryChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelHistoryChangedPayloadType {}
     /// Schema: `#/components/messages/channelJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13374,13 +11346,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<ChannelJoinedPayloadChannel>,
     }
-    impl ::jetwire::Validate for ChannelJoinedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelJoinedPayload {}
     /// Schema: `#/components/messages/channelJoined/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13407,13 +11373,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelJoinedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelJoinedPayloadChannel {}
     /// Schema: `#/components/messages/channelJoined/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13466,13 +11426,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelJoinedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelJoinedPayloadType {}
     /// Schema: `#/components/messages/channelLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13495,13 +11449,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelLeftPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelLeftPayload {}
     /// Schema: `#/components/messages/channelLeft/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13554,13 +11502,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelLeftPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelLeftPayloadType {}
     /// Schema: `#/components/messages/channelMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13586,13 +11528,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelMarkedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelMarkedPayload {}
     /// Schema: `#/components/messages/channelMarked/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13645,13 +11581,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelMarkedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelMarkedPayloadType {}
     /// Schema: `#/components/messages/channelRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13672,13 +11602,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<ChannelRenamePayloadChannel>,
     }
-    impl ::jetwire::Validate for ChannelRenamePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelRenamePayload {}
     /// Schema: `#/components/messages/channelRename/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13702,13 +11626,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub created: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for ChannelRenamePayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelRenamePayloadChannel {}
     /// Schema: `#/components/messages/channelRename/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13761,13 +11679,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelRenamePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelRenamePayloadType {}
     /// Schema: `#/components/messages/channelUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13793,13 +11705,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ChannelUnarchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelUnarchivePayload {}
     /// Schema: `#/components/messages/channelUnarchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13852,13 +11758,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ChannelUnarchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ChannelUnarchivePayloadType {}
     /// Schema: `#/components/messages/commandsChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13881,13 +11781,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommandsChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommandsChangedPayload {}
     /// Schema: `#/components/messages/commandsChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13940,13 +11834,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for CommandsChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommandsChangedPayloadType {}
     /// Schema: `#/components/messages/connectionError/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13967,13 +11855,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<ConnectionErrorPayloadError>,
     }
-    impl ::jetwire::Validate for ConnectionErrorPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ConnectionErrorPayload {}
     /// Schema: `#/components/messages/connectionError/payload/properties/error`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13994,13 +11876,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ConnectionErrorPayloadError {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ConnectionErrorPayloadError {}
     /// Schema: `#/components/messages/connectionError/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14053,13 +11929,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ConnectionErrorPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ConnectionErrorPayloadType {}
     /// Schema: `#/components/messages/dndUpdated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14083,13 +11953,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub dnd_status: ::std::option::Option<DndUpdatedPayloadDndStatus>,
     }
-    impl ::jetwire::Validate for DndUpdatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedPayload {}
     /// Schema: `#/components/messages/dndUpdated/payload/properties/dnd_status`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14119,13 +11983,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub snooze_endtime: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for DndUpdatedPayloadDndStatus {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedPayloadDndStatus {}
     /// Schema: `#/components/messages/dndUpdated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14178,13 +12036,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for DndUpdatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedPayloadType {}
     /// Schema: `#/components/messages/dndUpdatedUser/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14208,13 +12060,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub dnd_status: ::std::option::Option<DndUpdatedUserPayloadDndStatus>,
     }
-    impl ::jetwire::Validate for DndUpdatedUserPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedUserPayload {}
     /// Schema: `#/components/messages/dndUpdatedUser/payload/properties/dnd_status`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14238,13 +12084,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub next_dnd_end_ts: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for DndUpdatedUserPayloadDndStatus {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedUserPayloadDndStatus {}
     /// Schema: `#/components/messages/dndUpdatedUser/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14297,13 +12137,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for DndUpdatedUserPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for DndUpdatedUserPayloadType {}
     /// Schema: `#/components/messages/emailDomainChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14329,13 +12163,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for EmailDomainChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmailDomainChangedPayload {}
     /// Schema: `#/components/messages/emailDomainChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14390,13 +12218,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for EmailDomainChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmailDomainChangedPayloadType {}
     /// Schema: `#/components/messages/emojiAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14434,22 +12256,16 @@ pub mod v2_6_slack_rtm {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "value");
-                let __f = &self.value;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __s: &str = __v1;
-                        if !::jetwire::schema::is_uri(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must be an absolute URI",
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("value");
+            if let ::std::option::Option::Some(__f) = &self.value {
+                ::jetwire::validate::format(
+                    __p,
+                    __f,
+                    ::jetwire::schema::is_uri,
+                    "an absolute URI",
+                    out,
+                );
             }
         }
     }
@@ -14505,13 +12321,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiAddedPayloadSubtype {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiAddedPayloadSubtype {}
     /// Schema: `#/components/messages/emojiAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14564,13 +12374,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiAddedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiAddedPayloadType {}
     /// Schema: `#/components/messages/emojiRemoved/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14599,13 +12403,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for EmojiRemovedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiRemovedPayload {}
     /// Schema: `#/components/messages/emojiRemoved/payload/properties/subtype`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14658,13 +12456,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiRemovedPayloadSubtype {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiRemovedPayloadSubtype {}
     /// Schema: `#/components/messages/emojiRemoved/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14717,13 +12509,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for EmojiRemovedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EmojiRemovedPayloadType {}
     /// Schema: `#/components/messages/fileChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14749,13 +12535,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileChangePayloadFile>,
     }
-    impl ::jetwire::Validate for FileChangePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileChangePayload {}
     /// Schema: `#/components/messages/fileChange/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14775,13 +12555,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileChangePayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileChangePayloadFile {}
     /// Schema: `#/components/messages/fileChange/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14834,13 +12608,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileChangePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileChangePayloadType {}
     /// Schema: `#/components/messages/fileCommentAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14869,13 +12637,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCommentAddedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCommentAddedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentAddedPayload {}
     /// Schema: `#/components/messages/fileCommentAdded/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14895,13 +12657,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCommentAddedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentAddedPayloadFile {}
     /// Schema: `#/components/messages/fileCommentAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14954,13 +12710,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileCommentAddedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentAddedPayloadType {}
     /// Schema: `#/components/messages/fileCommentDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14989,13 +12739,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCommentDeletedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCommentDeletedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentDeletedPayload {}
     /// Schema: `#/components/messages/fileCommentDeleted/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15015,13 +12759,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCommentDeletedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentDeletedPayloadFile {}
     /// Schema: `#/components/messages/fileCommentDeleted/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15076,13 +12814,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileCommentDeletedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentDeletedPayloadType {}
     /// Schema: `#/components/messages/fileCommentEdited/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15111,13 +12843,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCommentEditedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCommentEditedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentEditedPayload {}
     /// Schema: `#/components/messages/fileCommentEdited/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15137,13 +12863,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCommentEditedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentEditedPayloadFile {}
     /// Schema: `#/components/messages/fileCommentEdited/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15198,13 +12918,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileCommentEditedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCommentEditedPayloadType {}
     /// Schema: `#/components/messages/fileCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15230,13 +12944,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileCreatedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileCreatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCreatedPayload {}
     /// Schema: `#/components/messages/fileCreated/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15256,13 +12964,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileCreatedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCreatedPayloadFile {}
     /// Schema: `#/components/messages/fileCreated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15315,13 +13017,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileCreatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileCreatedPayloadType {}
     /// Schema: `#/components/messages/fileDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15347,13 +13043,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileDeletedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileDeletedPayload {}
     /// Schema: `#/components/messages/fileDeleted/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15406,13 +13096,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileDeletedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileDeletedPayloadType {}
     /// Schema: `#/components/messages/filePublic/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15438,13 +13122,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FilePublicPayloadFile>,
     }
-    impl ::jetwire::Validate for FilePublicPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FilePublicPayload {}
     /// Schema: `#/components/messages/filePublic/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15464,13 +13142,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FilePublicPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FilePublicPayloadFile {}
     /// Schema: `#/components/messages/filePublic/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15523,13 +13195,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FilePublicPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FilePublicPayloadType {}
     /// Schema: `#/components/messages/fileShared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15555,13 +13221,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileSharedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileSharedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileSharedPayload {}
     /// Schema: `#/components/messages/fileShared/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15581,13 +13241,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileSharedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileSharedPayloadFile {}
     /// Schema: `#/components/messages/fileShared/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15640,13 +13294,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileSharedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileSharedPayloadType {}
     /// Schema: `#/components/messages/fileUnshared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15672,13 +13320,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub file: ::std::option::Option<FileUnsharedPayloadFile>,
     }
-    impl ::jetwire::Validate for FileUnsharedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileUnsharedPayload {}
     /// Schema: `#/components/messages/fileUnshared/payload/properties/file`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15698,13 +13340,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for FileUnsharedPayloadFile {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileUnsharedPayloadFile {}
     /// Schema: `#/components/messages/fileUnshared/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15757,13 +13393,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for FileUnsharedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for FileUnsharedPayloadType {}
     /// Schema: `#/components/messages/goodbye/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15783,13 +13413,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#type: ::std::option::Option<GoodbyePayloadType>,
     }
-    impl ::jetwire::Validate for GoodbyePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GoodbyePayload {}
     /// Schema: `#/components/messages/goodbye/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15842,13 +13466,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GoodbyePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GoodbyePayloadType {}
     /// Schema: `#/components/messages/groupArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15871,13 +13489,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupArchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupArchivePayload {}
     /// Schema: `#/components/messages/groupArchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15930,13 +13542,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupArchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupArchivePayloadType {}
     /// Schema: `#/components/messages/groupClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15962,13 +13568,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupClosePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupClosePayload {}
     /// Schema: `#/components/messages/groupClose/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16021,13 +13621,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupClosePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupClosePayloadType {}
     /// Schema: `#/components/messages/groupHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16056,13 +13650,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub event_ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupHistoryChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupHistoryChangedPayload {}
     /// Schema: `#/components/messages/groupHistoryChanged/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16117,13 +13705,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupHistoryChangedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupHistoryChangedPayloadType {}
     /// Schema: `#/components/messages/groupJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16144,13 +13726,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<GroupJoinedPayloadChannel>,
     }
-    impl ::jetwire::Validate for GroupJoinedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupJoinedPayload {}
     /// Schema: `#/components/messages/groupJoined/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16177,13 +13753,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupJoinedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupJoinedPayloadChannel {}
     /// Schema: `#/components/messages/groupJoined/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16236,13 +13806,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupJoinedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupJoinedPayloadType {}
     /// Schema: `#/components/messages/groupLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16265,13 +13829,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupLeftPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupLeftPayload {}
     /// Schema: `#/components/messages/groupLeft/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16324,13 +13882,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupLeftPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupLeftPayloadType {}
     /// Schema: `#/components/messages/groupMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16356,13 +13908,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupMarkedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupMarkedPayload {}
     /// Schema: `#/components/messages/groupMarked/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16415,13 +13961,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupMarkedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupMarkedPayloadType {}
     /// Schema: `#/components/messages/groupOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16447,13 +13987,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupOpenPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupOpenPayload {}
     /// Schema: `#/components/messages/groupOpen/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16506,13 +14040,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupOpenPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupOpenPayloadType {}
     /// Schema: `#/components/messages/groupRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16533,13 +14061,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub channel: ::std::option::Option<GroupRenamePayloadChannel>,
     }
-    impl ::jetwire::Validate for GroupRenamePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupRenamePayload {}
     /// Schema: `#/components/messages/groupRename/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16563,13 +14085,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub created: ::std::option::Option<f64>,
     }
-    impl ::jetwire::Validate for GroupRenamePayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupRenamePayloadChannel {}
     /// Schema: `#/components/messages/groupRename/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16622,13 +14138,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupRenamePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupRenamePayloadType {}
     /// Schema: `#/components/messages/groupUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16654,13 +14164,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for GroupUnarchivePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupUnarchivePayload {}
     /// Schema: `#/components/messages/groupUnarchive/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16713,13 +14217,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for GroupUnarchivePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for GroupUnarchivePayloadType {}
     /// Schema: `#/components/messages/hello/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16739,13 +14237,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub r#type: ::std::option::Option<HelloPayloadType>,
     }
-    impl ::jetwire::Validate for HelloPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for HelloPayload {}
     /// Schema: `#/components/messages/hello/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16795,13 +14287,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for HelloPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for HelloPayloadType {}
     /// Schema: `#/components/messages/imClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16827,13 +14313,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImClosePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImClosePayload {}
     /// Schema: `#/components/messages/imClose/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16886,13 +14366,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ImClosePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImClosePayloadType {}
     /// Schema: `#/components/messages/imCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16916,13 +14390,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImCreatedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImCreatedPayload {}
     /// Schema: `#/components/messages/imCreated/payload/properties/channel`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16949,13 +14417,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub creator: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImCreatedPayloadChannel {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImCreatedPayloadChannel {}
     /// Schema: `#/components/messages/imCreated/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17008,13 +14470,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ImCreatedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImCreatedPayloadType {}
     /// Schema: `#/components/messages/imMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17040,13 +14496,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImMarkedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImMarkedPayload {}
     /// Schema: `#/components/messages/imMarked/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17099,13 +14549,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ImMarkedPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImMarkedPayloadType {}
     /// Schema: `#/components/messages/imOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17131,13 +14575,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ImOpenPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImOpenPayload {}
     /// Schema: `#/components/messages/imOpen/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17190,13 +14628,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ImOpenPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ImOpenPayloadType {}
     /// Schema: `#/components/messages/manualPresenceChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17219,13 +14651,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub presence: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for ManualPresenceChangePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ManualPresenceChangePayload {}
     /// Schema: `#/components/messages/manualPresenceChange/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17280,13 +14706,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for ManualPresenceChangePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for ManualPresenceChangePayloadType {}
     /// Schema: `#/components/messages/memberJoinedChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17321,13 +14741,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub inviter: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MemberJoinedChannelPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberJoinedChannelPayload {}
     /// Schema: `#/components/messages/memberJoinedChannel/payload/properties/channel_type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17385,13 +14799,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadChannelType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberJoinedChannelPayloadChannelType {}
     /// Schema: `#/components/messages/memberJoinedChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17446,13 +14854,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberJoinedChannelPayloadType {}
     /// Schema: `#/components/messages/memberLeftChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17484,13 +14886,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MemberLeftChannelPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberLeftChannelPayload {}
     /// Schema: `#/components/messages/memberLeftChannel/payload/properties/channel_type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17548,13 +14944,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadChannelType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberLeftChannelPayloadChannelType {}
     /// Schema: `#/components/messages/memberLeftChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17609,13 +14999,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MemberLeftChannelPayloadType {}
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17657,14 +15041,12 @@ pub mod v2_6_slack_rtm {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "attachments");
-                let __f = &self.attachments;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    for (__i2, __v2) in __v1.iter().enumerate() {
-                        let __p2 = ::jetwire::validate::child_path(&__p, __i2);
-                        ::jetwire::Validate::validate_at(__v2, &__p2, out);
-                    }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("attachments");
+            if let ::std::option::Option::Some(__f) = &self.attachments {
+                for (__i1, __v1) in __f.iter().enumerate() {
+                    let __p1 = __p.index(__i1);
+                    ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
                 }
             }
         }
@@ -17691,13 +15073,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub ts: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for MessagePayloadEdited {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessagePayloadEdited {}
     /// Schema: `#/components/messages/message/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17750,13 +15126,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for MessagePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for MessagePayloadType {}
     /// Schema: `#/components/messages/outgoingMessage/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17783,13 +15153,7 @@ pub mod v2_6_slack_rtm {
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for OutgoingMessagePayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for OutgoingMessagePayload {}
     /// Schema: `#/components/messages/outgoingMessage/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -17842,13 +15206,7 @@ pub mod v2_6_slack_rtm {
             }
         }
     }
-    impl ::jetwire::Validate for OutgoingMessagePayloadType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for OutgoingMessagePayloadType {}
     payload_examples! {}
 }
 
@@ -17888,13 +15246,7 @@ pub mod v2_6_social_media_backend_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for CommentChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentChangedPayload {}
     /// commentLikedPayload
     ///
     /// Schema: `#/commentLikedPayload`.
@@ -17921,13 +15273,7 @@ pub mod v2_6_social_media_backend_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     /// likeCommentPayload
     ///
     /// Schema: `#/likeCommentPayload`.
@@ -17961,13 +15307,7 @@ pub mod v2_6_social_media_backend_asyncapi {
         )]
         pub liked_by: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for LikeCommentPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for LikeCommentPayload {}
     /// updateCommentLikesPayload
     ///
     /// Schema: `#/updateCommentLikesPayload`.
@@ -18001,13 +15341,7 @@ pub mod v2_6_social_media_backend_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for UpdateCommentLikesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for UpdateCommentLikesPayload {}
     payload_examples! {}
 }
 
@@ -18047,13 +15381,7 @@ pub mod v2_6_social_media_comments_service_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for CommentChangedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentChangedPayload {}
     /// commentLikedPayload
     ///
     /// Schema: `#/commentLikedPayload`.
@@ -18080,13 +15408,7 @@ pub mod v2_6_social_media_comments_service_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     payload_examples! {}
 }
 
@@ -18126,13 +15448,7 @@ pub mod v2_6_social_media_frontend_asyncapi {
         )]
         pub liked_by: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for LikeCommentPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for LikeCommentPayload {}
     /// updateCommentLikesPayload
     ///
     /// Schema: `#/updateCommentLikesPayload`.
@@ -18166,13 +15482,7 @@ pub mod v2_6_social_media_frontend_asyncapi {
         )]
         pub like_count: ::std::option::Option<i64>,
     }
-    impl ::jetwire::Validate for UpdateCommentLikesPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for UpdateCommentLikesPayload {}
     payload_examples! {}
 }
 
@@ -18205,13 +15515,7 @@ pub mod v2_6_social_media_notification_service_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     payload_examples! {}
 }
 
@@ -18244,13 +15548,7 @@ pub mod v2_6_social_media_public_api_asyncapi {
         )]
         pub comment_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::jetwire::Validate for CommentLikedPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for CommentLikedPayload {}
     payload_examples! {}
 }
 
@@ -18289,26 +15587,11 @@ pub mod v2_6_streetlights_kafka {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -18341,26 +15624,11 @@ pub mod v2_6_streetlights_kafka {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "my-app-header");
-                let __f = &self.my_app_header;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("my-app-header");
+            if let ::std::option::Option::Some(__f) = &self.my_app_header {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -18396,20 +15664,10 @@ pub mod v2_6_streetlights_kafka {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -18445,13 +15703,7 @@ pub mod v2_6_streetlights_kafka {
         )]
         pub sent_at: ::std::option::Option<SentAt>,
     }
-    impl ::jetwire::Validate for TurnOnOffPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayload {}
     /// Whether to turn on or off the light.
     ///
     /// Schema: `#/components/schemas/turnOnOffPayload/properties/command`.
@@ -18511,13 +15763,7 @@ pub mod v2_6_streetlights_kafka {
             }
         }
     }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
     payload_examples! {}
 }
 
@@ -18556,26 +15802,11 @@ pub mod v2_6_streetlights_mqtt {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -18608,26 +15839,11 @@ pub mod v2_6_streetlights_mqtt {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "my-app-header");
-                let __f = &self.my_app_header;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("my-app-header");
+            if let ::std::option::Option::Some(__f) = &self.my_app_header {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -18663,20 +15879,10 @@ pub mod v2_6_streetlights_mqtt {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -18712,13 +15918,7 @@ pub mod v2_6_streetlights_mqtt {
         )]
         pub sent_at: ::std::option::Option<SentAt>,
     }
-    impl ::jetwire::Validate for TurnOnOffPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayload {}
     /// Whether to turn on or off the light.
     ///
     /// Schema: `#/components/schemas/turnOnOffPayload/properties/command`.
@@ -18778,13 +15978,7 @@ pub mod v2_6_streetlights_mqtt {
             }
         }
     }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
     payload_examples! {}
 }
 
@@ -18823,26 +16017,11 @@ pub mod v2_6_streetlights_operation_security {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "percentage");
-                let __f = &self.percentage;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("percentage");
+            if let ::std::option::Option::Some(__f) = &self.percentage {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -18875,26 +16054,11 @@ pub mod v2_6_streetlights_operation_security {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "my-app-header");
-                let __f = &self.my_app_header;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 100 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 100 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("my-app-header");
+            if let ::std::option::Option::Some(__f) = &self.my_app_header {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                ::jetwire::validate::int_maximum(__p, *__f, 100, false, out);
             }
         }
     }
@@ -18930,20 +16094,10 @@ pub mod v2_6_streetlights_operation_security {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "lumens");
-                let __f = &self.lumens;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("lumens");
+            if let ::std::option::Option::Some(__f) = &self.lumens {
+                ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
             }
         }
     }
@@ -18979,13 +16133,7 @@ pub mod v2_6_streetlights_operation_security {
         )]
         pub sent_at: ::std::option::Option<SentAt>,
     }
-    impl ::jetwire::Validate for TurnOnOffPayload {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayload {}
     /// Whether to turn on or off the light.
     ///
     /// Schema: `#/components/schemas/turnOnOffPayload/properties/command`.
@@ -19045,13 +16193,7 @@ pub mod v2_6_streetlights_operation_security {
             }
         }
     }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
     payload_examples! {}
 }
 
@@ -19079,13 +16221,7 @@ pub mod v2_6_websocket_gemini {
         /// `type`
         pub r#type: ::jetwire::__private::serde_json::Value,
     }
-    impl ::jetwire::Validate for Default {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for Default {}
     /// Either a change to the order book, or the indication that a trade has occurred.
     ///
     /// Schema: `#/components/schemas/events`.
@@ -19129,23 +16265,10 @@ pub mod v2_6_websocket_gemini {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "price");
-                let __f = &self.price;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        let __q = __x / 0.01f64;
-                        if (__q - __q.round()).abs() > 1e-9 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be a multiple of 0.01 (is {__x})"
-                                ),
-                            });
-                        }
-                    }
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("price");
+            if let ::std::option::Option::Some(__f) = &self.price {
+                ::jetwire::validate::float_multiple_of(__p, *__f, 0.01f64, out);
             }
         }
     }
@@ -19220,13 +16343,7 @@ pub mod v2_6_websocket_gemini {
             }
         }
     }
-    impl ::jetwire::Validate for EventsItemReason {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EventsItemReason {}
     /// Schema: `#/components/schemas/events/items/properties/side`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -19281,13 +16398,7 @@ pub mod v2_6_websocket_gemini {
             }
         }
     }
-    impl ::jetwire::Validate for EventsItemSide {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EventsItemSide {}
     /// Schema: `#/components/schemas/events/items/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -19353,13 +16464,7 @@ pub mod v2_6_websocket_gemini {
             }
         }
     }
-    impl ::jetwire::Validate for EventsItemType {
-        fn validate_at(
-            &self,
-            _path: &str,
-            _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-        ) {}
-    }
+    impl ::jetwire::Validate for EventsItemType {}
     /// Schema: `#/components/schemas/heartbeat`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -19385,19 +16490,10 @@ pub mod v2_6_websocket_gemini {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "type");
-                let __f = &self.r#type;
-                {
-                    let __s: &str = __f;
-                    if __s != "heartbeat" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"heartbeat\""),
-                        });
-                    }
-                }
-            }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("type");
+            let __f = &self.r#type;
+            ::jetwire::validate::const_str(__p, __f, "heartbeat", out);
         }
     }
     /// Schema: `#/components/schemas/market`.
@@ -19441,14 +16537,15 @@ pub mod v2_6_websocket_gemini {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
+            let __at = ::jetwire::validate::Loc::root(path);
             match self {
                 Self::Heartbeat { .. } => {}
                 Self::Update { events: __b1, .. } => {
-                    let __p = ::jetwire::validate::child_path(path, "events");
+                    let __p = __at.key("events");
                     let __f = __b1;
                     for (__i1, __v1) in __f.iter().enumerate() {
-                        let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                        ::jetwire::Validate::validate_at(__v1, &__p1, out);
+                        let __p1 = __p.index(__i1);
+                        ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
                     }
                 }
             }
@@ -19486,26 +16583,15 @@ pub mod v2_6_websocket_gemini {
             path: &str,
             out: &mut ::std::vec::Vec<::jetwire::Violation>,
         ) {
-            {
-                let __p = ::jetwire::validate::child_path(path, "type");
-                let __f = &self.r#type;
-                {
-                    let __s: &str = __f;
-                    if __s != "update" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"update\""),
-                        });
-                    }
-                }
-            }
-            {
-                let __p = ::jetwire::validate::child_path(path, "events");
-                let __f = &self.events;
-                for (__i1, __v1) in __f.iter().enumerate() {
-                    let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                    ::jetwire::Validate::validate_at(__v1, &__p1, out);
-                }
+            let __at = ::jetwire::validate::Loc::root(path);
+            let __p = __at.key("type");
+            let __f = &self.r#type;
+            ::jetwire::validate::const_str(__p, __f, "update", out);
+            let __p = __at.key("events");
+            let __f = &self.events;
+            for (__i1, __v1) in __f.iter().enumerate() {
+                let __p1 = __p.index(__i1);
+                ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
             }
         }
     }

@@ -71,13 +71,7 @@ impl ::std::str::FromStr for Color {
         }
     }
 }
-impl ::jetwire::Validate for Color {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Color {}
 /// An integer enum: a checked i64.
 ///
 /// Schema: `#/definitions/Level`.
@@ -118,16 +112,9 @@ impl ::std::fmt::Display for Level {
 }
 impl ::jetwire::Validate for Level {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __x = *__f;
-            if ![1, 2, 3].contains(&i128::from(__x)) {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::string::String::from("must be one of 1, 2, 3"),
-                });
-            }
-        }
+        ::jetwire::validate::one_of_int(__at, *__f, &[1, 2, 3], out);
     }
 }
 /// Schema: `#/definitions/MaybeColor`.
@@ -184,13 +171,7 @@ impl ::std::str::FromStr for MaybeColor {
         }
     }
 }
-impl ::jetwire::Validate for MaybeColor {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for MaybeColor {}
 /// Values of several types: a checked JSON value.
 ///
 /// Schema: `#/definitions/Mixed`.
@@ -226,19 +207,19 @@ impl ::std::convert::From<Mixed> for ::jetwire::__private::serde_json::Value {
 }
 impl ::jetwire::Validate for Mixed {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        if ![
-            ::jetwire::__private::serde_json::json!("auto"),
-            ::jetwire::__private::serde_json::json!(0),
-            ::jetwire::__private::serde_json::json!(true),
-        ]
-            .contains(__f)
-        {
-            out.push(::jetwire::Violation {
-                path: ::std::string::String::from(path),
-                message: ::std::string::String::from("must be one of \"auto\", 0, true"),
-            });
-        }
+        ::jetwire::validate::one_of_json(
+            __at,
+            __f,
+            &[
+                ::jetwire::__private::serde_json::json!("auto"),
+                ::jetwire::__private::serde_json::json!(0),
+                ::jetwire::__private::serde_json::json!(true),
+            ],
+            "must be one of \"auto\", 0, true",
+            out,
+        );
     }
 }
 /// Schema: `#/definitions/Named`.
@@ -295,13 +276,7 @@ impl ::std::str::FromStr for Named {
         }
     }
 }
-impl ::jetwire::Validate for Named {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Named {}
 /// Schema: `#/definitions/OddValues`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -383,13 +358,7 @@ impl ::std::str::FromStr for OddValues {
         }
     }
 }
-impl ::jetwire::Validate for OddValues {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for OddValues {}
 /// Schema: `#/definitions/Versioned`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -424,38 +393,16 @@ pub struct Versioned {
 }
 impl ::jetwire::Validate for Versioned {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "version");
-            let __f = &self.version;
-            {
-                let __x = *__f;
-                if i128::from(__x) != 2 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be 2"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "kind");
-            let __f = &self.kind;
-            {
-                let __s: &str = __f;
-                if __s != "report" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"report\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "level");
-            let __f = &self.level;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("version");
+        let __f = &self.version;
+        ::jetwire::validate::const_int(__p, *__f, 2, out);
+        let __p = __at.key("kind");
+        let __f = &self.kind;
+        ::jetwire::validate::const_str(__p, __f, "report", out);
+        let __p = __at.key("level");
+        if let ::std::option::Option::Some(__f) = &self.level {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
 }
@@ -516,10 +463,4 @@ impl ::std::str::FromStr for VersionedInlineStatus {
         }
     }
 }
-impl ::jetwire::Validate for VersionedInlineStatus {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for VersionedInlineStatus {}

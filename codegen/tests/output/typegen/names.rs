@@ -42,13 +42,7 @@ pub struct Box {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub items: ::std::option::Option<::std::vec::Vec<Vec>>,
 }
-impl ::jetwire::Validate for Box {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Box {}
 /// Schema: `#/definitions/Default`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -68,22 +62,10 @@ pub struct Default {
 }
 impl ::jetwire::Validate for Default {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/Deserialize`.
@@ -105,22 +87,10 @@ pub struct Deserialize {
 }
 impl ::jetwire::Validate for Deserialize {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/Err`.
@@ -142,22 +112,10 @@ pub struct Err {
 }
 impl ::jetwire::Validate for Err {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/job-request`.
@@ -179,13 +137,7 @@ pub struct JobRequest {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub request_id: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for JobRequest {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for JobRequest {}
 /// Collides with `job-request` after PascalCase.
 ///
 /// Schema: `#/definitions/JobRequest`.
@@ -207,13 +159,7 @@ pub struct JobRequest2 {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<i64>,
 }
-impl ::jetwire::Validate for JobRequest2 {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for JobRequest2 {}
 /// Job Request
 ///
 /// Schema: `#/definitions/Titled/properties/inner`.
@@ -235,13 +181,7 @@ pub struct JobRequest3 {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub z: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for JobRequest3 {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for JobRequest3 {}
 /// Schema: `#/definitions/JsonSchema`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -261,22 +201,10 @@ pub struct JsonSchema {
 }
 impl ::jetwire::Validate for JsonSchema {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/None`.
@@ -298,22 +226,10 @@ pub struct None {
 }
 impl ::jetwire::Validate for None {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/Ok`.
@@ -335,22 +251,10 @@ pub struct Ok {
 }
 impl ::jetwire::Validate for Ok {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/Option`.
@@ -372,13 +276,7 @@ pub struct Option {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for Option {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Option {}
 /// Schema: `#/definitions/Result`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -399,13 +297,7 @@ pub struct Result {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub s: ::std::option::Option<String>,
 }
-impl ::jetwire::Validate for Result {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Result {}
 /// Schema: `#/definitions/self`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -429,13 +321,7 @@ pub struct Self_ {
     )]
     pub super_: ::std::option::Option<bool>,
 }
-impl ::jetwire::Validate for Self_ {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Self_ {}
 /// Schema: `#/definitions/Serialize`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -455,22 +341,10 @@ pub struct Serialize {
 }
 impl ::jetwire::Validate for Serialize {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/Some`.
@@ -492,22 +366,10 @@ pub struct Some {
 }
 impl ::jetwire::Validate for Some {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/String`.
@@ -529,13 +391,7 @@ pub struct String {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for String {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for String {}
 /// Schema: `#/definitions/Titled`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -579,13 +435,7 @@ pub struct Titled {
     )]
     pub crate_: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for Titled {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Titled {}
 /// Refers to types named like prelude items.
 ///
 /// Schema: `#/definitions/Uses`.
@@ -627,54 +477,34 @@ pub struct Uses {
 }
 impl ::jetwire::Validate for Uses {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "some");
-            let __f = &self.some;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("some");
+        if let ::std::option::Option::Some(__f) = &self.some {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "none");
-            let __f = &self.none;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("none");
+        if let ::std::option::Option::Some(__f) = &self.none {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "ok");
-            let __f = &self.ok;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("ok");
+        if let ::std::option::Option::Some(__f) = &self.ok {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "err");
-            let __f = &self.err;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("err");
+        if let ::std::option::Option::Some(__f) = &self.err {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "default");
-            let __f = &self.default;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("default");
+        if let ::std::option::Option::Some(__f) = &self.default {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "validate");
-            let __f = &self.validate;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("validate");
+        if let ::std::option::Option::Some(__f) = &self.validate {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "violation");
-            let __f = &self.violation;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __p = __at.key("violation");
+        if let ::std::option::Option::Some(__f) = &self.violation {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
 }
@@ -697,22 +527,10 @@ pub struct Validate {
 }
 impl ::jetwire::Validate for Validate {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }
 /// Schema: `#/definitions/Vec`.
@@ -769,13 +587,7 @@ impl ::std::str::FromStr for Vec {
         }
     }
 }
-impl ::jetwire::Validate for Vec {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Vec {}
 /// Schema: `#/definitions/Violation`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -795,21 +607,9 @@ pub struct Violation {
 }
 impl ::jetwire::Validate for Violation {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "x");
-            let __f = &self.x;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("x");
+        let __f = &self.x;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
     }
 }

@@ -38,13 +38,7 @@
 #[derive(::std::default::Default)]
 #[serde(deny_unknown_fields)]
 pub struct Closed {}
-impl ::jetwire::Validate for Closed {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Closed {}
 /// A map of counters.
 ///
 /// Schema: `#/definitions/Counters`.
@@ -92,13 +86,7 @@ pub struct Defaults {
     /// `required_with_default`
     pub required_with_default: i64,
 }
-impl ::jetwire::Validate for Defaults {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Defaults {}
 /// Schema: `#/definitions/Defaults/properties/limits`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -118,13 +106,7 @@ pub struct DefaultsLimits {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub max: ::std::option::Option<i64>,
 }
-impl ::jetwire::Validate for DefaultsLimits {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for DefaultsLimits {}
 /// Schema: `#/definitions/Defaults/properties/mode`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -179,13 +161,7 @@ impl ::std::str::FromStr for DefaultsMode {
         }
     }
 }
-impl ::jetwire::Validate for DefaultsMode {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for DefaultsMode {}
 /// Schema: `#/definitions/Foo`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -213,13 +189,7 @@ impl ::std::default::Default for Foo {
         }
     }
 }
-impl ::jetwire::Validate for Foo {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Foo {}
 /// With `Foo`, spells the same default function name.
 ///
 /// Schema: `#/definitions/FooBar`.
@@ -249,13 +219,7 @@ impl ::std::default::Default for FooBar {
         }
     }
 }
-impl ::jetwire::Validate for FooBar {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for FooBar {}
 /// Any object.
 ///
 /// Schema: `#/definitions/FreeForm`.
@@ -283,13 +247,7 @@ pub struct Inline {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub children: ::std::option::Option<::std::vec::Vec<InlineChildrenItem>>,
 }
-impl ::jetwire::Validate for Inline {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Inline {}
 /// An inline object gets a name from its parent and property.
 ///
 /// Schema: `#/definitions/Inline/properties/child`.
@@ -309,13 +267,7 @@ pub struct InlineChild {
     /// `x`
     pub x: i64,
 }
-impl ::jetwire::Validate for InlineChild {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for InlineChild {}
 /// Schema: `#/definitions/Inline/properties/children/items`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -335,13 +287,7 @@ pub struct InlineChildrenItem {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub y: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for InlineChildrenItem {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for InlineChildrenItem {}
 /// Schema: `#/definitions/Nullables`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -381,13 +327,7 @@ pub struct Nullables {
     )]
     pub may_open_api: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for Nullables {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Nullables {}
 /// A server
 ///
 /// One server the agent knows.
@@ -439,13 +379,7 @@ pub struct Server {
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
 }
-impl ::jetwire::Validate for Server {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Server {}
 /// Every property may be absent: `Default` is what decoding `{}` gives.
 ///
 /// Schema: `#/definitions/Settings`.
@@ -479,13 +413,7 @@ impl ::std::default::Default for Settings {
         }
     }
 }
-impl ::jetwire::Validate for Settings {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Settings {}
 /// No other properties are allowed.
 ///
 /// Schema: `#/definitions/Strict`.
@@ -509,13 +437,7 @@ pub struct Strict {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub note: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for Strict {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Strict {}
 /// A required property without a schema of its own.
 ///
 /// Schema: `#/definitions/Undescribed`.
@@ -537,13 +459,7 @@ pub struct Undescribed {
     /// `mystery`
     pub mystery: ::jetwire::__private::serde_json::Value,
 }
-impl ::jetwire::Validate for Undescribed {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Undescribed {}
 /// No `type`, but properties: an object.
 ///
 /// Schema: `#/definitions/Untyped`.
@@ -563,13 +479,7 @@ pub struct Untyped {
     /// `a`
     pub a: ::std::string::String,
 }
-impl ::jetwire::Validate for Untyped {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Untyped {}
 /// Known properties plus typed extra ones.
 ///
 /// Schema: `#/definitions/WithExtra`.
@@ -590,13 +500,7 @@ pub struct WithExtra {
     #[serde(flatten)]
     pub additional_properties: ::std::collections::BTreeMap<::std::string::String, f64>,
 }
-impl ::jetwire::Validate for WithExtra {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for WithExtra {}
 /// Values of the schemas' `default`s, filled in for absent properties.
 pub mod defaults {
     #[allow(unused_imports)]

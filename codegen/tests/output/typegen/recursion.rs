@@ -45,13 +45,7 @@ pub enum Expr {
         args: ::std::vec::Vec<Expr>,
     },
 }
-impl ::jetwire::Validate for Expr {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Expr {}
 /// Schema: `#/definitions/LinkedList`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -72,13 +66,7 @@ pub struct LinkedList {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next: ::std::option::Option<::std::boxed::Box<LinkedList>>,
 }
-impl ::jetwire::Validate for LinkedList {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for LinkedList {}
 /// A recursive named array: a newtype (aliases cannot recurse).
 ///
 /// Schema: `#/definitions/Nested`.
@@ -112,13 +100,7 @@ impl ::std::convert::From<Nested> for ::std::vec::Vec<NestedItem> {
         value.0
     }
 }
-impl ::jetwire::Validate for Nested {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Nested {}
 /// Schema: `#/definitions/Nested/items`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -139,13 +121,7 @@ pub enum NestedItem {
     /// A recursive named array: a newtype (aliases cannot recurse).
     Nested(Nested),
 }
-impl ::jetwire::Validate for NestedItem {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for NestedItem {}
 /// Schema: `#/definitions/Ping`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -163,13 +139,7 @@ pub struct Ping {
     /// `pong`
     pub pong: Pong,
 }
-impl ::jetwire::Validate for Ping {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Ping {}
 /// Schema: `#/definitions/Pong`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -189,13 +159,7 @@ pub struct Pong {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub ping: ::std::option::Option<::std::boxed::Box<Ping>>,
 }
-impl ::jetwire::Validate for Pong {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Pong {}
 /// Children in a Vec: no Box needed.
 ///
 /// Schema: `#/definitions/Tree`.
@@ -226,10 +190,4 @@ pub struct Tree {
         ::std::collections::BTreeMap<::std::string::String, Tree>,
     >,
 }
-impl ::jetwire::Validate for Tree {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Tree {}

@@ -42,13 +42,7 @@ pub struct Anything {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub nothing: ::std::option::Option<()>,
 }
-impl ::jetwire::Validate for Anything {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Anything {}
 /// A named typed string: an alias.
 ///
 /// Schema: `#/definitions/Identifier`.
@@ -82,21 +76,10 @@ pub struct Lists {
 }
 impl ::jetwire::Validate for Lists {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "names");
-            let __f = &self.names;
-            for (__i1, __v1) in __f.iter().enumerate() {
-                if __f[..__i1].contains(__v1) {
-                    let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p1),
-                        message: ::std::string::String::from(
-                            "must not repeat an earlier item",
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("names");
+        let __f = &self.names;
+        ::jetwire::validate::unique_items(__p, __f, out);
     }
 }
 /// A named list: an alias.
@@ -143,19 +126,10 @@ pub struct Numbers {
 }
 impl ::jetwire::Validate for Numbers {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "nonNegative");
-            let __f = &self.non_negative;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("nonNegative");
+        let __f = &self.non_negative;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
     }
 }
 /// A named tuple.
@@ -189,13 +163,7 @@ impl ::std::convert::From<Point> for (f64, f64) {
         value.0
     }
 }
-impl ::jetwire::Validate for Point {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Point {}
 /// Schema: `#/definitions/Strings`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -240,88 +208,56 @@ pub struct Strings {
 }
 impl ::jetwire::Validate for Strings {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "email");
-            let __f = &self.email;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_email(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an email address",
-                            ),
-                        });
-                    }
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("email");
+        if let ::std::option::Option::Some(__f) = &self.email {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_email,
+                "an email address",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "host");
-            let __f = &self.host;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_hostname(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be a hostname"),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("host");
+        if let ::std::option::Option::Some(__f) = &self.host {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_hostname,
+                "a hostname",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "v4");
-            let __f = &self.v4;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_ipv4(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an IPv4 address",
-                            ),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("v4");
+        if let ::std::option::Option::Some(__f) = &self.v4 {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_ipv4,
+                "an IPv4 address",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "v6");
-            let __f = &self.v6;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_ipv6(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an IPv6 address",
-                            ),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("v6");
+        if let ::std::option::Option::Some(__f) = &self.v6 {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_ipv6,
+                "an IPv6 address",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "link");
-            let __f = &self.link;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_uri(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an absolute URI",
-                            ),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("link");
+        if let ::std::option::Option::Some(__f) = &self.link {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_uri,
+                "an absolute URI",
+                out,
+            );
         }
     }
 }

@@ -45,10 +45,11 @@ pub enum Address {
 }
 impl ::jetwire::Validate for Address {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         match self {
             Self::Structured(_) => {}
             Self::Ipv4(__v) => {
-                ::jetwire::Validate::validate_at(__v, path, out);
+                ::jetwire::Validate::validate_at(__v, &__at.path(), out);
             }
             Self::Integer(_) => {}
         }
@@ -74,13 +75,7 @@ pub struct Alpha {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub a: ::std::option::Option<i64>,
 }
-impl ::jetwire::Validate for Alpha {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Alpha {}
 /// Schema: `#/definitions/AnyOfRefs`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -101,13 +96,7 @@ pub enum AnyOfRefs {
     /// A value of type `Counter`.
     Counter(Counter),
 }
-impl ::jetwire::Validate for AnyOfRefs {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for AnyOfRefs {}
 /// Schema: `#/definitions/Beta`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -128,13 +117,7 @@ pub struct Beta {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub b: ::std::option::Option<::std::string::String>,
 }
-impl ::jetwire::Validate for Beta {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Beta {}
 /// The discriminator's value is the schema name when variants have no const.
 ///
 /// Schema: `#/definitions/ByName`.
@@ -167,13 +150,7 @@ pub enum ByName {
         b: ::std::option::Option<::std::string::String>,
     },
 }
-impl ::jetwire::Validate for ByName {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for ByName {}
 /// Schema: `#/definitions/Cat`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -199,39 +176,14 @@ pub struct Cat {
 }
 impl ::jetwire::Validate for Cat {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "petType");
-            let __f = &self.pet_type;
-            {
-                let __s: &str = __f;
-                if __s != "cat" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"cat\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "lives");
-            let __f = &self.lives;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if i128::from(__x) < 0 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be at least 0 (is {__x})"),
-                        });
-                    }
-                    if i128::from(__x) > 9 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be at most 9 (is {__x})"),
-                        });
-                    }
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("petType");
+        let __f = &self.pet_type;
+        ::jetwire::validate::const_str(__p, __f, "cat", out);
+        let __p = __at.key("lives");
+        if let ::std::option::Option::Some(__f) = &self.lives {
+            ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+            ::jetwire::validate::int_maximum(__p, *__f, 9, false, out);
         }
     }
 }
@@ -268,41 +220,15 @@ pub enum Command {
 }
 impl ::jetwire::Validate for Command {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         match self {
             Self::Read { path: __b0, out: __b1, .. } => {
-                {
-                    let __p = ::jetwire::validate::child_path(path, "path");
-                    let __f = __b0;
-                    {
-                        let __s: &str = __f;
-                        let __n = __s.chars().count();
-                        if __n < 1 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!(
-                                    "must be at least 1 character long (is {__n})"
-                                ),
-                            });
-                        }
-                    }
-                }
-                {
-                    let __p = ::jetwire::validate::child_path(path, "out");
-                    let __f = __b1;
-                    if let ::std::option::Option::Some(__v1) = __f {
-                        {
-                            let __s: &str = __v1;
-                            let __n = __s.chars().count();
-                            if __n > 3 {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p),
-                                    message: ::std::format!(
-                                        "must be at most 3 characters long (is {__n})"
-                                    ),
-                                });
-                            }
-                        }
-                    }
+                let __p = __at.key("path");
+                let __f = __b0;
+                ::jetwire::validate::min_length(__p, __f, 1, out);
+                let __p = __at.key("out");
+                if let ::std::option::Option::Some(__f) = __b1 {
+                    ::jetwire::validate::max_length(__p, __f, 3, out);
                 }
             }
             Self::Stop { .. } => {}
@@ -338,13 +264,7 @@ pub struct Dog {
     )]
     pub good_boy: ::std::option::Option<bool>,
 }
-impl ::jetwire::Validate for Dog {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Dog {}
 /// Schema: `#/definitions/Dog/properties/petType`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -394,13 +314,7 @@ impl ::std::str::FromStr for DogPetType {
         }
     }
 }
-impl ::jetwire::Validate for DogPetType {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for DogPetType {}
 /// Done
 ///
 /// Schema: `#/definitions/Reply/anyOf/1`.
@@ -422,13 +336,7 @@ pub struct Done {
     /// `at`
     pub at: ::jetwire::__private::chrono::DateTime<::jetwire::__private::chrono::Utc>,
 }
-impl ::jetwire::Validate for Done {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Done {}
 /// Common properties next to oneOf go into every variant.
 ///
 /// Schema: `#/definitions/Event`.
@@ -462,13 +370,7 @@ pub enum Event {
         id: ::std::string::String,
     },
 }
-impl ::jetwire::Validate for Event {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Event {}
 /// Schema: `#/definitions/Holder`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -496,12 +398,10 @@ pub struct Holder {
 }
 impl ::jetwire::Validate for Holder {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "cat");
-            let __f = &self.cat;
-            if let ::std::option::Option::Some(__v1) = __f {
-                ::jetwire::Validate::validate_at(__v1, &__p, out);
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("cat");
+        if let ::std::option::Option::Some(__f) = &self.cat {
+            ::jetwire::Validate::validate_at(__f, &__p.path(), out);
         }
     }
 }
@@ -524,13 +424,7 @@ pub struct HolderMaybeInline {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub z: ::std::option::Option<bool>,
 }
-impl ::jetwire::Validate for HolderMaybeInline {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for HolderMaybeInline {}
 /// ipv4
 ///
 /// Schema: `#/definitions/Address/oneOf/0`.
@@ -571,16 +465,15 @@ impl ::std::fmt::Display for Ipv4 {
 }
 impl ::jetwire::Validate for Ipv4 {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            if !::jetwire::schema::is_ipv4(__s) {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::string::String::from("must be an IPv4 address"),
-                });
-            }
-        }
+        ::jetwire::validate::format(
+            __at,
+            __f,
+            ::jetwire::schema::is_ipv4,
+            "an IPv4 address",
+            out,
+        );
     }
 }
 /// Schema: `#/definitions/MaybeCat`.
@@ -627,26 +520,13 @@ pub enum Pet {
 }
 impl ::jetwire::Validate for Pet {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         match self {
             Self::Cat { lives: __b1, .. } => {
-                let __p = ::jetwire::validate::child_path(path, "lives");
-                let __f = __b1;
-                if let ::std::option::Option::Some(__v1) = __f {
-                    {
-                        let __x = *__v1;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                        if i128::from(__x) > 9 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::format!("must be at most 9 (is {__x})"),
-                            });
-                        }
-                    }
+                let __p = __at.key("lives");
+                if let ::std::option::Option::Some(__f) = __b1 {
+                    ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+                    ::jetwire::validate::int_maximum(__p, *__f, 9, false, out);
                 }
             }
             Self::Dog { .. } => {}
@@ -674,13 +554,7 @@ pub struct Progress {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub percent: ::std::option::Option<i64>,
 }
-impl ::jetwire::Validate for Progress {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Progress {}
 /// Untagged structs: the one with more required properties is tried first.
 ///
 /// Schema: `#/definitions/Reply`.
@@ -705,13 +579,7 @@ pub enum Reply {
     /// A value of type `Value`.
     Value(::jetwire::__private::serde_json::Value),
 }
-impl ::jetwire::Validate for Reply {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Reply {}
 /// Tagged by a property with a distinct const in every variant (no discriminator).
 ///
 /// Schema: `#/definitions/Shape`.
@@ -745,20 +613,13 @@ pub enum Shape {
 }
 impl ::jetwire::Validate for Shape {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         match self {
             Self::Circle { .. } => {}
             Self::Square { side: __b0, .. } => {
-                let __p = ::jetwire::validate::child_path(path, "side");
+                let __p = __at.key("side");
                 let __f = __b0;
-                {
-                    let __x = *__f;
-                    if __x <= 0f64 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be greater than 0 (is {__x})"),
-                        });
-                    }
-                }
+                ::jetwire::validate::float_minimum(__p, *__f, 0f64, true, out);
             }
             Self::Point { .. } => {}
         }
@@ -782,13 +643,7 @@ pub enum StringOrNumber {
     /// A value of type `String`.
     String(::std::string::String),
 }
-impl ::jetwire::Validate for StringOrNumber {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for StringOrNumber {}
 /// Structured
 ///
 /// Schema: `#/definitions/Address/oneOf/1`.
@@ -811,10 +666,4 @@ pub struct Structured {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub port: ::std::option::Option<i64>,
 }
-impl ::jetwire::Validate for Structured {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Structured {}

@@ -42,13 +42,7 @@ pub struct Conditional {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<i64>,
 }
-impl ::jetwire::Validate for Conditional {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for Conditional {}
 /// Schema: `#/definitions/Contains`.
 pub type Contains = ::std::vec::Vec<i64>;
 /// Schema: `#/definitions/KeyNames`.
@@ -83,35 +77,14 @@ pub struct Patterned {
 }
 impl ::jetwire::Validate for Patterned {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __f = &self.additional_properties;
-            {
-                fn __regex() -> ::std::option::Option<
-                    &'static ::jetwire::__private::regex::Regex,
-                > {
-                    static RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    RE.get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new("^x-").ok()
-                        })
-                        .as_ref()
-                }
-                if let ::std::option::Option::Some(__re) = __regex() {
-                    for __key in __f.keys() {
-                        if !__re.is_match(__key) {
-                            let __pk = ::jetwire::validate::child_path(path, __key);
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__pk),
-                                message: ::std::string::String::from(
-                                    "property name must match the pattern `^x-`",
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __f = &self.additional_properties;
+        ::jetwire::validate::key_pattern(
+            __at,
+            __f.keys(),
+            ::jetwire::pattern!("^x-"),
+            out,
+        );
     }
 }
 /// Schema: `#/definitions/Unknown`.

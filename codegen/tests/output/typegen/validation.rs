@@ -66,364 +66,103 @@ pub struct Constrained {
 }
 impl ::jetwire::Validate for Constrained {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __len = 5 + usize::from(self.legacy.is_some())
-                + usize::from(self.contact.is_some()) + usize::from(self.mode.is_some())
-                + usize::from(self.level.is_some()) + usize::from(self.fixed.is_some())
-                + usize::from(self.limits.is_some())
-                + usize::from(self.headers.is_some()) + usize::from(self.pair.is_some())
-                + usize::from(self.grid.is_some());
-            if __len < 5 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must have at least 5 properties (has {__len})"
-                    ),
-                });
-            }
-            if __len > 9 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must have at most 9 properties (has {__len})"
-                    ),
-                });
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __len = 5 + usize::from(self.legacy.is_some())
+            + usize::from(self.contact.is_some()) + usize::from(self.mode.is_some())
+            + usize::from(self.level.is_some()) + usize::from(self.fixed.is_some())
+            + usize::from(self.limits.is_some()) + usize::from(self.headers.is_some())
+            + usize::from(self.pair.is_some()) + usize::from(self.grid.is_some());
+        ::jetwire::validate::min_properties(__at, __len, 5, out);
+        ::jetwire::validate::max_properties(__at, __len, 9, out);
+        let __p = __at.key("name");
+        let __f = &self.name;
+        ::jetwire::validate::min_length(__p, __f, 2, out);
+        ::jetwire::validate::max_length(__p, __f, 5, out);
+        ::jetwire::validate::pattern(__p, __f, ::jetwire::pattern!("^[a-z]+$"), out);
+        let __p = __at.key("count");
+        let __f = &self.count;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
+        ::jetwire::validate::int_maximum(__p, *__f, 10, false, out);
+        ::jetwire::validate::int_multiple_of(__p, *__f, 2, out);
+        let __p = __at.key("ratio");
+        let __f = &self.ratio;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, true, out);
+        ::jetwire::validate::float_maximum(__p, *__f, 1f64, true, out);
+        let __p = __at.key("legacy");
+        if let ::std::option::Option::Some(__f) = &self.legacy {
+            ::jetwire::validate::float_minimum(__p, *__f, 0f64, true, out);
+            ::jetwire::validate::float_multiple_of(__p, *__f, 0.25f64, out);
+        }
+        let __p = __at.key("tags");
+        let __f = &self.tags;
+        ::jetwire::validate::min_items(__p, __f.len(), 1, out);
+        ::jetwire::validate::max_items(__p, __f.len(), 3, out);
+        ::jetwire::validate::unique_items(__p, __f, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::validate::max_length(__p1, __v1, 3, out);
+        }
+        let __p = __at.key("servers");
+        let __f = &self.servers;
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
+        }
+        let __p = __at.key("contact");
+        if let ::std::option::Option::Some(__f) = &self.contact {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_email,
+                "an email address",
+                out,
+            );
+        }
+        let __p = __at.key("level");
+        if let ::std::option::Option::Some(__f) = &self.level {
+            ::jetwire::validate::one_of_int(__p, *__f, &[1, 5], out);
+        }
+        let __p = __at.key("fixed");
+        if let ::std::option::Option::Some(__f) = &self.fixed {
+            ::jetwire::validate::const_str(__p, __f, "v1", out);
+        }
+        let __p = __at.key("limits");
+        if let ::std::option::Option::Some(__f) = &self.limits {
+            ::jetwire::validate::max_properties(__p, __f.len(), 1, out);
+            for (__k1, __v1) in __f {
+                let __p1 = __p.key(__k1);
+                ::jetwire::validate::int_maximum(__p1, *__v1, 9, false, out);
             }
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "name");
-            let __f = &self.name;
+        let __p = __at.key("headers");
+        if let ::std::option::Option::Some(__f) = &self.headers {
+            ::jetwire::validate::key_pattern(
+                __p,
+                __f.keys(),
+                ::jetwire::pattern!("^x-"),
+                out,
+            );
+        }
+        let __p = __at.key("pair");
+        if let ::std::option::Option::Some(__f) = &self.pair {
             {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 2 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 2 characters long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 5 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 5 characters long (is {__n})"
-                        ),
-                    });
-                }
-                {
-                    fn __regex() -> ::std::option::Option<
-                        &'static ::jetwire::__private::regex::Regex,
-                    > {
-                        static RE: ::std::sync::OnceLock<
-                            ::std::option::Option<::jetwire::__private::regex::Regex>,
-                        > = ::std::sync::OnceLock::new();
-                        RE.get_or_init(|| {
-                                ::jetwire::__private::regex::Regex::new("^[a-z]+$").ok()
-                            })
-                            .as_ref()
-                    }
-                    if let ::std::option::Option::Some(__re) = __regex() {
-                        if !__re.is_match(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must match the pattern `^[a-z]+$`",
-                                ),
-                            });
-                        }
-                    }
-                }
+                let __p1 = __p.index(0usize);
+                let __v1 = &__f.0;
+                ::jetwire::validate::min_length(__p1, __v1, 1, out);
             }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "count");
-            let __f = &self.count;
             {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 10 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 10 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) % 2 != 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be a multiple of 2 (is {__x})"),
-                    });
-                }
+                let __p1 = __p.index(1usize);
+                let __v1 = &__f.1;
+                ::jetwire::validate::int_minimum(__p1, *__v1, 0, false, out);
             }
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "ratio");
-            let __f = &self.ratio;
-            {
-                let __x = *__f;
-                if __x <= 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be greater than 0 (is {__x})"),
-                    });
-                }
-                if __x >= 1f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be less than 1 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "legacy");
-            let __f = &self.legacy;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if __x <= 0f64 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be greater than 0 (is {__x})"),
-                        });
-                    }
-                    let __q = __x / 0.25f64;
-                    if (__q - __q.round()).abs() > 1e-9 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be a multiple of 0.25 (is {__x})"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "tags");
-            let __f = &self.tags;
-            {
-                let __len = __f.len();
-                if __len < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at least 1 item (has {__len})"
-                        ),
-                    });
-                }
-                if __len > 3 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 3 items (has {__len})"
-                        ),
-                    });
-                }
-            }
+        let __p = __at.key("grid");
+        if let ::std::option::Option::Some(__f) = &self.grid {
             for (__i1, __v1) in __f.iter().enumerate() {
-                if __f[..__i1].contains(__v1) {
-                    let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p1),
-                        message: ::std::string::String::from(
-                            "must not repeat an earlier item",
-                        ),
-                    });
-                }
-            }
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n > 3 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p1),
-                            message: ::std::format!(
-                                "must be at most 3 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "servers");
-            let __f = &self.servers;
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                ::jetwire::Validate::validate_at(__v1, &__p1, out);
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "contact");
-            let __f = &self.contact;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_email(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an email address",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "level");
-            let __f = &self.level;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if ![1, 5].contains(&i128::from(__x)) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be one of 1, 5"),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "fixed");
-            let __f = &self.fixed;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if __s != "v1" {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be \"v1\""),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "limits");
-            let __f = &self.limits;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __len = __v1.len();
-                    if __len > 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must have at most 1 property (has {__len})"
-                            ),
-                        });
-                    }
-                }
-                for (__k2, __v2) in __v1 {
-                    let __p2 = ::jetwire::validate::child_path(&__p, __k2);
-                    {
-                        let __x = *__v2;
-                        if i128::from(__x) > 9 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p2),
-                                message: ::std::format!("must be at most 9 (is {__x})"),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "headers");
-            let __f = &self.headers;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    fn __regex() -> ::std::option::Option<
-                        &'static ::jetwire::__private::regex::Regex,
-                    > {
-                        static RE: ::std::sync::OnceLock<
-                            ::std::option::Option<::jetwire::__private::regex::Regex>,
-                        > = ::std::sync::OnceLock::new();
-                        RE.get_or_init(|| {
-                                ::jetwire::__private::regex::Regex::new("^x-").ok()
-                            })
-                            .as_ref()
-                    }
-                    if let ::std::option::Option::Some(__re) = __regex() {
-                        for __key in __v1.keys() {
-                            if !__re.is_match(__key) {
-                                let __pk = ::jetwire::validate::child_path(&__p, __key);
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__pk),
-                                    message: ::std::string::String::from(
-                                        "property name must match the pattern `^x-`",
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "pair");
-            let __f = &self.pair;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __p2 = ::jetwire::validate::child_path(&__p, 0usize);
-                    let __v2 = &__v1.0;
-                    {
-                        let __s: &str = __v2;
-                        let __n = __s.chars().count();
-                        if __n < 1 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p2),
-                                message: ::std::format!(
-                                    "must be at least 1 character long (is {__n})"
-                                ),
-                            });
-                        }
-                    }
-                }
-                {
-                    let __p2 = ::jetwire::validate::child_path(&__p, 1usize);
-                    let __v2 = &__v1.1;
-                    {
-                        let __x = *__v2;
-                        if i128::from(__x) < 0 {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p2),
-                                message: ::std::format!("must be at least 0 (is {__x})"),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "grid");
-            let __f = &self.grid;
-            if let ::std::option::Option::Some(__v1) = __f {
+                let __p1 = __p.index(__i1);
                 for (__i2, __v2) in __v1.iter().enumerate() {
-                    let __p2 = ::jetwire::validate::child_path(&__p, __i2);
-                    for (__i3, __v3) in __v2.iter().enumerate() {
-                        let __p3 = ::jetwire::validate::child_path(&__p2, __i3);
-                        {
-                            let __x = *__v3;
-                            if i128::from(__x) > 1 {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p3),
-                                    message: ::std::format!("must be at most 1 (is {__x})"),
-                                });
-                            }
-                        }
-                    }
+                    let __p2 = __p1.index(__i2);
+                    ::jetwire::validate::int_maximum(__p2, *__v2, 1, false, out);
                 }
             }
         }
@@ -483,13 +222,7 @@ impl ::std::str::FromStr for ConstrainedMode {
         }
     }
 }
-impl ::jetwire::Validate for ConstrainedMode {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for ConstrainedMode {}
 /// Schema: `#/definitions/Endpoint`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -521,82 +254,49 @@ pub struct Endpoint {
 }
 impl ::jetwire::Validate for Endpoint {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "address");
-            let __f = &self.address;
-            {
-                let __s: &str = __f;
-                if !::jetwire::schema::is_ipv4(__s) {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be an IPv4 address"),
-                    });
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("address");
+        let __f = &self.address;
+        ::jetwire::validate::format(
+            __p,
+            __f,
+            ::jetwire::schema::is_ipv4,
+            "an IPv4 address",
+            out,
+        );
+        let __p = __at.key("v6");
+        if let ::std::option::Option::Some(__f) = &self.v6 {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_ipv6,
+                "an IPv6 address",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "v6");
-            let __f = &self.v6;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_ipv6(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an IPv6 address",
-                            ),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("host");
+        if let ::std::option::Option::Some(__f) = &self.host {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_hostname,
+                "a hostname",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "host");
-            let __f = &self.host;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_hostname(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from("must be a hostname"),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("url");
+        if let ::std::option::Option::Some(__f) = &self.url {
+            ::jetwire::validate::format(
+                __p,
+                __f,
+                ::jetwire::schema::is_uri,
+                "an absolute URI",
+                out,
+            );
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "url");
-            let __f = &self.url;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    if !::jetwire::schema::is_uri(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::string::String::from(
-                                "must be an absolute URI",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "port");
-            let __f = &self.port;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if i128::from(__x) < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be at least 1 (is {__x})"),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("port");
+        if let ::std::option::Option::Some(__f) = &self.port {
+            ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
         }
     }
 }
@@ -635,33 +335,13 @@ impl ::std::convert::From<Ports> for ::std::vec::Vec<i64> {
 }
 impl ::jetwire::Validate for Ports {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __len = __f.len();
-            if __len > 2 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!("must have at most 2 items (has {__len})"),
-                });
-            }
-        }
+        ::jetwire::validate::max_items(__at, __f.len(), 2, out);
         for (__i1, __v1) in __f.iter().enumerate() {
-            let __p1 = ::jetwire::validate::child_path(path, __i1);
-            {
-                let __x = *__v1;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p1),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 65535 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p1),
-                        message: ::std::format!("must be at most 65535 (is {__x})"),
-                    });
-                }
-            }
+            let __p1 = __at.index(__i1);
+            ::jetwire::validate::int_minimum(__p1, *__v1, 1, false, out);
+            ::jetwire::validate::int_maximum(__p1, *__v1, 65535, false, out);
         }
     }
 }
@@ -705,27 +385,9 @@ impl ::std::fmt::Display for ShortName {
 }
 impl ::jetwire::Validate for ShortName {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 1 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 1 character long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 8 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 8 characters long (is {__n})"
-                    ),
-                });
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 1, out);
+        ::jetwire::validate::max_length(__at, __f, 8, out);
     }
 }
