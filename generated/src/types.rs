@@ -24,56 +24,15 @@ pub struct AddressErrorDetails {
 }
 impl ::jetwire::Validate for AddressErrorDetails {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "address");
-            let __f = &self.address;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 253 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 253 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "reason");
-            let __f = &self.reason;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("address");
+        let __f = &self.address;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 253, out);
+        let __p = __at.key("reason");
+        let __f = &self.reason;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
     }
 }
 /// Asks for the usage of the host's storage file systems.
@@ -103,60 +62,15 @@ pub struct DiskQuery {
 }
 impl ::jetwire::Validate for DiskQuery {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "mount_point");
-            let __f = &self.mount_point;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at least 1 character long (is {__n})"
-                            ),
-                        });
-                    }
-                    let __n = __s.chars().count();
-                    if __n > 4096 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at most 4096 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                    {
-                        fn __regex() -> ::std::option::Option<
-                            &'static ::jetwire::__private::regex::Regex,
-                        > {
-                            static RE: ::std::sync::OnceLock<
-                                ::std::option::Option<::jetwire::__private::regex::Regex>,
-                            > = ::std::sync::OnceLock::new();
-                            RE.get_or_init(|| {
-                                    ::jetwire::__private::regex::Regex::new("^/").ok()
-                                })
-                                .as_ref()
-                        }
-                        if let ::std::option::Option::Some(__re) = __regex() {
-                            if !__re.is_match(__s) {
-                                out.push(::jetwire::Violation {
-                                    path: ::std::string::String::from(&__p),
-                                    message: ::std::string::String::from(
-                                        "must match the pattern `^/`",
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("mount_point");
+        if let ::std::option::Option::Some(__f) = &self.mount_point {
+            ::jetwire::validate::min_length(__p, __f, 1, out);
+            ::jetwire::validate::max_length(__p, __f, 4096, out);
+            ::jetwire::validate::pattern(__p, __f, ::jetwire::pattern!("^/"), out);
         }
     }
 }
@@ -181,29 +95,16 @@ pub struct DiskUsage {
 }
 impl ::jetwire::Validate for DiskUsage {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "mounts");
-            let __f = &self.mounts;
-            {
-                let __len = __f.len();
-                if __len > 4096 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 4096 items (has {__len})"
-                        ),
-                    });
-                }
-            }
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                ::jetwire::Validate::validate_at(__v1, &__p1, out);
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("mounts");
+        let __f = &self.mounts;
+        ::jetwire::validate::max_items(__p, __f.len(), 4096, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
         }
     }
 }
@@ -236,112 +137,35 @@ pub struct DnsConfig {
 }
 impl ::jetwire::Validate for DnsConfig {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("path");
+        let __f = &self.path;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 4096, out);
+        let __p = __at.key("nameservers");
+        let __f = &self.nameservers;
+        ::jetwire::validate::max_items(__p, __f.len(), 64, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "path");
-            let __f = &self.path;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 4096 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 4096 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
+        let __p = __at.key("search_domains");
+        let __f = &self.search_domains;
+        ::jetwire::validate::max_items(__p, __f.len(), 64, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "nameservers");
-            let __f = &self.nameservers;
-            {
-                let __len = __f.len();
-                if __len > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 64 items (has {__len})"
-                        ),
-                    });
-                }
-            }
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                ::jetwire::Validate::validate_at(__v1, &__p1, out);
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "search_domains");
-            let __f = &self.search_domains;
-            {
-                let __len = __f.len();
-                if __len > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 64 items (has {__len})"
-                        ),
-                    });
-                }
-            }
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                ::jetwire::Validate::validate_at(__v1, &__p1, out);
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "options");
-            let __f = &self.options;
-            {
-                let __len = __f.len();
-                if __len > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 64 items (has {__len})"
-                        ),
-                    });
-                }
-            }
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p1),
-                            message: ::std::format!(
-                                "must be at least 1 character long (is {__n})"
-                            ),
-                        });
-                    }
-                    let __n = __s.chars().count();
-                    if __n > 256 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p1),
-                            message: ::std::format!(
-                                "must be at most 256 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("options");
+        let __f = &self.options;
+        ::jetwire::validate::max_items(__p, __f.len(), 64, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::validate::min_length(__p1, __v1, 1, out);
+            ::jetwire::validate::max_length(__p1, __v1, 256, out);
         }
     }
 }
@@ -367,11 +191,10 @@ pub struct DnsQuery {
 }
 impl ::jetwire::Validate for DnsQuery {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// The new name servers and search domains of the resolver configuration.
@@ -401,57 +224,24 @@ pub struct DnsUpdate {
 }
 impl ::jetwire::Validate for DnsUpdate {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("nameservers");
+        let __f = &self.nameservers;
+        ::jetwire::validate::min_items(__p, __f.len(), 1, out);
+        ::jetwire::validate::max_items(__p, __f.len(), 3, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "nameservers");
-            let __f = &self.nameservers;
-            {
-                let __len = __f.len();
-                if __len < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at least 1 item (has {__len})"
-                        ),
-                    });
-                }
-                if __len > 3 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 3 items (has {__len})"
-                        ),
-                    });
-                }
-            }
+        let __p = __at.key("search_domains");
+        if let ::std::option::Option::Some(__f) = &self.search_domains {
+            ::jetwire::validate::max_items(__p, __f.len(), 6, out);
             for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                ::jetwire::Validate::validate_at(__v1, &__p1, out);
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "search_domains");
-            let __f = &self.search_domains;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __len = __v1.len();
-                    if __len > 6 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must have at most 6 items (has {__len})"
-                            ),
-                        });
-                    }
-                }
-                for (__i2, __v2) in __v1.iter().enumerate() {
-                    let __p2 = ::jetwire::validate::child_path(&__p, __i2);
-                    ::jetwire::Validate::validate_at(__v2, &__p2, out);
-                }
+                let __p1 = __p.index(__i1);
+                ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
             }
         }
     }
@@ -481,72 +271,18 @@ pub struct FieldErrorDetails {
 }
 impl ::jetwire::Validate for FieldErrorDetails {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "field");
-            let __f = &self.field;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 64 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "value");
-            let __f = &self.value;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "reason");
-            let __f = &self.reason;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("field");
+        let __f = &self.field;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 64, out);
+        let __p = __at.key("value");
+        let __f = &self.value;
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("reason");
+        let __f = &self.reason;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
     }
 }
 /// An RFC 1123 host name: dot-separated labels of letters, digits and `-`, each 1–63 characters and neither starting nor ending with `-`; at most 253 characters, no trailing dot.
@@ -591,54 +327,18 @@ impl ::std::fmt::Display for Hostname {
 }
 impl ::jetwire::Validate for Hostname {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 1 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 1 character long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 253 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 253 characters long (is {__n})"
-                    ),
-                });
-            }
-            {
-                fn __regex() -> ::std::option::Option<
-                    &'static ::jetwire::__private::regex::Regex,
-                > {
-                    static RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    RE.get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new(
-                                    "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
-                                )
-                                .ok()
-                        })
-                        .as_ref()
-                }
-                if let ::std::option::Option::Some(__re) = __regex() {
-                    if !__re.is_match(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(path),
-                            message: ::std::string::String::from(
-                                "must match the pattern `^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 1, out);
+        ::jetwire::validate::max_length(__at, __f, 253, out);
+        ::jetwire::validate::pattern(
+            __at,
+            __f,
+            ::jetwire::pattern!(
+                "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+            ),
+            out,
+        );
     }
 }
 /// The outcome of a host name change.
@@ -671,68 +371,22 @@ pub struct HostnameChange {
 }
 impl ::jetwire::Validate for HostnameChange {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("hostname");
+        let __f = &self.hostname;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("previous_hostname");
+        if let ::std::option::Option::Some(__f) = &self.previous_hostname {
+            ::jetwire::validate::min_length(__p, __f, 1, out);
+            ::jetwire::validate::max_length(__p, __f, 253, out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "hostname");
-            let __f = &self.hostname;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "previous_hostname");
-            let __f = &self.previous_hostname;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at least 1 character long (is {__n})"
-                            ),
-                        });
-                    }
-                    let __n = __s.chars().count();
-                    if __n > 253 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at most 253 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "path");
-            let __f = &self.path;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 4096 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 4096 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __p = __at.key("path");
+        let __f = &self.path;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 4096, out);
     }
 }
 /// The host name.
@@ -760,36 +414,14 @@ pub struct HostnameInfo {
 }
 impl ::jetwire::Validate for HostnameInfo {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "hostname");
-            let __f = &self.hostname;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 253 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 253 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("hostname");
+        let __f = &self.hostname;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 253, out);
     }
 }
 /// Asks for the host name.
@@ -814,11 +446,10 @@ pub struct HostnameQuery {
 }
 impl ::jetwire::Validate for HostnameQuery {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Where the name was read — `/etc/hostname`, or the running kernel when that file names none.
@@ -877,13 +508,7 @@ impl ::std::str::FromStr for HostnameSource {
         }
     }
 }
-impl ::jetwire::Validate for HostnameSource {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for HostnameSource {}
 /// The new host name.
 ///
 /// Schema: `#/components/schemas/HostnameUpdate`.
@@ -908,16 +533,13 @@ pub struct HostnameUpdate {
 }
 impl ::jetwire::Validate for HostnameUpdate {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "hostname");
-            let __f = &self.hostname;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("hostname");
+        let __f = &self.hostname;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Payload of `InvalidAddress`.
@@ -947,56 +569,20 @@ pub struct InvalidAddressError {
 }
 impl ::jetwire::Validate for InvalidAddressError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "InvalidAddress" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from(
-                            "must be \"InvalidAddress\"",
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "InvalidAddress", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Payload of `InvalidHostname`.
@@ -1026,56 +612,20 @@ pub struct InvalidHostnameError {
 }
 impl ::jetwire::Validate for InvalidHostnameError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "InvalidHostname" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from(
-                            "must be \"InvalidHostname\"",
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "InvalidHostname", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// The file and what went wrong with it.
@@ -1101,56 +651,15 @@ pub struct IoFailureDetails {
 }
 impl ::jetwire::Validate for IoFailureDetails {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "path");
-            let __f = &self.path;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 4096 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 4096 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "reason");
-            let __f = &self.reason;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("path");
+        let __f = &self.path;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 4096, out);
+        let __p = __at.key("reason");
+        let __f = &self.reason;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
     }
 }
 /// Payload of `IoFailure`.
@@ -1180,54 +689,20 @@ pub struct IoFailureError {
 }
 impl ::jetwire::Validate for IoFailureError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "IoFailure" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"IoFailure\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "IoFailure", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// An IPv4 address in dotted-quad form or an IPv6 address (no zone index, no port). The agent parses it fully and answers `InvalidAddress` when it is not one.
@@ -1272,52 +747,16 @@ impl ::std::fmt::Display for IpAddress {
 }
 impl ::jetwire::Validate for IpAddress {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 2 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 2 characters long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 45 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 45 characters long (is {__n})"
-                    ),
-                });
-            }
-            {
-                fn __regex() -> ::std::option::Option<
-                    &'static ::jetwire::__private::regex::Regex,
-                > {
-                    static RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    RE.get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new("^[0-9A-Fa-f:.]+$")
-                                .ok()
-                        })
-                        .as_ref()
-                }
-                if let ::std::option::Option::Some(__re) = __regex() {
-                    if !__re.is_match(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(path),
-                            message: ::std::string::String::from(
-                                "must match the pattern `^[0-9A-Fa-f:.]+$`",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 2, out);
+        ::jetwire::validate::max_length(__at, __f, 45, out);
+        ::jetwire::validate::pattern(
+            __at,
+            __f,
+            ::jetwire::pattern!("^[0-9A-Fa-f:.]+$"),
+            out,
+        );
     }
 }
 /// Average number of runnable or waiting tasks.
@@ -1343,45 +782,16 @@ pub struct LoadAverage {
 }
 impl ::jetwire::Validate for LoadAverage {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "one");
-            let __f = &self.one;
-            {
-                let __x = *__f;
-                if __x < 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "five");
-            let __f = &self.five;
-            {
-                let __x = *__f;
-                if __x < 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "fifteen");
-            let __f = &self.fifteen;
-            {
-                let __x = *__f;
-                if __x < 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("one");
+        let __f = &self.one;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
+        let __p = __at.key("five");
+        let __f = &self.five;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
+        let __p = __at.key("fifteen");
+        let __f = &self.fifteen;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
     }
 }
 /// Physical memory. `used_bytes` = `total_bytes` − `available_bytes`.
@@ -1409,45 +819,16 @@ pub struct MemoryUsage {
 }
 impl ::jetwire::Validate for MemoryUsage {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "total_bytes");
-            let __f = &self.total_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "available_bytes");
-            let __f = &self.available_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "used_bytes");
-            let __f = &self.used_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("total_bytes");
+        let __f = &self.total_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("available_bytes");
+        let __f = &self.available_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("used_bytes");
+        let __f = &self.used_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
     }
 }
 /// The mount point that was asked for.
@@ -1471,11 +852,10 @@ pub struct MountNotFoundDetails {
 }
 impl ::jetwire::Validate for MountNotFoundDetails {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "mount_point");
-            let __f = &self.mount_point;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("mount_point");
+        let __f = &self.mount_point;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Payload of `MountNotFound`.
@@ -1505,54 +885,20 @@ pub struct MountNotFoundError {
 }
 impl ::jetwire::Validate for MountNotFoundError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "MountNotFound" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"MountNotFound\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "MountNotFound", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// An absolute path where a file system is mounted.
@@ -1597,49 +943,11 @@ impl ::std::fmt::Display for MountPoint {
 }
 impl ::jetwire::Validate for MountPoint {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 1 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 1 character long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 4096 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 4096 characters long (is {__n})"
-                    ),
-                });
-            }
-            {
-                fn __regex() -> ::std::option::Option<
-                    &'static ::jetwire::__private::regex::Regex,
-                > {
-                    static RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    RE.get_or_init(|| ::jetwire::__private::regex::Regex::new("^/").ok())
-                        .as_ref()
-                }
-                if let ::std::option::Option::Some(__re) = __regex() {
-                    if !__re.is_match(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(path),
-                            message: ::std::string::String::from(
-                                "must match the pattern `^/`",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 1, out);
+        ::jetwire::validate::max_length(__at, __f, 4096, out);
+        ::jetwire::validate::pattern(__at, __f, ::jetwire::pattern!("^/"), out);
     }
 }
 /// One mounted file system, sized as `df` does: `used_bytes` = `total_bytes` − `free_bytes`; `available_bytes` is what unprivileged users may still write; `used_percent` = used ÷ (used + available) × 100.
@@ -1675,132 +983,34 @@ pub struct MountUsage {
 }
 impl ::jetwire::Validate for MountUsage {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "mount_point");
-            let __f = &self.mount_point;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "device");
-            let __f = &self.device;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 4096 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 4096 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "filesystem_type");
-            let __f = &self.filesystem_type;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 255 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 255 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "total_bytes");
-            let __f = &self.total_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "used_bytes");
-            let __f = &self.used_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "free_bytes");
-            let __f = &self.free_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "available_bytes");
-            let __f = &self.available_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "used_percent");
-            let __f = &self.used_percent;
-            {
-                let __x = *__f;
-                if __x < 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-                if __x > 100f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 100 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("mount_point");
+        let __f = &self.mount_point;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("device");
+        let __f = &self.device;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 4096, out);
+        let __p = __at.key("filesystem_type");
+        let __f = &self.filesystem_type;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 255, out);
+        let __p = __at.key("total_bytes");
+        let __f = &self.total_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("used_bytes");
+        let __f = &self.used_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("free_bytes");
+        let __f = &self.free_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("available_bytes");
+        let __f = &self.available_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("used_percent");
+        let __f = &self.used_percent;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
+        ::jetwire::validate::float_maximum(__p, *__f, 100f64, false, out);
     }
 }
 /// What is missing on the host.
@@ -1826,56 +1036,15 @@ pub struct NotSupportedDetails {
 }
 impl ::jetwire::Validate for NotSupportedDetails {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "feature");
-            let __f = &self.feature;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 256 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 256 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "reason");
-            let __f = &self.reason;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("feature");
+        let __f = &self.feature;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 256, out);
+        let __p = __at.key("reason");
+        let __f = &self.reason;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
     }
 }
 /// Payload of `NotSupported`.
@@ -1905,54 +1074,20 @@ pub struct NotSupportedError {
 }
 impl ::jetwire::Validate for NotSupportedError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "NotSupported" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"NotSupported\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "NotSupported", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// The operating system, from os-release(5).
@@ -1986,135 +1121,29 @@ pub struct OsInfo {
 }
 impl ::jetwire::Validate for OsInfo {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "id");
-            let __f = &self.id;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 256 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 256 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("id");
+        let __f = &self.id;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 256, out);
+        let __p = __at.key("name");
+        let __f = &self.name;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 256, out);
+        let __p = __at.key("version");
+        if let ::std::option::Option::Some(__f) = &self.version {
+            ::jetwire::validate::min_length(__p, __f, 1, out);
+            ::jetwire::validate::max_length(__p, __f, 256, out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "name");
-            let __f = &self.name;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 256 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 256 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
+        let __p = __at.key("version_id");
+        if let ::std::option::Option::Some(__f) = &self.version_id {
+            ::jetwire::validate::min_length(__p, __f, 1, out);
+            ::jetwire::validate::max_length(__p, __f, 256, out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "version");
-            let __f = &self.version;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at least 1 character long (is {__n})"
-                            ),
-                        });
-                    }
-                    let __n = __s.chars().count();
-                    if __n > 256 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at most 256 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "version_id");
-            let __f = &self.version_id;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at least 1 character long (is {__n})"
-                            ),
-                        });
-                    }
-                    let __n = __s.chars().count();
-                    if __n > 256 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at most 256 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "pretty_name");
-            let __f = &self.pretty_name;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 256 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 256 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
+        let __p = __at.key("pretty_name");
+        let __f = &self.pretty_name;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 256, out);
     }
 }
 /// What the agent was not allowed to do.
@@ -2141,57 +1170,15 @@ pub struct PermissionDeniedDetails {
 }
 impl ::jetwire::Validate for PermissionDeniedDetails {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "operation");
-            let __f = &self.operation;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "path");
-            let __f = &self.path;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __s: &str = __v1;
-                    let __n = __s.chars().count();
-                    if __n < 1 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at least 1 character long (is {__n})"
-                            ),
-                        });
-                    }
-                    let __n = __s.chars().count();
-                    if __n > 4096 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!(
-                                "must be at most 4096 characters long (is {__n})"
-                            ),
-                        });
-                    }
-                }
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("operation");
+        let __f = &self.operation;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("path");
+        if let ::std::option::Option::Some(__f) = &self.path {
+            ::jetwire::validate::min_length(__p, __f, 1, out);
+            ::jetwire::validate::max_length(__p, __f, 4096, out);
         }
     }
 }
@@ -2222,56 +1209,20 @@ pub struct PermissionDeniedError {
 }
 impl ::jetwire::Validate for PermissionDeniedError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "PermissionDenied" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from(
-                            "must be \"PermissionDenied\"",
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "PermissionDenied", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Payload of `PingFailed`.
@@ -2301,54 +1252,20 @@ pub struct PingFailedError {
 }
 impl ::jetwire::Validate for PingFailedError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "PingFailed" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"PingFailed\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "PingFailed", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// How to probe: `auto` uses ICMP when the agent may open an ICMP socket and TCP otherwise; `icmp` only ICMP (`PermissionDenied` when not allowed); `tcp` only TCP connection attempts.
@@ -2412,13 +1329,7 @@ impl ::std::str::FromStr for PingMethodChoice {
         }
     }
 }
-impl ::jetwire::Validate for PingMethodChoice {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for PingMethodChoice {}
 /// `icmp`: ICMP echo requests; `tcp`: TCP connection attempts.
 ///
 /// Schema: `#/components/schemas/PingMethodUsed`.
@@ -2475,13 +1386,7 @@ impl ::std::str::FromStr for PingMethodUsed {
         }
     }
 }
-impl ::jetwire::Validate for PingMethodUsed {
-    fn validate_at(
-        &self,
-        _path: &str,
-        _out: &mut ::std::vec::Vec<::jetwire::Violation>,
-    ) {}
-}
+impl ::jetwire::Validate for PingMethodUsed {}
 /// Asks the agent to probe another host.
 ///
 /// Schema: `#/components/schemas/PingQuery`.
@@ -2528,117 +1433,32 @@ pub struct PingQuery {
 }
 impl ::jetwire::Validate for PingQuery {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "address");
-            let __f = &self.address;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 253 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 253 characters long (is {__n})"
-                        ),
-                    });
-                }
-                {
-                    fn __regex() -> ::std::option::Option<
-                        &'static ::jetwire::__private::regex::Regex,
-                    > {
-                        static RE: ::std::sync::OnceLock<
-                            ::std::option::Option<::jetwire::__private::regex::Regex>,
-                        > = ::std::sync::OnceLock::new();
-                        RE.get_or_init(|| {
-                                ::jetwire::__private::regex::Regex::new("^[A-Za-z0-9.:-]+$")
-                                    .ok()
-                            })
-                            .as_ref()
-                    }
-                    if let ::std::option::Option::Some(__re) = __regex() {
-                        if !__re.is_match(__s) {
-                            out.push(::jetwire::Violation {
-                                path: ::std::string::String::from(&__p),
-                                message: ::std::string::String::from(
-                                    "must match the pattern `^[A-Za-z0-9.:-]+$`",
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "count");
-            let __f = &self.count;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 10 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 10 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "timeout_seconds");
-            let __f = &self.timeout_seconds;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 50 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 50 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "tcp_port");
-            let __f = &self.tcp_port;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 65535 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 65535 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("address");
+        let __f = &self.address;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 253, out);
+        ::jetwire::validate::pattern(
+            __p,
+            __f,
+            ::jetwire::pattern!("^[A-Za-z0-9.:-]+$"),
+            out,
+        );
+        let __p = __at.key("count");
+        let __f = &self.count;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
+        ::jetwire::validate::int_maximum(__p, *__f, 10, false, out);
+        let __p = __at.key("timeout_seconds");
+        let __f = &self.timeout_seconds;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
+        ::jetwire::validate::int_maximum(__p, *__f, 50, false, out);
+        let __p = __at.key("tcp_port");
+        let __f = &self.tcp_port;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
+        ::jetwire::validate::int_maximum(__p, *__f, 65535, false, out);
     }
 }
 /// What the probes found. The round-trip times are absent when no probe was answered.
@@ -2683,142 +1503,40 @@ pub struct PingResult {
 }
 impl ::jetwire::Validate for PingResult {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("address");
+        let __f = &self.address;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 253, out);
+        let __p = __at.key("resolved_address");
+        let __f = &self.resolved_address;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("packets_sent");
+        let __f = &self.packets_sent;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        ::jetwire::validate::int_maximum(__p, *__f, 10, false, out);
+        let __p = __at.key("packets_received");
+        let __f = &self.packets_received;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        ::jetwire::validate::int_maximum(__p, *__f, 10, false, out);
+        let __p = __at.key("packet_loss_percent");
+        let __f = &self.packet_loss_percent;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
+        ::jetwire::validate::float_maximum(__p, *__f, 100f64, false, out);
+        let __p = __at.key("rtt_min_ms");
+        if let ::std::option::Option::Some(__f) = &self.rtt_min_ms {
+            ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "address");
-            let __f = &self.address;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 253 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 253 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
+        let __p = __at.key("rtt_avg_ms");
+        if let ::std::option::Option::Some(__f) = &self.rtt_avg_ms {
+            ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
         }
-        {
-            let __p = ::jetwire::validate::child_path(path, "resolved_address");
-            let __f = &self.resolved_address;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "packets_sent");
-            let __f = &self.packets_sent;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 10 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 10 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "packets_received");
-            let __f = &self.packets_received;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-                if i128::from(__x) > 10 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 10 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "packet_loss_percent");
-            let __f = &self.packet_loss_percent;
-            {
-                let __x = *__f;
-                if __x < 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-                if __x > 100f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at most 100 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "rtt_min_ms");
-            let __f = &self.rtt_min_ms;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if __x < 0f64 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be at least 0 (is {__x})"),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "rtt_avg_ms");
-            let __f = &self.rtt_avg_ms;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if __x < 0f64 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be at least 0 (is {__x})"),
-                        });
-                    }
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "rtt_max_ms");
-            let __f = &self.rtt_max_ms;
-            if let ::std::option::Option::Some(__v1) = __f {
-                {
-                    let __x = *__v1;
-                    if __x < 0f64 {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(&__p),
-                            message: ::std::format!("must be at least 0 (is {__x})"),
-                        });
-                    }
-                }
-            }
+        let __p = __at.key("rtt_max_ms");
+        if let ::std::option::Option::Some(__f) = &self.rtt_max_ms {
+            ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
         }
     }
 }
@@ -2864,54 +1582,18 @@ impl ::std::fmt::Display for RequestId {
 }
 impl ::jetwire::Validate for RequestId {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 36 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 36 characters long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 100 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 100 characters long (is {__n})"
-                    ),
-                });
-            }
-            {
-                fn __regex() -> ::std::option::Option<
-                    &'static ::jetwire::__private::regex::Regex,
-                > {
-                    static RE: ::std::sync::OnceLock<
-                        ::std::option::Option<::jetwire::__private::regex::Regex>,
-                    > = ::std::sync::OnceLock::new();
-                    RE.get_or_init(|| {
-                            ::jetwire::__private::regex::Regex::new(
-                                    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\\.[A-Za-z0-9][A-Za-z0-9_-]{0,62})?$",
-                                )
-                                .ok()
-                        })
-                        .as_ref()
-                }
-                if let ::std::option::Option::Some(__re) = __regex() {
-                    if !__re.is_match(__s) {
-                        out.push(::jetwire::Violation {
-                            path: ::std::string::String::from(path),
-                            message: ::std::string::String::from(
-                                "must match the pattern `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\\.[A-Za-z0-9][A-Za-z0-9_-]{0,62})?$`",
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 36, out);
+        ::jetwire::validate::max_length(__at, __f, 100, out);
+        ::jetwire::validate::pattern(
+            __at,
+            __f,
+            ::jetwire::pattern!(
+                "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\\.[A-Za-z0-9][A-Za-z0-9_-]{0,62})?$"
+            ),
+            out,
+        );
     }
 }
 /// Swap space. `used_bytes` = `total_bytes` − `free_bytes`; all zero without swap.
@@ -2939,45 +1621,16 @@ pub struct SwapUsage {
 }
 impl ::jetwire::Validate for SwapUsage {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "total_bytes");
-            let __f = &self.total_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "free_bytes");
-            let __f = &self.free_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "used_bytes");
-            let __f = &self.used_bytes;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("total_bytes");
+        let __f = &self.total_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("free_bytes");
+        let __f = &self.free_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
+        let __p = __at.key("used_bytes");
+        let __f = &self.used_bytes;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
     }
 }
 /// The state of the host.
@@ -3021,132 +1674,40 @@ pub struct SystemStatus {
 }
 impl ::jetwire::Validate for SystemStatus {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "hostname");
-            let __f = &self.hostname;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 64 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "os");
-            let __f = &self.os;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "kernel_release");
-            let __f = &self.kernel_release;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 64 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "architecture");
-            let __f = &self.architecture;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 64 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "uptime_seconds");
-            let __f = &self.uptime_seconds;
-            {
-                let __x = *__f;
-                if __x < 0f64 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "load_average");
-            let __f = &self.load_average;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "memory");
-            let __f = &self.memory;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "swap");
-            let __f = &self.swap;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "cpu_count");
-            let __f = &self.cpu_count;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 1 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("hostname");
+        let __f = &self.hostname;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 64, out);
+        let __p = __at.key("os");
+        let __f = &self.os;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("kernel_release");
+        let __f = &self.kernel_release;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 64, out);
+        let __p = __at.key("architecture");
+        let __f = &self.architecture;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 64, out);
+        let __p = __at.key("uptime_seconds");
+        let __f = &self.uptime_seconds;
+        ::jetwire::validate::float_minimum(__p, *__f, 0f64, false, out);
+        let __p = __at.key("load_average");
+        let __f = &self.load_average;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("memory");
+        let __f = &self.memory;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("swap");
+        let __f = &self.swap;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("cpu_count");
+        let __f = &self.cpu_count;
+        ::jetwire::validate::int_minimum(__p, *__f, 1, false, out);
     }
 }
 /// Asks for the system status of the host.
@@ -3171,11 +1732,10 @@ pub struct SystemStatusQuery {
 }
 impl ::jetwire::Validate for SystemStatusQuery {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Payload of `UnknownHost`.
@@ -3205,54 +1765,20 @@ pub struct UnknownHostError {
 }
 impl ::jetwire::Validate for UnknownHostError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "request_id");
-            let __f = &self.request_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "code");
-            let __f = &self.code;
-            {
-                let __s: &str = __f;
-                if __s != "UnknownHost" {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::string::String::from("must be \"UnknownHost\""),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "message");
-            let __f = &self.message;
-            {
-                let __s: &str = __f;
-                let __n = __s.chars().count();
-                if __n < 1 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at least 1 character long (is {__n})"
-                        ),
-                    });
-                }
-                let __n = __s.chars().count();
-                if __n > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must be at most 1024 characters long (is {__n})"
-                        ),
-                    });
-                }
-            }
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "details");
-            let __f = &self.details;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("request_id");
+        let __f = &self.request_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("code");
+        let __f = &self.code;
+        ::jetwire::validate::const_str(__p, __f, "UnknownHost", out);
+        let __p = __at.key("message");
+        let __f = &self.message;
+        ::jetwire::validate::min_length(__p, __f, 1, out);
+        ::jetwire::validate::max_length(__p, __f, 1024, out);
+        let __p = __at.key("details");
+        let __f = &self.details;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Values of the schemas' `default`s, filled in for absent properties.

@@ -23,29 +23,16 @@ pub struct CreateSystem {
 }
 impl ::jetwire::Validate for CreateSystem {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "points");
-            let __f = &self.points;
-            {
-                let __len = __f.len();
-                if __len > 1024 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!(
-                            "must have at most 1024 items (has {__len})"
-                        ),
-                    });
-                }
-            }
-            for (__i1, __v1) in __f.iter().enumerate() {
-                let __p1 = ::jetwire::validate::child_path(&__p, __i1);
-                ::jetwire::Validate::validate_at(__v1, &__p1, out);
-            }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("points");
+        let __f = &self.points;
+        ::jetwire::validate::max_items(__p, __f.len(), 1024, out);
+        for (__i1, __v1) in __f.iter().enumerate() {
+            let __p1 = __p.index(__i1);
+            ::jetwire::Validate::validate_at(__v1, &__p1.path(), out);
         }
     }
 }
@@ -73,16 +60,13 @@ pub struct GetPoint {
 }
 impl ::jetwire::Validate for GetPoint {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "point_id");
-            let __f = &self.point_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("point_id");
+        let __f = &self.point_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Schema: `#/components/schemas/InitialPoint`.
@@ -107,11 +91,10 @@ pub struct InitialPoint {
 }
 impl ::jetwire::Validate for InitialPoint {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "id");
-            let __f = &self.id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("id");
+        let __f = &self.id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Schema: `#/components/schemas/MovePoint`.
@@ -140,16 +123,13 @@ pub struct MovePoint {
 }
 impl ::jetwire::Validate for MovePoint {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "point_id");
-            let __f = &self.point_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("point_id");
+        let __f = &self.point_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// Schema: `#/components/schemas/PointError`.
@@ -179,16 +159,13 @@ pub struct PointError {
 }
 impl ::jetwire::Validate for PointError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "point_id");
-            let __f = &self.point_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("point_id");
+        let __f = &self.point_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// A point's id, unique within its system.
@@ -231,28 +208,10 @@ impl ::std::fmt::Display for PointId {
 }
 impl ::jetwire::Validate for PointId {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 1 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 1 character long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 128 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 128 characters long (is {__n})"
-                    ),
-                });
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 1, out);
+        ::jetwire::validate::max_length(__at, __f, 128, out);
     }
 }
 /// Schema: `#/components/schemas/PointPosition`.
@@ -282,29 +241,16 @@ pub struct PointPosition {
 }
 impl ::jetwire::Validate for PointPosition {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "point_id");
-            let __f = &self.point_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "moves");
-            let __f = &self.moves;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("point_id");
+        let __f = &self.point_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("moves");
+        let __f = &self.moves;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
     }
 }
 /// The request id (set by the client runtime; any value given is replaced).
@@ -334,24 +280,13 @@ pub struct SystemCreated {
 }
 impl ::jetwire::Validate for SystemCreated {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
-        {
-            let __p = ::jetwire::validate::child_path(path, "points");
-            let __f = &self.points;
-            {
-                let __x = *__f;
-                if i128::from(__x) < 0 {
-                    out.push(::jetwire::Violation {
-                        path: ::std::string::String::from(&__p),
-                        message: ::std::format!("must be at least 0 (is {__x})"),
-                    });
-                }
-            }
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
+        let __p = __at.key("points");
+        let __f = &self.points;
+        ::jetwire::validate::int_minimum(__p, *__f, 0, false, out);
     }
 }
 /// Schema: `#/components/schemas/SystemError`.
@@ -379,11 +314,10 @@ pub struct SystemError {
 }
 impl ::jetwire::Validate for SystemError {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
-        {
-            let __p = ::jetwire::validate::child_path(path, "system_id");
-            let __f = &self.system_id;
-            ::jetwire::Validate::validate_at(__f, &__p, out);
-        }
+        let __at = ::jetwire::validate::Loc::root(path);
+        let __p = __at.key("system_id");
+        let __f = &self.system_id;
+        ::jetwire::Validate::validate_at(__f, &__p.path(), out);
     }
 }
 /// The system's id, the routing key of every job.
@@ -426,27 +360,9 @@ impl ::std::fmt::Display for SystemId {
 }
 impl ::jetwire::Validate for SystemId {
     fn validate_at(&self, path: &str, out: &mut ::std::vec::Vec<::jetwire::Violation>) {
+        let __at = ::jetwire::validate::Loc::root(path);
         let __f = &self.0;
-        {
-            let __s: &str = __f;
-            let __n = __s.chars().count();
-            if __n < 1 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at least 1 character long (is {__n})"
-                    ),
-                });
-            }
-            let __n = __s.chars().count();
-            if __n > 128 {
-                out.push(::jetwire::Violation {
-                    path: ::std::string::String::from(path),
-                    message: ::std::format!(
-                        "must be at most 128 characters long (is {__n})"
-                    ),
-                });
-            }
-        }
+        ::jetwire::validate::min_length(__at, __f, 1, out);
+        ::jetwire::validate::max_length(__at, __f, 128, out);
     }
 }
