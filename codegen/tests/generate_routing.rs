@@ -38,7 +38,14 @@ fn a_partitioned_job_takes_no_partition_argument() {
         client.contains("pubasyncfnmove_point(&self,payload:&super::types::MovePoint,)"),
         "move_point takes only the payload"
     );
-    assert!(client.contains("render_subject(operation,&[\"{partition}\"])"));
+    assert!(
+        client.contains(
+            "RequestBuilder::new(&super::service::OPERATION_MOVE_POINT,options,).keyed().payload(payload).build()"
+        ) || client.contains(
+            "RequestBuilder::new(&super::service::OPERATION_MOVE_POINT,options).keyed().payload(payload).build()"
+        ),
+        "the partition token is left for the runtime"
+    );
     let service = squash(file(&generated, "src/service.rs"));
     assert!(service.contains("parameters:&[\"partition\"]"));
     assert!(service.contains(
@@ -66,6 +73,12 @@ fn targeted_jobs_get_broadcast_methods() {
         assert!(client.contains(&format!("pubasyncfn{method}(")), "{method}");
     }
     assert!(client.contains("self.get_dns_request(\"_all\","));
+    // The JSON form dispatches every broadcastable operation to its typed `_all` method.
+    assert!(client.contains("pubasyncfnbroadcast_json("));
+    assert!(client.contains(
+        "\"getDns\"=>{let_=super::operations::GetDnsParams::from_subject_values(&::jetwire::typed::broadcast_params(params,\"target\")?,)"
+    ));
+    assert!(client.contains("::jetwire::typed::untyped_broadcast(self.ping_all_with("));
     assert!(client.contains("::jetwire::typed::broadcast(&self.inner,request,timeout)"));
     assert!(client.contains(
         "Result<::jetwire::typed::Broadcast<super::types::DnsConfig,super::operations::GetDnsError>"
@@ -105,8 +118,58 @@ operations:
     let client = squash(file(&generated, "src/client.rs"));
     assert!(client.contains("pubasyncfnget_dns("));
     assert!(!client.contains("get_dns_all"));
+    assert!(
+        !client.contains("broadcast_json"),
+        "nothing to broadcast, no broadcast_json"
+    );
     assert!(generated
         .diagnostics
         .iter()
         .any(|d| d.severity == Severity::Warning && d.message.contains("does not admit `_all`")));
+}
+
+#[test]
+fn broadcast_json_names_the_operations_that_cannot_be_broadcast() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(
+        &path,
+        "asyncapi: 3.1.0
+info: {title: T, version: '1'}
+x-jetwire:
+  targets: {parameter: target}
+channels:
+  dns:
+    address: 'jobs.query.dns.{target}'
+    parameters:
+      target: {x-pattern: '^(_any|_all|[a-z0-9-]+)$'}
+    messages:
+      Req: {payload: {type: object}}
+  time:
+    address: 'jobs.query.time'
+    messages:
+      Req: {payload: {type: object}}
+operations:
+  getDns:
+    action: receive
+    channel: {$ref: '#/channels/dns'}
+  getTime:
+    action: receive
+    channel: {$ref: '#/channels/time'}
+",
+    )
+    .unwrap();
+    let generated = generate(&path);
+    let client = squash(file(&generated, "src/client.rs"));
+    let start = client
+        .find("pubasyncfnbroadcast_json(")
+        .expect("getDns can be broadcast");
+    let broadcast = &client[start..];
+    assert!(broadcast.contains("\"getDns\"=>{"));
+    assert!(
+        broadcast.contains("\"getTime\"=>{::std::result::Result::Err(")
+            && broadcast.contains("cannotbebroadcast"),
+        "getTime has no target: its arm says it cannot be broadcast"
+    );
+    assert!(broadcast.contains("nojoboperation'{}'inthisservice"));
 }

@@ -2,8 +2,9 @@
 //! The producer side: a typed client submitting jobs and reading their results.
 
 /// The typed job client: validates every request against the spec before
-/// publishing, submits it through the jetwire protocol and decodes the reply
-/// and the typed errors.
+/// publishing (a violation is `JobError::InvalidRequest` with every violation,
+/// and nothing is published), submits it through the jetwire protocol and
+/// decodes the reply and the typed errors.
 #[derive(::std::clone::Clone, ::std::fmt::Debug)]
 pub struct Client {
     inner: ::jetwire::client::Client,
@@ -61,9 +62,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_system_status_all`](Self::get_system_status_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `NotSupported`, `IoFailure`.
     pub async fn get_system_status(
@@ -81,7 +82,7 @@ impl Client {
             )
             .await
     }
-    /// [`get_system_status`](Self::get_system_status) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`get_system_status`](Self::get_system_status) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn get_system_status_with(
         &self,
         target: &str,
@@ -97,7 +98,7 @@ impl Client {
         let request = self.get_system_status_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `getSystemStatus` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `getSystemStatus` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_get_system_status(
         &self,
         target: &str,
@@ -132,7 +133,7 @@ impl Client {
         let request = self.get_system_status_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `getSystemStatus` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `getSystemStatus` job with this request id, submitted earlier by any client.
     pub fn get_system_status_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -142,8 +143,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn get_system_status_request(
         &self,
@@ -154,43 +153,21 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::GetSystemStatusError>,
     > {
-        let operation = &super::service::OPERATION_GET_SYSTEM_STATUS;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_GET_SYSTEM_STATUS,
+                options,
+            )
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `getSystemStatus` on every live worker: [`get_system_status`](Self::get_system_status) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 30s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `getSystemStatus` on every live worker ([`get_system_status`](Self::get_system_status) with the target `_all`) and returns each worker's result, waiting at most 30s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn get_system_status_all(
         &self,
         payload: &super::types::SystemStatusQuery,
@@ -207,7 +184,7 @@ impl Client {
             )
             .await
     }
-    /// [`get_system_status_all`](Self::get_system_status_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`get_system_status_all`](Self::get_system_status_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn get_system_status_all_with(
         &self,
         payload: &super::types::SystemStatusQuery,
@@ -239,9 +216,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_disk_all`](Self::get_disk_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `MountNotFound`, `PermissionDenied`, `NotSupported`, `IoFailure`.
     pub async fn get_disk(
@@ -255,7 +232,7 @@ impl Client {
         self.get_disk_with(target, payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`get_disk`](Self::get_disk) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`get_disk`](Self::get_disk) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn get_disk_with(
         &self,
         target: &str,
@@ -271,7 +248,7 @@ impl Client {
         let request = self.get_disk_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `getDisk` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `getDisk` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_get_disk(
         &self,
         target: &str,
@@ -306,7 +283,7 @@ impl Client {
         let request = self.get_disk_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `getDisk` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `getDisk` job with this request id, submitted earlier by any client.
     pub fn get_disk_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -316,8 +293,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn get_disk_request(
         &self,
@@ -328,43 +303,21 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::GetDiskError>,
     > {
-        let operation = &super::service::OPERATION_GET_DISK;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_GET_DISK,
+                options,
+            )
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `getDisk` on every live worker: [`get_disk`](Self::get_disk) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 30s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `getDisk` on every live worker ([`get_disk`](Self::get_disk) with the target `_all`) and returns each worker's result, waiting at most 30s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn get_disk_all(
         &self,
         payload: &super::types::DiskQuery,
@@ -377,7 +330,7 @@ impl Client {
     > {
         self.get_disk_all_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`get_disk_all`](Self::get_disk_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`get_disk_all`](Self::get_disk_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn get_disk_all_with(
         &self,
         payload: &super::types::DiskQuery,
@@ -408,9 +361,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_dns_all`](Self::get_dns_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `PermissionDenied`, `IoFailure`.
     pub async fn get_dns(
@@ -424,7 +377,7 @@ impl Client {
         self.get_dns_with(target, payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`get_dns`](Self::get_dns) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`get_dns`](Self::get_dns) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn get_dns_with(
         &self,
         target: &str,
@@ -440,7 +393,7 @@ impl Client {
         let request = self.get_dns_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `getDns` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `getDns` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_get_dns(
         &self,
         target: &str,
@@ -475,7 +428,7 @@ impl Client {
         let request = self.get_dns_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `getDns` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `getDns` job with this request id, submitted earlier by any client.
     pub fn get_dns_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -485,8 +438,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn get_dns_request(
         &self,
@@ -497,43 +448,21 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::GetDnsError>,
     > {
-        let operation = &super::service::OPERATION_GET_DNS;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_GET_DNS,
+                options,
+            )
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `getDns` on every live worker: [`get_dns`](Self::get_dns) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 30s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `getDns` on every live worker ([`get_dns`](Self::get_dns) with the target `_all`) and returns each worker's result, waiting at most 30s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn get_dns_all(
         &self,
         payload: &super::types::DnsQuery,
@@ -546,7 +475,7 @@ impl Client {
     > {
         self.get_dns_all_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`get_dns_all`](Self::get_dns_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`get_dns_all`](Self::get_dns_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn get_dns_all_with(
         &self,
         payload: &super::types::DnsQuery,
@@ -575,9 +504,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`get_hostname_all`](Self::get_hostname_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `PermissionDenied`, `IoFailure`.
     pub async fn get_hostname(
@@ -591,7 +520,7 @@ impl Client {
         self.get_hostname_with(target, payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`get_hostname`](Self::get_hostname) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`get_hostname`](Self::get_hostname) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn get_hostname_with(
         &self,
         target: &str,
@@ -607,7 +536,7 @@ impl Client {
         let request = self.get_hostname_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `getHostname` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `getHostname` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_get_hostname(
         &self,
         target: &str,
@@ -642,7 +571,7 @@ impl Client {
         let request = self.get_hostname_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `getHostname` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `getHostname` job with this request id, submitted earlier by any client.
     pub fn get_hostname_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -652,8 +581,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn get_hostname_request(
         &self,
@@ -664,43 +591,21 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::GetHostnameError>,
     > {
-        let operation = &super::service::OPERATION_GET_HOSTNAME;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_GET_HOSTNAME,
+                options,
+            )
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `getHostname` on every live worker: [`get_hostname`](Self::get_hostname) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 30s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `getHostname` on every live worker ([`get_hostname`](Self::get_hostname) with the target `_all`) and returns each worker's result, waiting at most 30s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn get_hostname_all(
         &self,
         payload: &super::types::HostnameQuery,
@@ -714,7 +619,7 @@ impl Client {
         self.get_hostname_all_with(payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`get_hostname_all`](Self::get_hostname_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`get_hostname_all`](Self::get_hostname_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn get_hostname_all_with(
         &self,
         payload: &super::types::HostnameQuery,
@@ -748,9 +653,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`ping_all`](Self::ping_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `InvalidAddress`, `UnknownHost`, `PingFailed`, `PermissionDenied`.
     pub async fn ping(
@@ -763,7 +668,7 @@ impl Client {
     > {
         self.ping_with(target, payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`ping`](Self::ping) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`ping`](Self::ping) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn ping_with(
         &self,
         target: &str,
@@ -777,7 +682,7 @@ impl Client {
         let request = self.ping_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `ping` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `ping` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_ping(
         &self,
         target: &str,
@@ -808,7 +713,7 @@ impl Client {
         let request = self.ping_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `ping` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `ping` job with this request id, submitted earlier by any client.
     pub fn ping_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -818,8 +723,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn ping_request(
         &self,
@@ -830,43 +733,18 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::PingError>,
     > {
-        let operation = &super::service::OPERATION_PING;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_PING, options)
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `ping` on every live worker: [`ping`](Self::ping) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 60s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `ping` on every live worker ([`ping`](Self::ping) with the target `_all`) and returns each worker's result, waiting at most 60s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn ping_all(
         &self,
         payload: &super::types::PingQuery,
@@ -879,7 +757,7 @@ impl Client {
     > {
         self.ping_all_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`ping_all`](Self::ping_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`ping_all`](Self::ping_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn ping_all_with(
         &self,
         payload: &super::types::PingQuery,
@@ -910,9 +788,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`set_dns_all`](Self::set_dns_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `InvalidAddress`, `InvalidHostname`, `PermissionDenied`, `NotSupported`, `IoFailure`.
     pub async fn set_dns(
@@ -926,7 +804,7 @@ impl Client {
         self.set_dns_with(target, payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`set_dns`](Self::set_dns) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`set_dns`](Self::set_dns) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn set_dns_with(
         &self,
         target: &str,
@@ -942,7 +820,7 @@ impl Client {
         let request = self.set_dns_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `setDns` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `setDns` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_set_dns(
         &self,
         target: &str,
@@ -977,7 +855,7 @@ impl Client {
         let request = self.set_dns_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `setDns` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `setDns` job with this request id, submitted earlier by any client.
     pub fn set_dns_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -987,8 +865,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn set_dns_request(
         &self,
@@ -999,43 +875,21 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::SetDnsError>,
     > {
-        let operation = &super::service::OPERATION_SET_DNS;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_SET_DNS,
+                options,
+            )
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `setDns` on every live worker: [`set_dns`](Self::set_dns) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 30s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `setDns` on every live worker ([`set_dns`](Self::set_dns) with the target `_all`) and returns each worker's result, waiting at most 30s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn set_dns_all(
         &self,
         payload: &super::types::DnsUpdate,
@@ -1048,7 +902,7 @@ impl Client {
     > {
         self.set_dns_all_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`set_dns_all`](Self::set_dns_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`set_dns_all`](Self::set_dns_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn set_dns_all_with(
         &self,
         payload: &super::types::DnsUpdate,
@@ -1079,9 +933,9 @@ impl Client {
     ///
     /// `target` picks the worker: `_any` (exactly one worker, whichever takes the job first), a worker id (only that worker; `JobError::NoSuchAgent` when it is not live in the registry, and nothing is published) or `_all` — for `_all` use [`set_hostname_all`](Self::set_hostname_all), which returns every worker's result (here `_all` is `JobError::BroadcastOnly` and nothing is published).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `InvalidHostname`, `PermissionDenied`, `IoFailure`.
     pub async fn set_hostname(
@@ -1095,7 +949,7 @@ impl Client {
         self.set_hostname_with(target, payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`set_hostname`](Self::set_hostname) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`set_hostname`](Self::set_hostname) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn set_hostname_with(
         &self,
         target: &str,
@@ -1111,7 +965,7 @@ impl Client {
         let request = self.set_hostname_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `setHostname` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `setHostname` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_set_hostname(
         &self,
         target: &str,
@@ -1146,7 +1000,7 @@ impl Client {
         let request = self.set_hostname_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `setHostname` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `setHostname` job with this request id, submitted earlier by any client.
     pub fn set_hostname_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -1156,8 +1010,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn set_hostname_request(
         &self,
@@ -1168,43 +1020,21 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::SetHostnameError>,
     > {
-        let operation = &super::service::OPERATION_SET_HOSTNAME;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_SET_HOSTNAME,
+                options,
+            )
+            .param(
+                "target",
+                target,
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            )
+            .payload(payload)
+            .build()
     }
-    /// Runs `setHostname` on every live worker: [`set_hostname`](Self::set_hostname) with the target `_all`. The client reads the worker registry, publishes one copy of the job per live worker (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or at the timeout (by default the operation's, 30s) with the workers that did not answer in `missing`. Each worker's result or typed error is in `results`, by worker id. A worker that registers later gets no copy.
-    ///
-    /// The outer error is a request that fails validation (nothing is published) or a failure to publish.
+    /// Runs `setHostname` on every live worker ([`set_hostname`](Self::set_hostname) with the target `_all`) and returns each worker's result, waiting at most 30s by default: see [`Broadcast`](jetwire::typed::Broadcast).
     pub async fn set_hostname_all(
         &self,
         payload: &super::types::HostnameUpdate,
@@ -1218,7 +1048,7 @@ impl Client {
         self.set_hostname_all_with(payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`set_hostname_all`](Self::set_hostname_all) with options: a timeout for the whole broadcast, a caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra headers.
+    /// [`set_hostname_all`](Self::set_hostname_all) with [`CallOptions`](jetwire::typed::CallOptions) (the timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`).
     pub async fn set_hostname_all_with(
         &self,
         payload: &super::types::HostnameUpdate,
@@ -1256,141 +1086,99 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::SystemStatusQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_SYSTEM_STATUS,
-                    &mut options,
-                );
-                let payload: super::types::SystemStatusQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .get_system_status_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.get_system_status_with(&params.target, &payload, options).await,
+                )
             }
             "getDisk" => {
                 let params = super::operations::GetDiskParams::from_subject_values(
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::DiskQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_DISK,
-                    &mut options,
-                );
-                let payload: super::types::DiskQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .get_disk_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.get_disk_with(&params.target, &payload, options).await,
+                )
             }
             "getDns" => {
                 let params = super::operations::GetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::DnsQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_DNS,
-                    &mut options,
-                );
-                let payload: super::types::DnsQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .get_dns_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.get_dns_with(&params.target, &payload, options).await,
+                )
             }
             "getHostname" => {
                 let params = super::operations::GetHostnameParams::from_subject_values(
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::HostnameQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_HOSTNAME,
-                    &mut options,
-                );
-                let payload: super::types::HostnameQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .get_hostname_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.get_hostname_with(&params.target, &payload, options).await,
+                )
             }
             "ping" => {
                 let params = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::PingQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_PING,
-                    &mut options,
-                );
-                let payload: super::types::PingQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .ping_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.ping_with(&params.target, &payload, options).await,
+                )
             }
             "setDns" => {
                 let params = super::operations::SetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::DnsUpdate = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SET_DNS,
-                    &mut options,
-                );
-                let payload: super::types::DnsUpdate = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .set_dns_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.set_dns_with(&params.target, &payload, options).await,
+                )
             }
             "setHostname" => {
                 let params = super::operations::SetHostnameParams::from_subject_values(
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::HostnameUpdate = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SET_HOSTNAME,
-                    &mut options,
-                );
-                let payload: super::types::HostnameUpdate = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .set_hostname_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.set_hostname_with(&params.target, &payload, options).await,
+                )
             }
             other => {
                 ::std::result::Result::Err(
@@ -1421,22 +1209,16 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::SystemStatusQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_SYSTEM_STATUS,
-                    &mut options,
-                );
-                let payload: super::types::SystemStatusQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_get_system_status_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_get_system_status_with(&params.target, &payload, options)
+                        .await,
                 )
             }
             "getDisk" => {
@@ -1444,43 +1226,27 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::DiskQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_DISK,
-                    &mut options,
-                );
-                let payload: super::types::DiskQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_get_disk_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_get_disk_with(&params.target, &payload, options).await,
                 )
             }
             "getDns" => {
                 let params = super::operations::GetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::DnsQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_DNS,
-                    &mut options,
-                );
-                let payload: super::types::DnsQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_get_dns_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_get_dns_with(&params.target, &payload, options).await,
                 )
             }
             "getHostname" => {
@@ -1488,64 +1254,42 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::HostnameQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_HOSTNAME,
-                    &mut options,
-                );
-                let payload: super::types::HostnameQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_get_hostname_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_get_hostname_with(&params.target, &payload, options)
+                        .await,
                 )
             }
             "ping" => {
                 let params = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::PingQuery = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_PING,
-                    &mut options,
-                );
-                let payload: super::types::PingQuery = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_ping_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_ping_with(&params.target, &payload, options).await,
                 )
             }
             "setDns" => {
                 let params = super::operations::SetDnsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::DnsUpdate = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SET_DNS,
-                    &mut options,
-                );
-                let payload: super::types::DnsUpdate = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_set_dns_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_set_dns_with(&params.target, &payload, options).await,
                 )
             }
             "setHostname" => {
@@ -1553,22 +1297,154 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::HostnameUpdate = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SET_HOSTNAME,
-                    &mut options,
-                );
-                let payload: super::types::HostnameUpdate = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_set_hostname_with(&params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_set_hostname_with(&params.target, &payload, options)
+                        .await,
+                )
+            }
+            other => {
+                ::std::result::Result::Err(
+                    ::jetwire::JobError::InvalidRequest(
+                        ::std::vec![
+                            ::jetwire::Violation { path : ::std::string::String::new(),
+                            message :
+                            ::std::format!("no job operation '{}' in this service",
+                            other), },
+                        ],
+                    ),
+                )
+            }
+        }
+    }
+    /// Like [`call_json`](Self::call_json) with the target `_all`: runs the job on
+    /// every live worker and returns each worker's reply (as JSON) or error, waiting
+    /// at most `options.timeout` (by default the operation's). `params` need not
+    /// name the target; if they do, it must be `_all`. An operation without a target
+    /// that admits `_all` is `JobError::InvalidRequest`.
+    pub async fn broadcast_json(
+        &self,
+        operation: &str,
+        params: &[(&str, ::std::string::String)],
+        payload: ::jetwire::__private::serde_json::Value,
+        options: ::jetwire::typed::CallOptions,
+    ) -> ::std::result::Result<
+        ::jetwire::typed::Broadcast<
+            ::jetwire::__private::serde_json::Value,
+            ::jetwire::JobFailure,
+        >,
+        ::jetwire::JobError,
+    > {
+        match operation {
+            "getSystemStatus" => {
+                let _ = super::operations::GetSystemStatusParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::SystemStatusQuery = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_GET_SYSTEM_STATUS,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.get_system_status_all_with(&payload, options).await,
+                )
+            }
+            "getDisk" => {
+                let _ = super::operations::GetDiskParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::DiskQuery = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_GET_DISK,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.get_disk_all_with(&payload, options).await,
+                )
+            }
+            "getDns" => {
+                let _ = super::operations::GetDnsParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::DnsQuery = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_GET_DNS,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.get_dns_all_with(&payload, options).await,
+                )
+            }
+            "getHostname" => {
+                let _ = super::operations::GetHostnameParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::HostnameQuery = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_GET_HOSTNAME,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.get_hostname_all_with(&payload, options).await,
+                )
+            }
+            "ping" => {
+                let _ = super::operations::PingParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::PingQuery = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_PING,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.ping_all_with(&payload, options).await,
+                )
+            }
+            "setDns" => {
+                let _ = super::operations::SetDnsParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::DnsUpdate = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_SET_DNS,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.set_dns_all_with(&payload, options).await,
+                )
+            }
+            "setHostname" => {
+                let _ = super::operations::SetHostnameParams::from_subject_values(
+                        &::jetwire::typed::broadcast_params(params, "target")?,
+                    )
+                    .map_err(::jetwire::JobError::InvalidRequest)?;
+                let mut options = options;
+                let payload: super::types::HostnameUpdate = ::jetwire::typed::json_payload(
+                    &super::service::OPERATION_SET_HOSTNAME,
+                    payload,
+                    &mut options,
+                )?;
+                ::jetwire::typed::untyped_broadcast(
+                    self.set_hostname_all_with(&payload, options).await,
                 )
             }
             other => {

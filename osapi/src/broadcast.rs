@@ -1,6 +1,6 @@
-//! `_all` jobs from JSON, for the gateway and the client CLI: the payload is validated
-//! and sent with the generated client's typed broadcast (`<operation>_all_with`: one copy
-//! per live agent in the registry), and the per-agent results come back as JSON.
+//! `_all` jobs from JSON, for the gateway and the client CLI: the generated client's
+//! `broadcast_json` validates the payload and sends one copy per live agent in the
+//! registry; [`AgentResults`] is what every agent answered, and its JSON form.
 //!
 //! The JSON form ([`AgentResults::to_json`]):
 //!
@@ -14,19 +14,10 @@
 //! `missing` names the agents that were sent a copy but did not answer within the wait;
 //! their copies go on and are found later as `<request_id>.<agent>`.
 
-// `JobError` is the runtime's agreed inline error type of every job call.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use jetwire::typed::{
-    assign_request_id, decode_request, reply_json, untyped, Broadcast, CallOptions,
-};
-use jetwire::{JobError, TypedError, Violation};
-use osapi_jobs::client::Client;
-use osapi_jobs::service::SERVICE;
-use serde::Serialize;
+use jetwire::typed::Broadcast;
+use jetwire::{JobError, JobFailure};
 use serde_json::{json, Map, Value};
 
 /// What every agent answered to one `_all` job.
@@ -37,6 +28,16 @@ pub struct AgentResults {
     pub agents: BTreeMap<String, Result<Value, JobError>>,
     /// Agents sent a copy that did not answer in time.
     pub missing: Vec<String>,
+}
+
+impl From<Broadcast<Value, JobFailure>> for AgentResults {
+    fn from(broadcast: Broadcast<Value, JobFailure>) -> Self {
+        AgentResults {
+            request_id: broadcast.request_id,
+            agents: broadcast.results,
+            missing: broadcast.missing,
+        }
+    }
 }
 
 impl AgentResults {
@@ -65,77 +66,10 @@ pub fn outcome_json(result: &Result<Value, JobError>) -> Value {
     }
 }
 
-/// Sends `operation` with `payload` (JSON, validated first: nothing is published when it
-/// is invalid) to every live agent and collects their results for up to `wait`.
-pub async fn broadcast_json(
-    client: &Client,
-    operation: &str,
-    mut payload: Value,
-    wait: Duration,
-) -> Result<AgentResults, JobError> {
-    let Some(spec) = SERVICE.operation(operation) else {
-        return Err(JobError::InvalidRequest(vec![Violation {
-            path: String::new(),
-            message: format!("no job operation '{operation}' in this service"),
-        }]));
-    };
-    let mut options = CallOptions::default().timeout(wait);
-    assign_request_id(&mut payload, spec, &mut options);
-    match operation {
-        "getSystemStatus" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.get_system_status_all_with(&p, options).await)
-        }
-        "getDisk" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.get_disk_all_with(&p, options).await)
-        }
-        "getDns" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.get_dns_all_with(&p, options).await)
-        }
-        "getHostname" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.get_hostname_all_with(&p, options).await)
-        }
-        "ping" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.ping_all_with(&p, options).await)
-        }
-        "setDns" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.set_dns_all_with(&p, options).await)
-        }
-        "setHostname" => {
-            let p = decode_request(payload)?;
-            untyped_results(client.set_hostname_all_with(&p, options).await)
-        }
-        other => Err(JobError::InvalidRequest(vec![Violation {
-            path: String::new(),
-            message: format!("'{other}' cannot be broadcast"),
-        }])),
-    }
-}
-
-fn untyped_results<T: Serialize, E: TypedError>(
-    broadcast: Result<Broadcast<T, E>, JobError<E>>,
-) -> Result<AgentResults, JobError> {
-    let broadcast = broadcast.map_err(untyped)?;
-    Ok(AgentResults {
-        request_id: broadcast.request_id,
-        agents: broadcast
-            .results
-            .into_iter()
-            .map(|(agent, result)| (agent, result.map(|r| reply_json(&r)).map_err(untyped)))
-            .collect(),
-        missing: broadcast.missing,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jetwire::{FailureKind, JobFailure};
+    use jetwire::FailureKind;
 
     #[test]
     fn every_agent_is_an_object_with_its_status() {

@@ -9,7 +9,7 @@ use jetwire::{AgentState, DeadLetters};
 use osapi_jobs::service::SERVICE;
 use serde_json::{json, Value};
 
-use crate::broadcast::{broadcast_json, outcome_json, AgentResults};
+use crate::broadcast::{outcome_json, AgentResults};
 use crate::output;
 
 /// What `osapi client` can do.
@@ -175,10 +175,12 @@ pub async fn run(
         let wait = options.wait;
         async move {
             if target == jetwire::targets::ALL {
-                let results = broadcast_json(&client, op, payload, wait)
+                let options = CallOptions::default().timeout(wait);
+                let results = client
+                    .broadcast_json(op, &[], payload, options)
                     .await
                     .map_err(|e| e.to_string())?;
-                return Ok(Reply::Agents(results));
+                return Ok(Reply::Agents(results.into()));
             }
             client
                 .call_json(

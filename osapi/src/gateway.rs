@@ -55,11 +55,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures::StreamExt;
 use jetwire::record::{FailureKind, JobStatus, ResponseRecord};
+use jetwire::typed::CallOptions;
 use jetwire::{JobError, Violation};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
-use crate::broadcast::broadcast_json;
+use crate::broadcast::AgentResults;
 use crate::openapi;
 
 /// How long a job route waits for the result unless `?wait=` says otherwise.
@@ -298,8 +299,9 @@ async fn run_job(
         Err(r) => return r,
     };
     if target == jetwire::targets::ALL {
-        return match broadcast_json(&client, operation, payload, wait).await {
-            Ok(results) => Json(results.to_json()).into_response(),
+        let options = CallOptions::default().timeout(wait);
+        return match client.broadcast_json(operation, &[], payload, options).await {
+            Ok(results) => Json(AgentResults::from(results).to_json()).into_response(),
             Err(e) => job_error(e),
         };
     }

@@ -14,7 +14,7 @@ use async_nats::HeaderMap;
 use tracing::Instrument;
 
 use crate::error::{record_outcome, JobError};
-use crate::record::{JobStatus, ResponseRecord};
+use crate::record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
 use crate::records::{is_valid_request_id, RecordStore, StoreError, Written};
 use crate::registry::{Registry, RegistryError};
 use crate::spec::{OperationSpec, ServiceSpec};
@@ -272,7 +272,12 @@ impl Client {
         }
         headers.insert("Nats-Msg-Id", request_id.as_str());
         headers.insert(REQUEST_ID_HEADER, request_id.as_str());
-        let body = serde_json::to_vec(&payload).expect("a JSON value always serializes");
+        let body = serde_json::to_vec(&payload).map_err(|e| {
+            JobError::InvalidRequest(vec![Violation {
+                path: String::new(),
+                message: format!("cannot be serialised as JSON: {e}"),
+            }])
+        })?;
         let ack = self
             .inner
             .js
@@ -352,9 +357,7 @@ impl Client {
             }
             None => self.wait(&handle.request_id, timeout).await,
         };
-        let result = waited.and_then(|record| {
-            record_outcome(&record).expect("wait returns terminal records only")
-        });
+        let result = waited.and_then(|record| terminal_outcome(&record));
         Ok((handle.request_id, result))
     }
 
@@ -537,9 +540,7 @@ impl Client {
         for (worker, waited) in futures::future::join_all(waits).await {
             match waited {
                 Ok(record) => {
-                    let result =
-                        record_outcome(&record).expect("wait returns terminal records only");
-                    out.results.insert(worker, result);
+                    out.results.insert(worker, terminal_outcome(&record));
                 }
                 Err(JobError::TimedOut { .. }) => out.missing.push(worker),
                 Err(e) => {
@@ -702,7 +703,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<serde_json::Value, JobError> {
         let record = self.wait(request_id, timeout).await?;
-        record_outcome(&record).expect("wait returns terminal records only")
+        terminal_outcome(&record)
     }
 
     async fn record_accepted(
@@ -822,10 +823,73 @@ fn publish_error(service: &ServiceSpec, e: jetstream::context::PublishError) -> 
     }
 }
 
+/// The result of a record `wait` returned. `wait` returns terminal records only; should
+/// that invariant ever break, the caller gets an internal failure instead of a panic.
+fn terminal_outcome(record: &ResponseRecord) -> Result<serde_json::Value, JobError> {
+    record_outcome(record).unwrap_or_else(|| {
+        Err(JobError::Rejected {
+            request_id: record.request_id.clone(),
+            failure: JobFailure {
+                kind: FailureKind::Internal,
+                code: "internal".into(),
+                message: format!(
+                    "the client's wait ended on a record that is not terminal (status {:?})",
+                    record.status
+                ),
+                retryable: false,
+                details: None,
+                violations: Vec::new(),
+            },
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn record(status: JobStatus) -> ResponseRecord {
+        ResponseRecord {
+            request_id: "r1".into(),
+            operation: "op".into(),
+            subject: "jobs.op".into(),
+            status,
+            attempt: 1,
+            worker_id: None,
+            result: Some(json!({"ok": true})),
+            error: None,
+            accepted_at: None,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn a_non_terminal_record_is_an_internal_failure_not_a_panic() {
+        for status in [JobStatus::Accepted, JobStatus::Running] {
+            match terminal_outcome(&record(status)) {
+                Err(JobError::Rejected {
+                    request_id,
+                    failure,
+                }) => {
+                    assert_eq!(request_id, "r1");
+                    assert_eq!(failure.kind, FailureKind::Internal);
+                    assert_eq!(failure.code, "internal");
+                    assert!(
+                        failure.message.contains("not terminal"),
+                        "{}",
+                        failure.message
+                    );
+                }
+                other => panic!("{status:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            terminal_outcome(&record(JobStatus::Succeeded)).unwrap(),
+            json!({"ok": true})
+        );
+    }
 
     #[test]
     fn request_id_is_inserted_at_the_pointer() {

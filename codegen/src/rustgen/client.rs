@@ -14,8 +14,9 @@ pub fn emit(model: &Model) -> TokenStream {
     let events = model.events.iter().map(subscribe_method);
     quote! {
         /// The typed job client: validates every request against the spec before
-        /// publishing, submits it through the jetwire protocol and decodes the reply
-        /// and the typed errors.
+        /// publishing (a violation is `JobError::InvalidRequest` with every violation,
+        /// and nothing is published), submits it through the jetwire protocol and
+        /// decodes the reply and the typed errors.
         #[derive(::std::clone::Clone, ::std::fmt::Debug)]
         pub struct Client {
             inner: ::jetwire::client::Client,
@@ -67,79 +68,12 @@ pub fn emit(model: &Model) -> TokenStream {
     }
 }
 
-/// `call_json` / `submit_json`: every job operation by id, with JSON in and out, for
-/// callers that treat operations alike (an HTTP gateway). They go through the typed
-/// methods, so validation is the same.
+/// `call_json` / `submit_json` / `broadcast_json`: every job operation by id, with JSON
+/// in and out, for callers that treat operations alike (an HTTP gateway). They go
+/// through the typed methods, so validation is the same.
 fn json_methods(model: &Model) -> TokenStream {
-    let arms = |submit: bool| {
-        model.jobs.iter().map(move |op| {
-            let id = &op.op.id;
-            let params_ty = op.params_ty();
-            let method = if submit {
-                op.method("submit_{}_with")
-            } else {
-                op.method("{}_with")
-            };
-            let mut args = TokenStream::new();
-            for p in &op.params {
-                let field = &p.field;
-                match &p.kind {
-                    ParamKind::Enum { .. } => args.extend(quote!(params.#field,)),
-                    ParamKind::Free { .. } => args.extend(quote!(&params.#field,)),
-                }
-            }
-            let const_ident = &op.const_ident;
-            let payload = if op.payload.is_unit() {
-                quote!(let _ = payload;)
-            } else {
-                let ty = op.payload.ty();
-                args.extend(quote!(&payload,));
-                quote! {
-                    let mut payload = payload;
-                    let mut options = options;
-                    ::jetwire::typed::assign_request_id(
-                        &mut payload,
-                        &super::service::#const_ident,
-                        &mut options,
-                    );
-                    let payload: #ty = ::jetwire::typed::decode_request(payload)?;
-                }
-            };
-            let headers = op.headers.as_ref().map(|h| {
-                args.extend(quote!(&headers,));
-                quote!(let headers: #h = ::jetwire::typed::decode_headers(&options.headers)?;)
-            });
-            let finish = if submit {
-                quote!(::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id())
-                ))
-            } else {
-                quote!(::std::result::Result::Ok(::jetwire::typed::reply_json(
-                    &handle
-                )))
-            };
-            let bind = if op.params.is_empty() {
-                quote!(let _)
-            } else {
-                quote!(let params)
-            };
-            quote! {
-                #id => {
-                    #bind = #params_ty::from_subject_values(params)
-                        .map_err(::jetwire::JobError::InvalidRequest)?;
-                    #payload
-                    #headers
-                    let handle = self
-                        .#method(#args options)
-                        .await
-                        .map_err(::jetwire::typed::untyped)?;
-                    #finish
-                }
-            }
-        })
-    };
-    let call_arms = arms(false);
-    let submit_arms = arms(true);
+    let call_arms = model.jobs.iter().map(|op| json_arm(op, JsonMode::Call));
+    let submit_arms = model.jobs.iter().map(|op| json_arm(op, JsonMode::Submit));
     let unknown = quote! {
         other => ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(::std::vec![
             ::jetwire::Violation {
@@ -148,6 +82,7 @@ fn json_methods(model: &Model) -> TokenStream {
             },
         ])),
     };
+    let broadcast = broadcast_json(model, &unknown);
     quote! {
         /// Runs the job operation `operation` (its id in the spec) from JSON and waits
         /// for the reply, as JSON: subject parameter values by name, the request
@@ -179,6 +114,142 @@ fn json_methods(model: &Model) -> TokenStream {
                 #(#submit_arms)*
                 #unknown
             }
+        }
+
+        #broadcast
+    }
+}
+
+/// `broadcast_json`, when some job can be broadcast: [`json_methods`] for the `_all` form.
+fn broadcast_json(model: &Model, unknown: &TokenStream) -> Option<TokenStream> {
+    let can = |op: &&OpModel| op.target.as_ref().is_some_and(|t| t.broadcast.is_some());
+    let arms: Vec<TokenStream> = model
+        .jobs
+        .iter()
+        .filter(can)
+        .map(|op| json_arm(op, JsonMode::Broadcast))
+        .collect();
+    if arms.is_empty() {
+        return None;
+    }
+    let single: Vec<&str> = model
+        .jobs
+        .iter()
+        .filter(|op| !can(op))
+        .map(|op| op.op.id.as_str())
+        .collect();
+    let single = (!single.is_empty()).then(|| {
+        quote! {
+            #(#single)|* => ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(::std::vec![
+                ::jetwire::Violation {
+                    path: ::std::string::String::new(),
+                    message: ::std::format!(
+                        "job operation '{}' cannot be broadcast: it has no target that admits '_all'",
+                        operation
+                    ),
+                },
+            ])),
+        }
+    });
+    Some(quote! {
+        /// Like [`call_json`](Self::call_json) with the target `_all`: runs the job on
+        /// every live worker and returns each worker's reply (as JSON) or error, waiting
+        /// at most `options.timeout` (by default the operation's). `params` need not
+        /// name the target; if they do, it must be `_all`. An operation without a target
+        /// that admits `_all` is `JobError::InvalidRequest`.
+        pub async fn broadcast_json(
+            &self,
+            operation: &str,
+            params: &[(&str, ::std::string::String)],
+            payload: ::jetwire::__private::serde_json::Value,
+            options: ::jetwire::typed::CallOptions,
+        ) -> ::std::result::Result<
+            ::jetwire::typed::Broadcast<::jetwire::__private::serde_json::Value, ::jetwire::JobFailure>,
+            ::jetwire::JobError,
+        > {
+            match operation {
+                #(#arms)*
+                #single
+                #unknown
+            }
+        }
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum JsonMode {
+    Call,
+    Submit,
+    Broadcast,
+}
+
+/// One operation's arm of a JSON method: the JSON decoded into the typed arguments (with
+/// validation), the typed method called, its result turned back into JSON.
+fn json_arm(op: &OpModel, mode: JsonMode) -> TokenStream {
+    let id = &op.op.id;
+    let params_ty = op.params_ty();
+    let target = op.target.as_ref().map(|t| t.name.as_str());
+    let skip = |p: &ParamModel| mode == JsonMode::Broadcast && Some(p.name.as_str()) == target;
+    let mut args = TokenStream::new();
+    let mut used = false;
+    for p in op.params.iter().filter(|p| !skip(p)) {
+        let field = &p.field;
+        used = true;
+        match &p.kind {
+            ParamKind::Enum { .. } => args.extend(quote!(params.#field,)),
+            ParamKind::Free { .. } => args.extend(quote!(&params.#field,)),
+        }
+    }
+    let const_ident = &op.const_ident;
+    let payload = if op.payload.is_unit() {
+        quote!(let _ = payload;)
+    } else {
+        let ty = op.payload.ty();
+        args.extend(quote!(&payload,));
+        quote! {
+            let payload: #ty = ::jetwire::typed::json_payload(
+                &super::service::#const_ident,
+                payload,
+                &mut options,
+            )?;
+        }
+    };
+    let headers = op.headers.as_ref().map(|h| {
+        args.extend(quote!(&headers,));
+        quote!(let headers: #h = ::jetwire::typed::decode_headers(&options.headers)?;)
+    });
+    let bind = if used {
+        quote!(let params)
+    } else {
+        quote!(let _)
+    };
+    let values = match (mode, target) {
+        (JsonMode::Broadcast, Some(t)) => quote!(&::jetwire::typed::broadcast_params(params, #t)?),
+        _ => quote!(params),
+    };
+    let call = match mode {
+        JsonMode::Call => {
+            let method = op.method("{}_with");
+            quote!(::jetwire::typed::untyped_reply(self.#method(#args options).await))
+        }
+        JsonMode::Submit => {
+            let method = op.method("submit_{}_with");
+            quote!(::jetwire::typed::untyped_submitted(self.#method(#args options).await))
+        }
+        JsonMode::Broadcast => {
+            let method = op.method("{}_all_with");
+            quote!(::jetwire::typed::untyped_broadcast(self.#method(#args options).await))
+        }
+    };
+    let mutable = (!op.payload.is_unit()).then(|| quote!(let mut options = options;));
+    quote! {
+        #id => {
+            #bind = #params_ty::from_subject_values(#values)
+                .map_err(::jetwire::JobError::InvalidRequest)?;
+            #mutable
+            #payload
+            #headers
+            #call
         }
     }
 }
@@ -229,8 +300,7 @@ fn job_methods(op: &OpModel) -> TokenStream {
     let request = op.method("{}_request");
     let job = op.method("{}_job");
     let job_doc = doc_attrs(&format!(
-        "The `{}` job with this request id, submitted earlier by any client: its \
-         handle's `get` and `wait` return the typed result.",
+        "A handle for the `{}` job with this request id, submitted earlier by any client.",
         op.op.id
     ));
     let const_ident = &op.const_ident;
@@ -240,78 +310,35 @@ fn job_methods(op: &OpModel) -> TokenStream {
     let many_args = op.params.len() + usize::from(!op.payload.is_unit()) + 2 > 7;
     let allow = many_args.then(|| quote!(#[allow(clippy::too_many_arguments)]));
 
-    let checks = op.params.iter().filter_map(|p| match &p.kind {
-        ParamKind::Free { pattern } => {
-            let field = &p.field;
-            let name = &p.name;
-            let pattern = pattern_tokens(pattern);
-            Some(quote! {
-                if let ::std::option::Option::Some(v) =
-                    ::jetwire::typed::check_subject_parameter(#name, #field, #pattern)
-                {
-                    violations.push(v);
-                }
-            })
-        }
-        ParamKind::Enum { .. } => None,
-    });
-    // In template order; the partition token stays for the runtime to fill.
-    let subject_values: Vec<TokenStream> = op
+    // The request builder's steps: subject parameters in template order (the partition
+    // token stays for the runtime to fill), then the payload, then typed headers.
+    let steps: Vec<TokenStream> = op
         .subject_params
         .iter()
         .map(|name| match op.params.iter().find(|p| &p.name == name) {
             Some(p) => {
                 let field = &p.field;
                 match &p.kind {
-                    ParamKind::Enum { .. } => quote!(#field.as_str()),
-                    ParamKind::Free { .. } => quote!(#field),
+                    ParamKind::Enum { .. } => quote!(.listed(#field.as_str())),
+                    ParamKind::Free { pattern } => {
+                        let pattern = pattern_tokens(pattern);
+                        quote!(.param(#name, #field, #pattern))
+                    }
                 }
             }
-            None => {
-                let token = format!("{{{name}}}");
-                quote!(#token)
-            }
+            None => quote!(.keyed()),
         })
+        .chain((!op.payload.is_unit()).then(|| quote!(.payload(payload))))
+        .chain(op.headers.as_ref().map(|_| quote!(.headers(headers))))
         .collect();
-    // Header violations are told apart from payload ones by their `headers:` prefix.
-    let check_headers = op
-        .headers
-        .as_ref()
-        .map(|_| quote!(::jetwire::Validate::validate_at(headers, "headers:", &mut violations);));
-    let encode = if op.payload.is_unit() {
-        quote!(let payload = ::jetwire::__private::serde_json::Value::Null;)
-    } else {
-        quote! {
-            let payload = match ::jetwire::typed::encode_payload(
-                payload,
-                operation,
-                options.request_id.as_deref(),
-            ) {
-                ::std::result::Result::Ok(v) => v,
-                ::std::result::Result::Err(mut v) => {
-                    violations.append(&mut v);
-                    ::jetwire::__private::serde_json::Value::Null
-                }
-            };
-        }
-    };
-    let headers = match &op.headers {
-        Some(_) => quote! {
-            let mut headers = ::jetwire::typed::header_pairs(headers);
-            headers.extend(options.headers);
-        },
-        None => quote!(let headers = options.headers;),
-    };
 
     let docs = method_docs(op);
     let with_doc = doc_attrs(&format!(
-        "[`{method}`](Self::{method}) with options: a timeout instead of the operation's \
-         default, a caller-chosen request id (submitting the same id twice within the \
-         stream's duplicate window runs the job once), extra headers."
+        "[`{method}`](Self::{method}) with [`CallOptions`](jetwire::typed::CallOptions) \
+         (timeout, request id, extra headers)."
     ));
     let submit_doc = doc_attrs(&format!(
-        "Submits `{}` without waiting. The handle's `wait` and `get` return the result \
-         later; its request id finds the job again from any client.",
+        "Submits `{}` without waiting; the handle's `wait` and `get` return the result.",
         op.op.id
     ));
     let submit_with_doc = doc_attrs(&format!(
@@ -368,8 +395,6 @@ fn job_methods(op: &OpModel) -> TokenStream {
             ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
         }
 
-        /// Validates the arguments and builds the runtime request: nothing is
-        /// published when a violation is found.
         #allow
         #[allow(clippy::result_large_err)]
         fn #request(
@@ -377,22 +402,9 @@ fn job_methods(op: &OpModel) -> TokenStream {
             #decl
             options: ::jetwire::typed::CallOptions,
         ) -> ::std::result::Result<::jetwire::client::Request, ::jetwire::JobError<#error>> {
-            let operation = &super::service::#const_ident;
-            let mut violations = ::std::vec::Vec::new();
-            #(#checks)*
-            #encode
-            #check_headers
-            if !violations.is_empty() {
-                return ::std::result::Result::Err(::jetwire::JobError::InvalidRequest(violations));
-            }
-            #headers
-            ::std::result::Result::Ok(::jetwire::client::Request {
-                operation,
-                subject: ::jetwire::typed::render_subject(operation, &[#(#subject_values),*]),
-                headers,
-                payload,
-                request_id: options.request_id,
-            })
+            ::jetwire::typed::RequestBuilder::new(&super::service::#const_ident, options)
+                #(#steps)*
+                .build()
         }
 
         #broadcast
@@ -437,20 +449,14 @@ fn broadcast_methods(op: &OpModel) -> Option<TokenStream> {
     let many_args = others.len() + usize::from(!op.payload.is_unit()) + 2 > 7;
     let allow = many_args.then(|| quote!(#[allow(clippy::too_many_arguments)]));
     let doc = doc_attrs(&format!(
-        "Runs `{}` on every live worker: [`{method}`](Self::{method}) with the target \
-         `_all`. The client reads the worker registry, publishes one copy of the job per \
-         live worker (request id `<request_id>.<worker_id>`) and returns as soon as every \
-         one answered, or at the timeout (by default the operation's, {:?}) with the \
-         workers that did not answer in `missing`. Each worker's result or typed error is \
-         in `results`, by worker id. A worker that registers later gets no copy.\n\n\
-         The outer error is a request that fails validation (nothing is published) or a \
-         failure to publish.",
+        "Runs `{}` on every live worker ([`{method}`](Self::{method}) with the target \
+         `_all`) and returns each worker's result, waiting at most {:?} by default: see \
+         [`Broadcast`](jetwire::typed::Broadcast).",
         op.op.id, op.op.policy.timeout
     ));
     let with_doc = doc_attrs(&format!(
-        "[`{all}`](Self::{all}) with options: a timeout for the whole broadcast, a \
-         caller-chosen request id (each copy runs as `<request_id>.<worker_id>`), extra \
-         headers."
+        "[`{all}`](Self::{all}) with [`CallOptions`](jetwire::typed::CallOptions) (the \
+         timeout is the whole broadcast's; each copy runs as `<request_id>.<worker_id>`)."
     ));
     Some(quote! {
         #doc
@@ -532,14 +538,11 @@ fn method_docs(op: &OpModel) -> TokenStream {
             p.parameter, p.count
         ));
     }
-    text.push_str(
-        "\n\nThe payload and subject parameters are validated first: a violation returns \
-         `JobError::InvalidRequest` and nothing is published.",
-    );
+    text.push_str("\n\nInvalid arguments are `JobError::InvalidRequest`; nothing is published.");
     if let Some(ptr) = &o.policy.request_id_pointer {
         text.push_str(&format!(
-            "\n\nThe request id field (`{ptr}`) of the payload is overwritten with the \
-             request id the runtime assigns; any value put there is ignored."
+            "\n\nThe payload's request id field (`{ptr}`) is overwritten with the \
+             request id the runtime assigns."
         ));
     }
     if let Some(e) = &op.error {

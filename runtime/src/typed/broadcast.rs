@@ -12,6 +12,13 @@ use crate::error::JobError;
 use crate::typed::{into_typed, typed_result};
 
 /// The results of a broadcast (`_all`) job.
+///
+/// A broadcast reads the worker registry, publishes one copy of the job per live worker
+/// (request id `<request_id>.<worker_id>`) and returns as soon as every one answered, or
+/// at the timeout with the workers that did not answer in `missing`. A worker that
+/// registers later gets no copy. The outer error of a generated `<op>_all` method is a
+/// request that fails validation (nothing is published), no live worker, or a failure to
+/// publish; each worker's own failure is in `results`.
 #[derive(Debug)]
 pub struct Broadcast<T, E> {
     /// The broadcast's request id; each worker's copy ran as `<request_id>.<worker_id>`.

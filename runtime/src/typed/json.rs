@@ -6,12 +6,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::handle::CallOptions;
+use super::broadcast::Broadcast;
+use super::handle::{CallOptions, JobHandle};
 use super::outcome::json_pointer;
+use super::request::parameter_path;
 use crate::dispatch::TypedError;
 use crate::error::JobError;
 use crate::record::{FailureKind, JobFailure};
 use crate::spec::OperationSpec;
+use crate::targets;
 use crate::validate::{Validate, Violation};
 
 /// A typed job error with its typed error turned back into the stored failure (for
@@ -63,6 +66,32 @@ pub fn assign_request_id(
     }
 }
 
+/// A JSON request payload of `operation` given its request id ([`assign_request_id`],
+/// kept in `options`) and then decoded and validated ([`decode_request`]).
+pub fn json_payload<T: DeserializeOwned + Validate>(
+    operation: &OperationSpec,
+    mut payload: Value,
+    options: &mut CallOptions,
+) -> Result<T, JobError> {
+    assign_request_id(&mut payload, operation, options);
+    decode_request(payload)
+}
+
+/// A typed call's result with the reply as JSON and a typed error turned back into its
+/// stored failure (see [`untyped`]).
+pub fn untyped_reply<T: Serialize, E: TypedError>(
+    result: Result<T, JobError<E>>,
+) -> Result<Value, JobError> {
+    result.map(|r| reply_json(&r)).map_err(untyped)
+}
+
+/// A typed submit's result as the job's request id (see [`untyped`] for the error).
+pub fn untyped_submitted<T: DeserializeOwned, E: TypedError>(
+    result: Result<JobHandle<T, E>, JobError<E>>,
+) -> Result<String, JobError> {
+    result.map(|h| h.request_id().to_string()).map_err(untyped)
+}
+
 /// Decodes and validates a JSON request payload (e.g. an HTTP body): a mismatch is
 /// `InvalidRequest` with the JSON pointer where decoding stopped, or every violation.
 pub fn decode_request<T: DeserializeOwned + Validate>(value: Value) -> Result<T, JobError> {
@@ -103,4 +132,46 @@ pub fn decode_headers<H: DeserializeOwned + Validate>(
 /// A reply as JSON.
 pub fn reply_json<T: Serialize>(reply: &T) -> Value {
     serde_json::to_value(reply).unwrap_or(Value::Null)
+}
+
+/// A typed broadcast with every reply as JSON and every typed error turned back into its
+/// stored failure (see [`untyped`]).
+pub fn untyped_broadcast<T: Serialize, E: TypedError>(
+    broadcast: Result<Broadcast<T, E>, JobError<E>>,
+) -> Result<Broadcast<Value, JobFailure>, JobError> {
+    let broadcast = broadcast.map_err(untyped)?;
+    Ok(Broadcast {
+        request_id: broadcast.request_id,
+        results: broadcast
+            .results
+            .into_iter()
+            .map(|(worker, result)| (worker, untyped_reply(result)))
+            .collect(),
+        missing: broadcast.missing,
+    })
+}
+
+/// The subject parameter values of a JSON broadcast with its target parameter `target`
+/// set to `_all`. The caller may leave the target out or give `_all`; any other value is
+/// a violation, since a broadcast runs on every worker.
+pub fn broadcast_params<'a>(
+    params: &[(&'a str, String)],
+    target: &'a str,
+) -> Result<Vec<(&'a str, String)>, JobError> {
+    let mut out = Vec::with_capacity(params.len() + 1);
+    for (name, value) in params {
+        if *name != target {
+            out.push((*name, value.clone()));
+        } else if value != targets::ALL {
+            return Err(JobError::InvalidRequest(vec![Violation {
+                path: parameter_path(target),
+                message: format!(
+                    "a broadcast runs on every worker: leave the target out or give '{}' (is '{value}')",
+                    targets::ALL
+                ),
+            }]));
+        }
+    }
+    out.push((target, targets::ALL.to_string()));
+    Ok(out)
 }

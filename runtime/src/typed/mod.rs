@@ -18,9 +18,12 @@ mod tests;
 pub use broadcast::{broadcast, broadcast_get, Broadcast};
 pub use events::{publish_event, subscribe, subscribe_matching, Event, EventStream, ParseParams};
 pub use handle::{call, decode_result, into_typed, submit, typed_result, CallOptions, JobHandle};
-pub use json::{assign_request_id, decode_headers, decode_request, reply_json, untyped};
+pub use json::{
+    assign_request_id, broadcast_params, decode_headers, decode_request, json_payload, reply_json,
+    untyped, untyped_broadcast, untyped_reply, untyped_submitted,
+};
 pub use outcome::{decode_payload, handler_outcome, set_correlation_id, unknown_operation};
 pub use request::{
     check_subject_parameter, encode_payload, header_pairs, missing_subject_parameter,
-    parameter_path, render_subject, subject_values,
+    parameter_path, render_subject, subject_values, RequestBuilder,
 };

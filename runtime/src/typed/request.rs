@@ -1,12 +1,126 @@
-//! Requests on the client side: payloads validated and encoded, subjects rendered from
-//! their templates, subject parameters checked, typed headers as NATS headers.
+//! Requests on the client side: [`RequestBuilder`] (what every generated client method
+//! builds its request with), payloads validated and encoded, subjects rendered from their
+//! templates, subject parameters checked, typed headers as NATS headers.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::handle::CallOptions;
+use crate::client::Request;
+use crate::error::JobError;
 use crate::spec::OperationSpec;
 use crate::validate::{Validate, Violation};
+
+/// Builds the runtime [`Request`] of a generated client method from its typed arguments,
+/// collecting every violation: the subject parameters (in template order), then the
+/// payload, then the typed headers. [`build`](Self::build) returns them all as
+/// `JobError::InvalidRequest` (nothing is published) or the request, whose subject is the
+/// operation's template filled with the values and whose headers are the typed headers
+/// followed by `options.headers`.
+///
+/// ```ignore
+/// RequestBuilder::new(&OPERATION_GET_DISK, options)
+///     .param("target", target, Some("^(_any|_all|[a-z0-9-]+)$"))
+///     .payload(payload)
+///     .build()
+/// ```
+#[derive(Debug)]
+#[must_use = "nothing is validated or sent until `build`"]
+pub struct RequestBuilder<'a> {
+    operation: &'static OperationSpec,
+    options: CallOptions,
+    /// Subject parameter values in template order; `None` keeps the template's token.
+    values: Vec<Option<&'a str>>,
+    payload: Value,
+    headers: Vec<(String, String)>,
+    violations: Vec<Violation>,
+}
+
+impl<'a> RequestBuilder<'a> {
+    pub fn new(operation: &'static OperationSpec, options: CallOptions) -> Self {
+        RequestBuilder {
+            operation,
+            options,
+            values: Vec::new(),
+            payload: Value::Null,
+            headers: Vec::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// The next subject parameter, a free value: checked with
+    /// [`check_subject_parameter`] (one subject token matching `pattern`).
+    pub fn param(mut self, name: &str, value: &'a str, pattern: Option<&str>) -> Self {
+        self.violations
+            .extend(check_subject_parameter(name, value, pattern));
+        self.values.push(Some(value));
+        self
+    }
+
+    /// The next subject parameter, one of its listed values (valid by its type).
+    pub fn listed(mut self, value: &'a str) -> Self {
+        self.values.push(Some(value));
+        self
+    }
+
+    /// The next subject parameter is a partition token: it stays in the subject for
+    /// the runtime to compute from the routing key.
+    pub fn keyed(mut self) -> Self {
+        self.values.push(None);
+        self
+    }
+
+    /// The request payload, validated and encoded with [`encode_payload`] (a
+    /// caller-chosen `options.request_id` must fit the request id field). Without it the
+    /// payload is `null`.
+    pub fn payload<P: Serialize + DeserializeOwned + Validate>(mut self, payload: &P) -> Self {
+        match encode_payload(payload, self.operation, self.options.request_id.as_deref()) {
+            Ok(v) => self.payload = v,
+            Err(mut v) => self.violations.append(&mut v),
+        }
+        self
+    }
+
+    /// The typed headers, validated (violations under `headers:`, telling them apart from
+    /// payload ones) and sent as [`header_pairs`].
+    pub fn headers<H: Serialize + Validate>(mut self, headers: &H) -> Self {
+        headers.validate_at("headers:", &mut self.violations);
+        self.headers = header_pairs(headers);
+        self
+    }
+
+    /// The request, or every violation found.
+    #[allow(clippy::result_large_err)]
+    pub fn build<E>(self) -> Result<Request, JobError<E>> {
+        if !self.violations.is_empty() {
+            return Err(JobError::InvalidRequest(self.violations));
+        }
+        let mut values = self.values.into_iter();
+        let subject = self
+            .operation
+            .subject
+            .split('.')
+            .map(|token| {
+                if token.starts_with('{') && token.ends_with('}') {
+                    values.next().flatten().unwrap_or(token)
+                } else {
+                    token
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(".");
+        let mut headers = self.headers;
+        headers.extend(self.options.headers);
+        Ok(Request {
+            operation: self.operation,
+            subject,
+            headers,
+            payload: self.payload,
+            request_id: self.options.request_id,
+        })
+    }
+}
 
 /// Validates and serialises a request payload. Violations at the request id field are
 /// ignored: the runtime overwrites that field with the request id. A caller-chosen

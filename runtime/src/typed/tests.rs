@@ -221,3 +221,165 @@ fn retries_follow_the_operation_policy() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Query {
+    name: String,
+    request_id: String,
+}
+
+impl Validate for Query {
+    fn validate_at(&self, path: &str, out: &mut Vec<Violation>) {
+        if self.name.is_empty() {
+            out.push(Violation {
+                path: crate::validate::child_path(path, "name"),
+                message: "must not be empty".into(),
+            });
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Trace {
+    trace: String,
+}
+
+impl Validate for Trace {
+    fn validate_at(&self, path: &str, out: &mut Vec<Violation>) {
+        if self.trace.is_empty() {
+            out.push(Violation {
+                path: format!("{path}trace"),
+                message: "must not be empty".into(),
+            });
+        }
+    }
+}
+
+static KEYED: OperationSpec = OperationSpec {
+    id: "keyed",
+    subject: "jobs.{region}.{partition}.{target}",
+    parameters: &["region", "partition", "target"],
+    class: crate::spec::JobClass::Query,
+    request_id_pointer: Some("/request_id"),
+    timeout: Duration::from_secs(1),
+    retryable: true,
+    has_reply: true,
+    partitioning: None,
+};
+
+#[test]
+fn the_request_builder_fills_the_subject_and_puts_typed_headers_first() {
+    let options = CallOptions::default().request_id("r1").header("x", "1");
+    let payload = Query {
+        name: "n".into(),
+        request_id: String::new(),
+    };
+    let trace = Trace { trace: "t1".into() };
+    let request = RequestBuilder::new(&KEYED, options)
+        .listed("eu")
+        .keyed()
+        .param("target", "web1", Some("^[a-z0-9]+$"))
+        .payload(&payload)
+        .headers(&trace)
+        .build::<NotFound>()
+        .unwrap();
+    assert_eq!(request.subject, "jobs.eu.{partition}.web1");
+    assert_eq!(request.operation.id, "keyed");
+    assert_eq!(
+        request.headers,
+        [("trace".into(), "t1".into()), ("x".into(), "1".into())]
+    );
+    assert_eq!(request.request_id.as_deref(), Some("r1"));
+    assert_eq!(
+        request.payload,
+        serde_json::json!({ "name": "n", "request_id": "" })
+    );
+}
+
+#[test]
+fn the_request_builder_reports_every_violation_in_argument_order() {
+    let payload = Query {
+        name: String::new(),
+        request_id: String::new(),
+    };
+    let trace = Trace {
+        trace: String::new(),
+    };
+    let err = RequestBuilder::new(&KEYED, CallOptions::default())
+        .param("region", "e.u", None)
+        .keyed()
+        .param("target", "Web_1", Some("^[a-z0-9]+$"))
+        .payload(&payload)
+        .headers(&trace)
+        .build::<NotFound>()
+        .unwrap_err();
+    match err {
+        JobError::InvalidRequest(v) => {
+            let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
+            assert_eq!(paths, ["{region}", "{target}", "/name", "headers:trace"]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn json_broadcasts_target_every_worker() {
+    let given = [("region", "eu".to_string())];
+    assert_eq!(
+        broadcast_params(&given, "target").unwrap(),
+        [("region", "eu".to_string()), ("target", "_all".to_string())]
+    );
+    let all = [("target", "_all".to_string())];
+    assert_eq!(
+        broadcast_params(&all, "target").unwrap(),
+        [("target", "_all".to_string())]
+    );
+    let one = [("target", "web1".to_string())];
+    match broadcast_params(&one, "target").unwrap_err() {
+        JobError::InvalidRequest(v) => {
+            assert_eq!(v[0].path, "{target}");
+            assert!(v[0].message.contains("web1"), "{}", v[0].message);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn json_broadcast_results_carry_typed_errors_as_their_failure() {
+    let typed: Broadcast<Host2, NotFound> = Broadcast {
+        request_id: "r".into(),
+        results: [
+            ("a".to_string(), Ok(Host2 { name: "a".into() })),
+            (
+                "b".to_string(),
+                Err(JobError::Failed {
+                    request_id: "r.b".into(),
+                    error: NotFound { name: "x".into() },
+                }),
+            ),
+        ]
+        .into(),
+        missing: vec!["c".into()],
+    };
+    let json = untyped_broadcast(Ok(typed)).unwrap();
+    assert_eq!(json.results["a"].as_ref().unwrap()["name"], "a");
+    match &json.results["b"] {
+        Err(JobError::Failed { request_id, error }) => {
+            assert_eq!(request_id, "r.b");
+            assert_eq!(error.code, "NotFound");
+            assert_eq!(error.details, Some(serde_json::json!({ "name": "x" })));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(json.missing, ["c"]);
+    let refused: Result<Broadcast<Host2, NotFound>, _> = Err(JobError::InvalidRequest(Vec::new()));
+    assert!(matches!(
+        untyped_broadcast(refused),
+        Err(JobError::InvalidRequest(_))
+    ));
+}
+
+#[derive(serde::Serialize)]
+struct Host2 {
+    name: String,
+}

@@ -2,8 +2,9 @@
 //! The producer side: a typed client submitting jobs and reading their results.
 
 /// The typed job client: validates every request against the spec before
-/// publishing, submits it through the jetwire protocol and decodes the reply
-/// and the typed errors.
+/// publishing (a violation is `JobError::InvalidRequest` with every violation,
+/// and nothing is published), submits it through the jetwire protocol and
+/// decodes the reply and the typed errors.
 #[derive(::std::clone::Clone, ::std::fmt::Debug)]
 pub struct Client {
     inner: ::jetwire::client::Client,
@@ -61,9 +62,9 @@ impl Client {
     ///
     /// Keyed: the `{partition}` subject token is not an argument; the runtime computes it from the payload field `/system_id` (FNV-1a 32-bit of the key, mod 8), so jobs with the same key run one at a time, in the order they were submitted.
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `SystemExists`, `InvalidSystem`.
     pub async fn create_system(
@@ -75,7 +76,7 @@ impl Client {
     > {
         self.create_system_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`create_system`](Self::create_system) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`create_system`](Self::create_system) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn create_system_with(
         &self,
         payload: &super::types::CreateSystem,
@@ -90,7 +91,7 @@ impl Client {
         let request = self.create_system_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `createSystem` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `createSystem` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_create_system(
         &self,
         payload: &super::types::CreateSystem,
@@ -119,7 +120,7 @@ impl Client {
         let request = self.create_system_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `createSystem` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `createSystem` job with this request id, submitted earlier by any client.
     pub fn create_system_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -129,8 +130,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn create_system_request(
         &self,
@@ -140,32 +139,13 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::CreateSystemError>,
     > {
-        let operation = &super::service::OPERATION_CREATE_SYSTEM;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &["{partition}"]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_CREATE_SYSTEM,
+                options,
+            )
+            .keyed()
+            .payload(payload)
+            .build()
     }
     /// Move a point
     ///
@@ -180,9 +160,9 @@ impl Client {
     ///
     /// Keyed: the `{partition}` subject token is not an argument; the runtime computes it from the payload field `/system_id` (FNV-1a 32-bit of the key, mod 8), so jobs with the same key run one at a time, in the order they were submitted.
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `SystemNotFound`, `PointNotFound`.
     pub async fn move_point(
@@ -194,7 +174,7 @@ impl Client {
     > {
         self.move_point_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`move_point`](Self::move_point) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`move_point`](Self::move_point) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn move_point_with(
         &self,
         payload: &super::types::MovePoint,
@@ -209,7 +189,7 @@ impl Client {
         let request = self.move_point_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `movePoint` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `movePoint` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_move_point(
         &self,
         payload: &super::types::MovePoint,
@@ -238,7 +218,7 @@ impl Client {
         let request = self.move_point_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `movePoint` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `movePoint` job with this request id, submitted earlier by any client.
     pub fn move_point_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -248,8 +228,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn move_point_request(
         &self,
@@ -259,32 +237,13 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::MovePointError>,
     > {
-        let operation = &super::service::OPERATION_MOVE_POINT;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &["{partition}"]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_MOVE_POINT,
+                options,
+            )
+            .keyed()
+            .payload(payload)
+            .build()
     }
     /// Read a point
     ///
@@ -297,9 +256,9 @@ impl Client {
     ///
     /// Keyed: the `{partition}` subject token is not an argument; the runtime computes it from the payload field `/system_id` (FNV-1a 32-bit of the key, mod 8), so jobs with the same key run one at a time, in the order they were submitted.
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     ///
     /// Typed errors (`JobError::Failed`): `SystemNotFound`, `PointNotFound`.
     pub async fn get_point(
@@ -311,7 +270,7 @@ impl Client {
     > {
         self.get_point_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`get_point`](Self::get_point) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`get_point`](Self::get_point) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn get_point_with(
         &self,
         payload: &super::types::GetPoint,
@@ -326,7 +285,7 @@ impl Client {
         let request = self.get_point_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `getPoint` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `getPoint` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_get_point(
         &self,
         payload: &super::types::GetPoint,
@@ -355,7 +314,7 @@ impl Client {
         let request = self.get_point_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `getPoint` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `getPoint` job with this request id, submitted earlier by any client.
     pub fn get_point_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -365,8 +324,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn get_point_request(
         &self,
@@ -376,32 +333,13 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::GetPointError>,
     > {
-        let operation = &super::service::OPERATION_GET_POINT;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &["{partition}"]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_GET_POINT,
+                options,
+            )
+            .keyed()
+            .payload(payload)
+            .build()
     }
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
@@ -423,59 +361,41 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::CreateSystem = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_CREATE_SYSTEM,
-                    &mut options,
-                );
-                let payload: super::types::CreateSystem = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .create_system_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.create_system_with(&payload, options).await,
+                )
             }
             "movePoint" => {
                 let _ = super::operations::MovePointParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::MovePoint = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_MOVE_POINT,
-                    &mut options,
-                );
-                let payload: super::types::MovePoint = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .move_point_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.move_point_with(&payload, options).await,
+                )
             }
             "getPoint" => {
                 let _ = super::operations::GetPointParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::GetPoint = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_POINT,
-                    &mut options,
-                );
-                let payload: super::types::GetPoint = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .get_point_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.get_point_with(&payload, options).await,
+                )
             }
             other => {
                 ::std::result::Result::Err(
@@ -506,64 +426,40 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::CreateSystem = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_CREATE_SYSTEM,
-                    &mut options,
-                );
-                let payload: super::types::CreateSystem = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_create_system_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_create_system_with(&payload, options).await,
                 )
             }
             "movePoint" => {
                 let _ = super::operations::MovePointParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::MovePoint = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_MOVE_POINT,
-                    &mut options,
-                );
-                let payload: super::types::MovePoint = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_move_point_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_move_point_with(&payload, options).await,
                 )
             }
             "getPoint" => {
                 let _ = super::operations::GetPointParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::GetPoint = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_POINT,
-                    &mut options,
-                );
-                let payload: super::types::GetPoint = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_get_point_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_get_point_with(&payload, options).await,
                 )
             }
             other => {

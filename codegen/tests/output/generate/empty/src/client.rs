@@ -2,8 +2,9 @@
 //! The producer side: a typed client submitting jobs and reading their results.
 
 /// The typed job client: validates every request against the spec before
-/// publishing, submits it through the jetwire protocol and decodes the reply
-/// and the typed errors.
+/// publishing (a violation is `JobError::InvalidRequest` with every violation,
+/// and nothing is published), submits it through the jetwire protocol and
+/// decodes the reply and the typed errors.
 #[derive(::std::clone::Clone, ::std::fmt::Debug)]
 pub struct Client {
     inner: ::jetwire::client::Client,

@@ -2,8 +2,9 @@
 //! The producer side: a typed client submitting jobs and reading their results.
 
 /// The typed job client: validates every request against the spec before
-/// publishing, submits it through the jetwire protocol and decodes the reply
-/// and the typed errors.
+/// publishing (a violation is `JobError::InvalidRequest` with every violation,
+/// and nothing is published), submits it through the jetwire protocol and
+/// decodes the reply and the typed errors.
 #[derive(::std::clone::Clone, ::std::fmt::Debug)]
 pub struct Client {
     inner: ::jetwire::client::Client,
@@ -53,9 +54,9 @@ impl Client {
     ///
     /// Publishes to `jobs.query.status.{target}` (query) and waits for the result, at most 20s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
-    /// The request id field (`/request_id`) of the payload is overwritten with the request id the runtime assigns; any value put there is ignored.
+    /// The payload's request id field (`/request_id`) is overwritten with the request id the runtime assigns.
     pub async fn get_status(
         &self,
         target: super::operations::GetStatusTarget,
@@ -67,7 +68,7 @@ impl Client {
         self.get_status_with(target, payload, ::jetwire::typed::CallOptions::default())
             .await
     }
-    /// [`get_status`](Self::get_status) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`get_status`](Self::get_status) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn get_status_with(
         &self,
         target: super::operations::GetStatusTarget,
@@ -83,7 +84,7 @@ impl Client {
         let request = self.get_status_request(target, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `getStatus` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `getStatus` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_get_status(
         &self,
         target: super::operations::GetStatusTarget,
@@ -112,15 +113,13 @@ impl Client {
         let request = self.get_status_request(target, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `getStatus` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `getStatus` job with this request id, submitted earlier by any client.
     pub fn get_status_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<super::types::Status, ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn get_status_request(
         &self,
@@ -131,32 +130,13 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_GET_STATUS;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[target.as_str()]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_GET_STATUS,
+                options,
+            )
+            .listed(target.as_str())
+            .payload(payload)
+            .build()
     }
     /// Renames a host.
     ///
@@ -164,7 +144,7 @@ impl Client {
     ///
     /// Publishes to `jobs.modify.hostname.{host}` (modify) and waits for the result, at most 5s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
     /// Typed errors (`JobError::Failed`): `HostnameInvalid`, `HostBusy`.
     pub async fn set_hostname(
@@ -184,7 +164,7 @@ impl Client {
             )
             .await
     }
-    /// [`set_hostname`](Self::set_hostname) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`set_hostname`](Self::set_hostname) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn set_hostname_with(
         &self,
         host: &str,
@@ -201,7 +181,7 @@ impl Client {
         let request = self.set_hostname_request(host, payload, headers, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `setHostname` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `setHostname` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_set_hostname(
         &self,
         host: &str,
@@ -239,7 +219,7 @@ impl Client {
         let request = self.set_hostname_request(host, payload, headers, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `setHostname` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `setHostname` job with this request id, submitted earlier by any client.
     pub fn set_hostname_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -249,8 +229,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn set_hostname_request(
         &self,
@@ -262,47 +240,20 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::SetHostnameError>,
     > {
-        let operation = &super::service::OPERATION_SET_HOSTNAME;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host",
-            host,
-            ::std::option::Option::Some("^[a-z0-9-]+$"),
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        ::jetwire::Validate::validate_at(headers, "headers:", &mut violations);
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let mut headers = ::jetwire::typed::header_pairs(headers);
-        headers.extend(options.headers);
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[host]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_SET_HOSTNAME,
+                options,
+            )
+            .param("host", host, ::std::option::Option::Some("^[a-z0-9-]+$"))
+            .payload(payload)
+            .headers(headers)
+            .build()
     }
     /// Restarts a service; no reply.
     ///
     /// Publishes to `jobs.modify.restart.{host}.{service}` (modify) and waits for the result, at most 20s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     pub async fn restart_service(
         &self,
         host: &str,
@@ -317,7 +268,7 @@ impl Client {
             )
             .await
     }
-    /// [`restart_service`](Self::restart_service) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`restart_service`](Self::restart_service) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn restart_service_with(
         &self,
         host: &str,
@@ -331,7 +282,7 @@ impl Client {
         let request = self.restart_service_request(host, service, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `restartService` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `restartService` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_restart_service(
         &self,
         host: &str,
@@ -363,15 +314,13 @@ impl Client {
         let request = self.restart_service_request(host, service, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `restartService` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `restartService` job with this request id, submitted earlier by any client.
     pub fn restart_service_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn restart_service_request(
         &self,
@@ -383,52 +332,20 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_RESTART_SERVICE;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host",
-            host,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "service",
-            service,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[host, service]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_RESTART_SERVICE,
+                options,
+            )
+            .param("host", host, ::std::option::Option::None)
+            .param("service", service, ::std::option::Option::None)
+            .payload(payload)
+            .build()
     }
     /// Looks a host up by name or by address.
     ///
     /// Publishes to `jobs.query.lookup` (query) and waits for the result, at most 20s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     pub async fn lookup(
         &self,
         payload: &super::operations::LookupPayload,
@@ -438,7 +355,7 @@ impl Client {
     > {
         self.lookup_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`lookup`](Self::lookup) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`lookup`](Self::lookup) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn lookup_with(
         &self,
         payload: &super::operations::LookupPayload,
@@ -453,7 +370,7 @@ impl Client {
         let request = self.lookup_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `lookup` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `lookup` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_lookup(
         &self,
         payload: &super::operations::LookupPayload,
@@ -481,7 +398,7 @@ impl Client {
         let request = self.lookup_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `lookup` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `lookup` job with this request id, submitted earlier by any client.
     pub fn lookup_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
@@ -491,8 +408,6 @@ impl Client {
     > {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn lookup_request(
         &self,
@@ -502,32 +417,9 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_LOOKUP;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_LOOKUP, options)
+            .payload(payload)
+            .build()
     }
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
@@ -549,90 +441,70 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::StatusRequest = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_STATUS,
-                    &mut options,
-                );
-                let payload: super::types::StatusRequest = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .get_status_with(params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.get_status_with(params.target, &payload, options).await,
+                )
             }
             "setHostname" => {
                 let params = super::operations::SetHostnameParams::from_subject_values(
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::SetHostname = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SET_HOSTNAME,
-                    &mut options,
-                );
-                let payload: super::types::SetHostname = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
                 let headers: super::types::SetHostnameHeaders = ::jetwire::typed::decode_headers(
                     &options.headers,
                 )?;
-                let handle = self
-                    .set_hostname_with(&params.host, &payload, &headers, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self
+                        .set_hostname_with(&params.host, &payload, &headers, options)
+                        .await,
+                )
             }
             "restartService" => {
                 let params = super::operations::RestartServiceParams::from_subject_values(
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::RestartService = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_RESTART_SERVICE,
-                    &mut options,
-                );
-                let payload: super::types::RestartService = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .restart_service_with(
-                        &params.host,
-                        &params.service,
-                        &payload,
-                        options,
-                    )
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self
+                        .restart_service_with(
+                            &params.host,
+                            &params.service,
+                            &payload,
+                            options,
+                        )
+                        .await,
+                )
             }
             "lookup" => {
                 let _ = super::operations::LookupParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::operations::LookupPayload = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_LOOKUP,
-                    &mut options,
-                );
-                let payload: super::operations::LookupPayload = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .lookup_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.lookup_with(&payload, options).await,
+                )
             }
             other => {
                 ::std::result::Result::Err(
@@ -663,22 +535,14 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::StatusRequest = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_GET_STATUS,
-                    &mut options,
-                );
-                let payload: super::types::StatusRequest = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_get_status_with(params.target, &payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_get_status_with(params.target, &payload, options).await,
                 )
             }
             "setHostname" => {
@@ -686,25 +550,24 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::SetHostname = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SET_HOSTNAME,
-                    &mut options,
-                );
-                let payload: super::types::SetHostname = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
                 let headers: super::types::SetHostnameHeaders = ::jetwire::typed::decode_headers(
                     &options.headers,
                 )?;
-                let handle = self
-                    .submit_set_hostname_with(&params.host, &payload, &headers, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_set_hostname_with(
+                            &params.host,
+                            &payload,
+                            &headers,
+                            options,
+                        )
+                        .await,
                 )
             }
             "restartService" => {
@@ -712,48 +575,34 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::RestartService = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_RESTART_SERVICE,
-                    &mut options,
-                );
-                let payload: super::types::RestartService = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_restart_service_with(
-                        &params.host,
-                        &params.service,
-                        &payload,
-                        options,
-                    )
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_restart_service_with(
+                            &params.host,
+                            &params.service,
+                            &payload,
+                            options,
+                        )
+                        .await,
                 )
             }
             "lookup" => {
                 let _ = super::operations::LookupParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::operations::LookupPayload = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_LOOKUP,
-                    &mut options,
-                );
-                let payload: super::operations::LookupPayload = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_lookup_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_lookup_with(&payload, options).await,
                 )
             }
             other => {

@@ -2,8 +2,9 @@
 //! The producer side: a typed client submitting jobs and reading their results.
 
 /// The typed job client: validates every request against the spec before
-/// publishing, submits it through the jetwire protocol and decodes the reply
-/// and the typed errors.
+/// publishing (a violation is `JobError::InvalidRequest` with every violation,
+/// and nothing is published), submits it through the jetwire protocol and
+/// decodes the reply and the typed errors.
 #[derive(::std::clone::Clone, ::std::fmt::Debug)]
 pub struct Client {
     inner: ::jetwire::client::Client,
@@ -53,7 +54,7 @@ impl Client {
     ///
     /// Publishes to `jobs.query.{type}.{host-id}.{self}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     pub async fn type_(
         &self,
         type_: super::operations::TypeType,
@@ -70,7 +71,7 @@ impl Client {
             )
             .await
     }
-    /// [`type_`](Self::type_) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`type_`](Self::type_) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn type_with(
         &self,
         type_: super::operations::TypeType,
@@ -83,7 +84,7 @@ impl Client {
         let request = self.type_request(type_, host_id, self_, payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `type` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `type` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_type(
         &self,
         type_: super::operations::TypeType,
@@ -118,15 +119,13 @@ impl Client {
         let request = self.type_request(type_, host_id, self_, payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `type` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `type` job with this request id, submitted earlier by any client.
     pub fn type_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn type_request(
         &self,
@@ -139,62 +138,25 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_TYPE;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host-id",
-            host_id,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "self",
-            self_,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(
-                operation,
-                &[type_.as_str(), host_id, self_],
-            ),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_TYPE, options)
+            .listed(type_.as_str())
+            .param("host-id", host_id, ::std::option::Option::None)
+            .param("self", self_, ::std::option::Option::None)
+            .payload(payload)
+            .build()
     }
     /// Runs the job `submit_things`.
     ///
     /// Publishes to `jobs.modify.submit` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     pub async fn submit_things(
         &self,
         payload: &super::types::Submitted,
     ) -> ::std::result::Result<(), ::jetwire::JobError<::std::convert::Infallible>> {
         self.submit_things_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`submit_things`](Self::submit_things) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`submit_things`](Self::submit_things) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn submit_things_with(
         &self,
         payload: &super::types::Submitted,
@@ -206,7 +168,7 @@ impl Client {
         let request = self.submit_things_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `submit_things` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `submit_things` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_submit_things(
         &self,
         payload: &super::types::Submitted,
@@ -229,15 +191,13 @@ impl Client {
         let request = self.submit_things_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `submit_things` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `submit_things` job with this request id, submitted earlier by any client.
     pub fn submit_things_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn submit_things_request(
         &self,
@@ -247,38 +207,18 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_SUBMIT_THINGS;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(
+                &super::service::OPERATION_SUBMIT_THINGS,
+                options,
+            )
+            .payload(payload)
+            .build()
     }
     /// Runs the job `things`.
     ///
     /// Publishes to `jobs.modify.things` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
     /// Typed errors (`JobError::Failed`): `Failed`.
     pub async fn things_2(
@@ -287,7 +227,7 @@ impl Client {
     ) -> ::std::result::Result<(), ::jetwire::JobError<super::operations::ThingsError>> {
         self.things_2_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`things_2`](Self::things_2) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`things_2`](Self::things_2) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn things_2_with(
         &self,
         payload: &::std::string::String,
@@ -299,7 +239,7 @@ impl Client {
         let request = self.things_2_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `things` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `things` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_things_2(
         &self,
         payload: &::std::string::String,
@@ -322,15 +262,13 @@ impl Client {
         let request = self.things_2_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `things` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `things` job with this request id, submitted earlier by any client.
     pub fn things_2_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), super::operations::ThingsError> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn things_2_request(
         &self,
@@ -340,38 +278,15 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<super::operations::ThingsError>,
     > {
-        let operation = &super::service::OPERATION_THINGS;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_THINGS, options)
+            .payload(payload)
+            .build()
     }
     /// Parameter names that clash with generated locals and with each other.
     ///
     /// Publishes to `jobs.query.clash.{payload}.{values}.{a-b}.{a_b}.{operation}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     #[allow(clippy::too_many_arguments)]
     pub async fn clash(
         &self,
@@ -393,7 +308,7 @@ impl Client {
             )
             .await
     }
-    /// [`clash`](Self::clash) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`clash`](Self::clash) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     #[allow(clippy::too_many_arguments)]
     pub async fn clash_with(
         &self,
@@ -418,7 +333,7 @@ impl Client {
             )?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `clash` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `clash` without waiting; the handle's `wait` and `get` return the result.
     #[allow(clippy::too_many_arguments)]
     pub async fn submit_clash(
         &self,
@@ -470,15 +385,13 @@ impl Client {
             )?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `clash` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `clash` job with this request id, submitted earlier by any client.
     pub fn clash_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::too_many_arguments)]
     #[allow(clippy::result_large_err)]
     fn clash_request(
@@ -494,76 +407,20 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_CLASH;
-        let mut violations = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "payload",
-            payload_2,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "values",
-            values_2,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "a-b",
-            a_b,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "a_b",
-            a_b_2,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "operation",
-            operation_2,
-            ::std::option::Option::None,
-        ) {
-            violations.push(v);
-        }
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(
-                operation,
-                &[payload_2, values_2, a_b, a_b_2, operation_2],
-            ),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_CLASH, options)
+            .param("payload", payload_2, ::std::option::Option::None)
+            .param("values", values_2, ::std::option::Option::None)
+            .param("a-b", a_b, ::std::option::Option::None)
+            .param("a_b", a_b_2, ::std::option::Option::None)
+            .param("operation", operation_2, ::std::option::Option::None)
+            .payload(payload)
+            .build()
     }
     /// Runs the job `new`.
     ///
     /// Publishes to `jobs.modify.renew` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     ///
     /// **Deprecated** in the spec.
     #[deprecated]
@@ -573,7 +430,7 @@ impl Client {
     ) -> ::std::result::Result<(), ::jetwire::JobError<::std::convert::Infallible>> {
         self.new_2_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`new_2`](Self::new_2) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`new_2`](Self::new_2) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn new_2_with(
         &self,
         payload: &bool,
@@ -583,7 +440,7 @@ impl Client {
         let request = self.new_2_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `new` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `new` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_new_2(
         &self,
         payload: &bool,
@@ -605,15 +462,13 @@ impl Client {
         let request = self.new_2_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `new` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `new` job with this request id, submitted earlier by any client.
     pub fn new_2_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn new_2_request(
         &self,
@@ -623,32 +478,9 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_NEW;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_NEW, options)
+            .payload(payload)
+            .build()
     }
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
@@ -668,111 +500,85 @@ impl Client {
             "type" => {
                 let params = super::operations::TypeParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Self_ = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_TYPE,
-                    &mut options,
-                );
-                let payload: super::types::Self_ = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .type_with(
-                        params.type_,
-                        &params.host_id,
-                        &params.self_,
-                        &payload,
-                        options,
-                    )
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self
+                        .type_with(
+                            params.type_,
+                            &params.host_id,
+                            &params.self_,
+                            &payload,
+                            options,
+                        )
+                        .await,
+                )
             }
             "submit_things" => {
                 let _ = super::operations::SubmitThingsParams::from_subject_values(
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Submitted = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SUBMIT_THINGS,
-                    &mut options,
-                );
-                let payload: super::types::Submitted = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_things_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.submit_things_with(&payload, options).await,
+                )
             }
             "things" => {
                 let _ = super::operations::ThingsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: ::std::string::String = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_THINGS,
-                    &mut options,
-                );
-                let payload: ::std::string::String = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .things_2_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self.things_2_with(&payload, options).await,
+                )
             }
             "clash" => {
                 let params = super::operations::ClashParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Clash = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_CLASH,
-                    &mut options,
-                );
-                let payload: super::types::Clash = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .clash_with(
-                        &params.payload_2,
-                        &params.values_2,
-                        &params.a_b,
-                        &params.a_b_2,
-                        &params.operation_2,
-                        &payload,
-                        options,
-                    )
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(
+                    self
+                        .clash_with(
+                            &params.payload_2,
+                            &params.values_2,
+                            &params.a_b,
+                            &params.a_b_2,
+                            &params.operation_2,
+                            &payload,
+                            options,
+                        )
+                        .await,
+                )
             }
             "new" => {
                 let _ = super::operations::NewParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: bool = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_NEW,
+                    payload,
                     &mut options,
-                );
-                let payload: bool = ::jetwire::typed::decode_request(payload)?;
-                let handle = self
-                    .new_2_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                )?;
+                ::jetwire::typed::untyped_reply(self.new_2_with(&payload, options).await)
             }
             other => {
                 ::std::result::Result::Err(
@@ -801,28 +607,22 @@ impl Client {
             "type" => {
                 let params = super::operations::TypeParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Self_ = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_TYPE,
-                    &mut options,
-                );
-                let payload: super::types::Self_ = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_type_with(
-                        params.type_,
-                        &params.host_id,
-                        &params.self_,
-                        &payload,
-                        options,
-                    )
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_type_with(
+                            params.type_,
+                            &params.host_id,
+                            &params.self_,
+                            &payload,
+                            options,
+                        )
+                        .await,
                 )
             }
             "submit_things" => {
@@ -830,91 +630,63 @@ impl Client {
                         params,
                     )
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Submitted = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_SUBMIT_THINGS,
-                    &mut options,
-                );
-                let payload: super::types::Submitted = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_submit_things_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_submit_things_with(&payload, options).await,
                 )
             }
             "things" => {
                 let _ = super::operations::ThingsParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: ::std::string::String = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_THINGS,
-                    &mut options,
-                );
-                let payload: ::std::string::String = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_things_2_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_things_2_with(&payload, options).await,
                 )
             }
             "clash" => {
                 let params = super::operations::ClashParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Clash = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_CLASH,
-                    &mut options,
-                );
-                let payload: super::types::Clash = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_clash_with(
-                        &params.payload_2,
-                        &params.values_2,
-                        &params.a_b,
-                        &params.a_b_2,
-                        &params.operation_2,
-                        &payload,
-                        options,
-                    )
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self
+                        .submit_clash_with(
+                            &params.payload_2,
+                            &params.values_2,
+                            &params.a_b,
+                            &params.a_b_2,
+                            &params.operation_2,
+                            &payload,
+                            options,
+                        )
+                        .await,
                 )
             }
             "new" => {
                 let _ = super::operations::NewParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: bool = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_NEW,
+                    payload,
                     &mut options,
-                );
-                let payload: bool = ::jetwire::typed::decode_request(payload)?;
-                let handle = self
-                    .submit_new_2_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                )?;
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_new_2_with(&payload, options).await,
                 )
             }
             other => {

@@ -2,8 +2,9 @@
 //! The producer side: a typed client submitting jobs and reading their results.
 
 /// The typed job client: validates every request against the spec before
-/// publishing, submits it through the jetwire protocol and decodes the reply
-/// and the typed errors.
+/// publishing (a violation is `JobError::InvalidRequest` with every violation,
+/// and nothing is published), submits it through the jetwire protocol and
+/// decodes the reply and the typed errors.
 #[derive(::std::clone::Clone, ::std::fmt::Debug)]
 pub struct Client {
     inner: ::jetwire::client::Client,
@@ -53,14 +54,14 @@ impl Client {
     ///
     /// Publishes to `jobs.query.ping` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
     ///
-    /// The payload and subject parameters are validated first: a violation returns `JobError::InvalidRequest` and nothing is published.
+    /// Invalid arguments are `JobError::InvalidRequest`; nothing is published.
     pub async fn ping(
         &self,
         payload: &super::types::Ping,
     ) -> ::std::result::Result<(), ::jetwire::JobError<::std::convert::Infallible>> {
         self.ping_with(payload, ::jetwire::typed::CallOptions::default()).await
     }
-    /// [`ping`](Self::ping) with options: a timeout instead of the operation's default, a caller-chosen request id (submitting the same id twice within the stream's duplicate window runs the job once), extra headers.
+    /// [`ping`](Self::ping) with [`CallOptions`](jetwire::typed::CallOptions) (timeout, request id, extra headers).
     pub async fn ping_with(
         &self,
         payload: &super::types::Ping,
@@ -70,7 +71,7 @@ impl Client {
         let request = self.ping_request(payload, options)?;
         ::jetwire::typed::call(&self.inner, request, timeout).await
     }
-    /// Submits `ping` without waiting. The handle's `wait` and `get` return the result later; its request id finds the job again from any client.
+    /// Submits `ping` without waiting; the handle's `wait` and `get` return the result.
     pub async fn submit_ping(
         &self,
         payload: &super::types::Ping,
@@ -92,15 +93,13 @@ impl Client {
         let request = self.ping_request(payload, options)?;
         ::jetwire::typed::submit(&self.inner, request).await
     }
-    /// The `ping` job with this request id, submitted earlier by any client: its handle's `get` and `wait` return the typed result.
+    /// A handle for the `ping` job with this request id, submitted earlier by any client.
     pub fn ping_job(
         &self,
         request_id: impl ::std::convert::Into<::std::string::String>,
     ) -> ::jetwire::typed::JobHandle<(), ::std::convert::Infallible> {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
-    /// Validates the arguments and builds the runtime request: nothing is
-    /// published when a violation is found.
     #[allow(clippy::result_large_err)]
     fn ping_request(
         &self,
@@ -110,32 +109,9 @@ impl Client {
         ::jetwire::client::Request,
         ::jetwire::JobError<::std::convert::Infallible>,
     > {
-        let operation = &super::service::OPERATION_PING;
-        let mut violations = ::std::vec::Vec::new();
-        let payload = match ::jetwire::typed::encode_payload(
-            payload,
-            operation,
-            options.request_id.as_deref(),
-        ) {
-            ::std::result::Result::Ok(v) => v,
-            ::std::result::Result::Err(mut v) => {
-                violations.append(&mut v);
-                ::jetwire::__private::serde_json::Value::Null
-            }
-        };
-        if !violations.is_empty() {
-            return ::std::result::Result::Err(
-                ::jetwire::JobError::InvalidRequest(violations),
-            );
-        }
-        let headers = options.headers;
-        ::std::result::Result::Ok(::jetwire::client::Request {
-            operation,
-            subject: ::jetwire::typed::render_subject(operation, &[]),
-            headers,
-            payload,
-            request_id: options.request_id,
-        })
+        ::jetwire::typed::RequestBuilder::new(&super::service::OPERATION_PING, options)
+            .payload(payload)
+            .build()
     }
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
@@ -155,21 +131,13 @@ impl Client {
             "ping" => {
                 let _ = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Ping = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_PING,
-                    &mut options,
-                );
-                let payload: super::types::Ping = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .ping_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(::jetwire::typed::reply_json(&handle))
+                ::jetwire::typed::untyped_reply(self.ping_with(&payload, options).await)
             }
             other => {
                 ::std::result::Result::Err(
@@ -198,22 +166,14 @@ impl Client {
             "ping" => {
                 let _ = super::operations::PingParams::from_subject_values(params)
                     .map_err(::jetwire::JobError::InvalidRequest)?;
-                let mut payload = payload;
                 let mut options = options;
-                ::jetwire::typed::assign_request_id(
-                    &mut payload,
+                let payload: super::types::Ping = ::jetwire::typed::json_payload(
                     &super::service::OPERATION_PING,
-                    &mut options,
-                );
-                let payload: super::types::Ping = ::jetwire::typed::decode_request(
                     payload,
+                    &mut options,
                 )?;
-                let handle = self
-                    .submit_ping_with(&payload, options)
-                    .await
-                    .map_err(::jetwire::typed::untyped)?;
-                ::std::result::Result::Ok(
-                    ::std::string::ToString::to_string(handle.request_id()),
+                ::jetwire::typed::untyped_submitted(
+                    self.submit_ping_with(&payload, options).await,
                 )
             }
             other => {
