@@ -29,11 +29,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -358,6 +359,27 @@ fn reconnect_delay(failures: u32) -> Duration {
     Duration::from_millis((50u64 << failures.min(5)).min(1_000))
 }
 
+/// What the open batches of one pull loop share with it.
+#[derive(Default)]
+struct PullState {
+    /// Slots asked for by open pull requests and not delivered yet.
+    open: AtomicUsize,
+    /// A message came since the loop last looked.
+    delivered: AtomicBool,
+    /// A batch got no answer for three expiries: the consumer handle is renewed.
+    silent: AtomicBool,
+    /// Why a pull failed, if one did since the loop last looked.
+    broken: std::sync::Mutex<Option<String>>,
+    /// Woken on every change above.
+    changed: tokio::sync::Notify,
+}
+
+/// Pulls from one durable consumer while `stop` is not cancelled, asking the server only
+/// for as many messages as this worker has free slots (permits of `permits`), so jobs
+/// are not hoarded away from other workers. The next request goes out when the open
+/// ones are running low (at most a quarter of the slots left), not when they are used
+/// up: jobs published meanwhile never wait for a request to be renewed, and there are
+/// few requests (one per several jobs).
 async fn pull_loop(
     shared: Arc<Shared>,
     binding: Binding,
@@ -366,17 +388,43 @@ async fn pull_loop(
     stop: CancellationToken,
 ) {
     let stream_name = shared.service.stream.name;
+    // Every permit is free when a loop starts: their number is the loop's concurrency.
+    let low = permits.available_permits().max(1) / 4;
+    let state = Arc::new(PullState::default());
+    let readers = TaskTracker::new();
     let mut failures: u32 = 0;
     let mut pull: Option<PullConsumer> = None;
+    let mut spare: Vec<OwnedSemaphorePermit> = Vec::new();
     loop {
-        let first = tokio::select! {
-            biased;
-            _ = stop.cancelled() => return,
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-        };
-        let mut held: Vec<OwnedSemaphorePermit> = vec![first];
+        if state.delivered.swap(false, Ordering::AcqRel) {
+            failures = 0;
+        }
+        if state.silent.swap(false, Ordering::AcqRel) {
+            pull = None;
+        }
+        let broken = state.broken.lock().map(|mut b| b.take()).unwrap_or(None);
+        if let Some(e) = broken {
+            failures += 1;
+            tracing::debug!(consumer = &*binding.durable, error = %e, "pull interrupted");
+            pull = None;
+            if pause(&stop, reconnect_delay(failures)).await {
+                break;
+            }
+            continue;
+        }
         while let Ok(p) = permits.clone().try_acquire_owned() {
-            held.push(p);
+            spare.push(p);
+        }
+        if spare.is_empty() || state.open.load(Ordering::Acquire) > low {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                _ = state.changed.notified() => {}
+                p = permits.clone().acquire_owned(), if spare.is_empty() => {
+                    spare.push(p.expect("the semaphore is never closed"));
+                }
+            }
+            continue;
         }
         let c = match &pull {
             Some(c) => c.clone(),
@@ -399,71 +447,102 @@ async fn pull_loop(
                     } else {
                         tracing::debug!(consumer = &*binding.durable, error = %e, "cannot get consumer; retrying");
                     }
-                    drop(held);
+                    spare.clear();
                     if pause(&stop, reconnect_delay(failures)).await {
-                        return;
+                        break;
                     }
                     continue;
                 }
             },
         };
+        let held = std::mem::take(&mut spare);
         let batch = c
             .batch()
             .max_messages(held.len())
             .expires(FETCH_EXPIRY)
             .messages()
             .await;
-        let mut batch = match batch {
-            Ok(b) => b,
+        match batch {
+            Ok(batch) => {
+                state.open.fetch_add(held.len(), Ordering::AcqRel);
+                readers.spawn(read_batch(
+                    batch,
+                    held,
+                    shared.clone(),
+                    binding.spec,
+                    jobs.clone(),
+                    stop.clone(),
+                    state.clone(),
+                ));
+            }
             Err(e) => {
                 failures += 1;
                 tracing::debug!(consumer = &*binding.durable, error = %e, "pull failed; retrying");
                 pull = None;
                 drop(held);
                 if pause(&stop, reconnect_delay(failures)).await {
-                    return;
-                }
-                continue;
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                biased;
-                _ = stop.cancelled() => break,
-                // Bounded: a pull whose server went away must not hang the loop.
-                m = tokio::time::timeout(FETCH_EXPIRY * 3, batch.next()) => m,
-            };
-            match next {
-                Ok(Some(Ok(msg))) => {
-                    failures = 0;
-                    match held.pop() {
-                        Some(permit) => {
-                            jobs.spawn(run_job(shared.clone(), binding.spec, msg, permit));
-                        }
-                        // Never asked for more than the free slots; return it if it happens.
-                        None => {
-                            let _ = msg.ack_with(AckKind::Nak(None)).await;
-                        }
-                    }
-                }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    failures += 1;
-                    tracing::debug!(consumer = &*binding.durable, error = %e, "pull interrupted");
-                    pull = None;
-                    drop(held);
-                    if pause(&stop, reconnect_delay(failures)).await {
-                        return;
-                    }
-                    break;
-                }
-                Err(_) => {
-                    pull = None;
                     break;
                 }
             }
         }
     }
+    // Readers stop with `stop` too; their jobs are tracked by `jobs`.
+    readers.close();
+    readers.wait().await;
+}
+
+/// Reads one open batch: every message starts a job holding one of `held`; the permits
+/// left when the batch ends are freed for the next request.
+async fn read_batch(
+    mut batch: jetstream::consumer::pull::Batch,
+    mut held: Vec<OwnedSemaphorePermit>,
+    shared: Arc<Shared>,
+    spec: &'static ConsumerSpec,
+    jobs: TaskTracker,
+    stop: CancellationToken,
+    state: Arc<PullState>,
+) {
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            // Bounded: a pull whose server went away must not hold its slots forever.
+            m = tokio::time::timeout(FETCH_EXPIRY * 3, batch.next()) => m,
+        };
+        match next {
+            Ok(Some(Ok(msg))) => {
+                match held.pop() {
+                    Some(permit) => {
+                        jobs.spawn(run_job(shared.clone(), spec, msg, permit));
+                        state.open.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    // Never asked for more than the slots held; return it if it happens.
+                    None => {
+                        let _ = msg.ack_with(AckKind::Nak(None)).await;
+                    }
+                }
+                state.delivered.store(true, Ordering::Release);
+                state.changed.notify_one();
+                if held.is_empty() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                if let Ok(mut broken) = state.broken.lock() {
+                    *broken = Some(e.to_string());
+                }
+                break;
+            }
+            Err(_) => {
+                state.silent.store(true, Ordering::Release);
+                break;
+            }
+        }
+    }
+    state.open.fetch_sub(held.len(), Ordering::AcqRel);
+    drop(held);
+    state.changed.notify_one();
 }
 
 /// Sleeps unless stopped first; true when stopped.
@@ -539,48 +618,60 @@ fn keepalive_interval(consumer: &ConsumerSpec) -> Duration {
 }
 
 /// Keeps one delivery alive while it is being worked on: an in-progress ack every
-/// `interval` and whenever the handler reports progress. Stops when dropped.
-struct KeepAlive {
-    task: tokio::task::JoinHandle<()>,
+/// `interval` and whenever the handler reports progress, sent while [`KeepAlive::during`]
+/// drives the work (claiming, running, storing) — no task of its own.
+struct KeepAlive<'m> {
+    msg: &'m jetstream::Message,
+    interval: Duration,
+    /// When the next in-progress ack is due.
+    due: tokio::time::Instant,
+    /// When the last one was sent.
+    last_sent: tokio::time::Instant,
+    progress: tokio::sync::mpsc::UnboundedReceiver<()>,
+    progress_open: bool,
 }
 
-impl KeepAlive {
-    fn start(
-        msg: jetstream::Message,
+impl<'m> KeepAlive<'m> {
+    fn new(
+        msg: &'m jetstream::Message,
         interval: Duration,
-        mut progress: tokio::sync::mpsc::UnboundedReceiver<()>,
-    ) -> KeepAlive {
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.tick().await;
-            let mut progress_open = true;
-            // Progress reports closer together than this are folded into one ack.
-            let spacing = interval / 10;
-            let mut last_sent = tokio::time::Instant::now();
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    p = progress.recv(), if progress_open => {
-                        if p.is_none() {
-                            progress_open = false;
-                            continue;
-                        }
-                        if last_sent.elapsed() < spacing {
-                            continue;
-                        }
+        progress: tokio::sync::mpsc::UnboundedReceiver<()>,
+    ) -> KeepAlive<'m> {
+        let now = tokio::time::Instant::now();
+        KeepAlive {
+            msg,
+            interval,
+            due: now + interval,
+            last_sent: now,
+            progress,
+            progress_open: true,
+        }
+    }
+
+    /// Runs `work` to its end, keeping the delivery alive meanwhile.
+    async fn during<F: Future>(&mut self, work: F) -> F::Output {
+        tokio::pin!(work);
+        // Progress reports closer together than this are folded into one ack.
+        let spacing = self.interval / 10;
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut work => return out,
+                _ = tokio::time::sleep_until(self.due) => {}
+                p = self.progress.recv(), if self.progress_open => {
+                    if p.is_none() {
+                        self.progress_open = false;
+                        continue;
+                    }
+                    if self.last_sent.elapsed() < spacing {
+                        continue;
                     }
                 }
-                let _ = msg.ack_with(AckKind::Progress).await;
-                last_sent = tokio::time::Instant::now();
             }
-        });
-        KeepAlive { task }
-    }
-}
-
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.task.abort();
+            let _ = self.msg.ack_with(AckKind::Progress).await;
+            self.last_sent = tokio::time::Instant::now();
+            self.due = self.last_sent + self.interval;
+        }
     }
 }
 
@@ -642,7 +733,7 @@ async fn run_job(
             return;
         };
         let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel();
-        let keepalive = KeepAlive::start(msg.clone(), keepalive_interval(consumer), progress_rx);
+        let mut keepalive = KeepAlive::new(&msg, keepalive_interval(consumer), progress_rx);
         let mut record = ResponseRecord {
             request_id: request_id.clone(),
             operation: String::new(),
@@ -665,7 +756,7 @@ async fn run_job(
                 details: None,
                 violations: vec![],
             };
-            finish_failed(&shared, &msg, keepalive, record, failure).await;
+            finish_failed(&shared, &mut keepalive, record, failure).await;
             return;
         };
         record.operation = op.id.into();
@@ -678,8 +769,8 @@ async fn run_job(
         // The revision of our claim while we hold it.
         let mut held: Option<u64> = None;
         if !deferred {
-            let Some(revision) = claim_job(&shared, &msg, &mut record, lease).await else {
-                drop(keepalive);
+            let claimed = keepalive.during(claim_job(&shared, &msg, &mut record, lease)).await;
+            let Some(revision) = claimed else {
                 return;
             };
             held = Some(revision);
@@ -701,54 +792,62 @@ async fn run_job(
                 progress: Some(progress_tx),
             },
         };
+        // The handler runs in this task (no task of its own to schedule and wake); a
+        // panic in it is caught here.
         let dispatch = shared.dispatch.clone();
-        let mut handle = tokio::spawn(async move { dispatch.dispatch(job).await }.in_current_span());
+        let run = std::panic::AssertUnwindSafe(dispatch.dispatch(job)).catch_unwind();
+        tokio::pin!(run);
         let every = lease / 4;
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let deferred_claim = tokio::time::sleep(DEFERRED_CLAIM_AFTER);
         tokio::pin!(deferred_claim);
-        let joined = loop {
-            tokio::select! {
-                joined = &mut handle => break joined,
-                _ = &mut deferred_claim, if !touched => {
-                    touched = true;
-                    // Best effort: it shows the job as running and makes redeliveries
-                    // wait; the final write decides either way.
-                    match shared.records.claim(&mut record).await {
-                        Ok(Claim::Claimed { revision }) => held = Some(revision),
-                        Ok(Claim::Finished(_)) => {
-                            // Another delivery answered meanwhile: this run is moot.
-                            handle.abort();
-                            drop(keepalive);
-                            tracing::debug!("already answered by another delivery; acknowledging");
-                            ack(&msg).await;
-                            return;
+        let ran = keepalive
+            .during(async {
+                loop {
+                    tokio::select! {
+                        finished = &mut run => break Run::Finished(finished),
+                        _ = &mut deferred_claim, if !touched => {
+                            touched = true;
+                            // Best effort: it shows the job as running and makes
+                            // redeliveries wait; the final write decides either way.
+                            match shared.records.claim(&mut record).await {
+                                Ok(Claim::Claimed { revision }) => held = Some(revision),
+                                Ok(Claim::Finished(_)) => break Run::AnsweredElsewhere,
+                                Ok(Claim::Held { .. }) => tracing::debug!("another delivery holds the query; finishing this run"),
+                                Err(e) => tracing::debug!(error = %e, "could not record the query as running"),
+                            }
                         }
-                        Ok(Claim::Held { .. }) => tracing::debug!("another delivery holds the query; finishing this run"),
-                        Err(e) => tracing::debug!(error = %e, "could not record the query as running"),
+                        _ = renew.tick(), if held.is_some() => {
+                            // Renewing shows deliveries that wait on the claim that we are alive.
+                            let Some(revision) = held else { continue };
+                            match shared.records.replace_at(&record, revision).await {
+                                Ok(Some(r)) => held = Some(r),
+                                Ok(None) => {
+                                    held = None;
+                                    tracing::warn!("the claim was taken over by another delivery (it was not renewed in time); finishing this run");
+                                }
+                                Err(e) => tracing::debug!(error = %e, "could not renew the claim"),
+                            }
+                        }
+                        _ = shared.abandon.cancelled() => break Run::Abandoned,
                     }
                 }
-                _ = renew.tick(), if held.is_some() => {
-                    // Renewing shows deliveries that wait on the claim that we are alive.
-                    let Some(revision) = held else { continue };
-                    match shared.records.replace_at(&record, revision).await {
-                        Ok(Some(r)) => held = Some(r),
-                        Ok(None) => {
-                            held = None;
-                            tracing::warn!("the claim was taken over by another delivery (it was not renewed in time); finishing this run");
-                        }
-                        Err(e) => tracing::debug!(error = %e, "could not renew the claim"),
-                    }
-                }
-                _ = shared.abandon.cancelled() => {
-                    handle.abort();
-                    drop(keepalive);
-                    tracing::info!("shutdown grace period over; returning the job to the stream");
-                    release_claim(&shared, &record, held).await;
-                    let _ = msg.ack_with(AckKind::Nak(None)).await;
-                    return;
-                }
+            })
+            .await;
+        let finished = match ran {
+            Run::Finished(finished) => finished,
+            Run::AnsweredElsewhere => {
+                // Another delivery answered meanwhile: this run is moot.
+                tracing::debug!("already answered by another delivery; acknowledging");
+                ack(&msg).await;
+                return;
+            }
+            Run::Abandoned => {
+                tracing::info!("shutdown grace period over; returning the job to the stream");
+                release_claim(&shared, &record, held).await;
+                let _ = msg.ack_with(AckKind::Nak(None)).await;
+                return;
             }
         };
         // The stored state as last seen, so the final write can skip reading it again:
@@ -758,13 +857,13 @@ async fn run_job(
             None if !touched => Some(None),
             None => None,
         };
-        let outcome = match joined {
+        let outcome = match finished {
             Ok(outcome) => outcome,
-            Err(e) => Outcome::Failed {
+            Err(panic) => Outcome::Failed {
                 failure: JobFailure {
                     kind: FailureKind::Internal,
                     code: "internal".into(),
-                    message: format!("the handler panicked: {}", panic_message(e)),
+                    message: format!("the handler panicked: {}", panic_message(panic)),
                     retryable: false,
                     details: None,
                     violations: vec![],
@@ -777,14 +876,14 @@ async fn run_job(
                 record.status = JobStatus::Succeeded;
                 record.result = (op.has_reply || !result.is_null()).then_some(result);
                 record.finished_at = Some(chrono::Utc::now());
-                let stored = with_store_retry(&shared, "store the result", || async {
-                    match known {
-                        Some(state) => shared.records.write_unless_terminal_after(&record, state).await,
-                        None => shared.records.write_unless_terminal(&record).await,
-                    }
-                })
-                .await;
-                drop(keepalive);
+                let stored = keepalive
+                    .during(with_store_retry(&shared, "store the result", || async {
+                        match known {
+                            Some(state) => shared.records.write_unless_terminal_after(&record, state).await,
+                            None => shared.records.write_unless_terminal(&record).await,
+                        }
+                    }))
+                    .await;
                 if stored.is_some() {
                     ack(&msg).await;
                     tracing::info!("job succeeded");
@@ -794,7 +893,6 @@ async fn run_job(
                 failure,
                 retry_after: Some(after),
             } if op.retryable => {
-                drop(keepalive);
                 let delay = retry_delay(consumer, attempt, after);
                 tracing::info!(?delay, reason = %failure.message, "job will be retried");
                 // Released first, so the retry finds the job free rather than waiting
@@ -803,12 +901,22 @@ async fn run_job(
                 let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
             }
             Outcome::Failed { failure, .. } => {
-                finish_failed(&shared, &msg, keepalive, record, failure).await;
+                finish_failed(&shared, &mut keepalive, record, failure).await;
             }
         }
     }
     .instrument(span)
     .await
+}
+
+/// How the handler's run ended.
+enum Run {
+    /// It returned (or panicked: the payload).
+    Finished(std::thread::Result<Outcome>),
+    /// A deferred claim found the job already answered by another delivery.
+    AnsweredElsewhere,
+    /// The shutdown grace period ran out first.
+    Abandoned,
 }
 
 /// The least time a claim goes unrenewed before another delivery takes it over. Short
@@ -933,8 +1041,7 @@ async fn release_claim(shared: &Shared, record: &ResponseRecord, held: Option<u6
 
 async fn finish_failed(
     shared: &Shared,
-    msg: &jetstream::Message,
-    keepalive: KeepAlive,
+    keepalive: &mut KeepAlive<'_>,
     mut record: ResponseRecord,
     mut failure: JobFailure,
 ) {
@@ -944,13 +1051,13 @@ async fn finish_failed(
     record.status = JobStatus::Failed;
     record.error = Some(failure);
     record.finished_at = Some(chrono::Utc::now());
-    let stored = with_store_retry(shared, "store the failure", || {
-        shared.records.write_unless_terminal(&record)
-    })
-    .await;
-    drop(keepalive);
+    let stored = keepalive
+        .during(with_store_retry(shared, "store the failure", || {
+            shared.records.write_unless_terminal(&record)
+        }))
+        .await;
     if stored.is_some() {
-        let _ = msg.ack_with(AckKind::Term).await;
+        let _ = keepalive.msg.ack_with(AckKind::Term).await;
     }
 }
 
@@ -963,11 +1070,7 @@ async fn ack(msg: &jetstream::Message) {
     }
 }
 
-fn panic_message(e: tokio::task::JoinError) -> String {
-    if e.is_cancelled() {
-        return "cancelled".into();
-    }
-    let payload = e.into_panic();
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
