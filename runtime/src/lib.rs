@@ -28,7 +28,9 @@
 //!    │                    Worker: subject → operation → Dispatch → Outcome
 //!    │                      · terminal record already there → ack, do not run
 //!    │                      · claim: `running` record (create / CAS), renewed; in-progress acks
-//!    │                        (a concurrent delivery finding a live claim does not run)
+//!    │                        (a concurrent delivery finding a live claim does not run);
+//!    │                        a query's first delivery claims only when still running
+//!    │                        after 100 ms (queries only read: one record write)
 //!    │                      · succeeded → record, ack
 //!    │                      · retryable failure → NAK with delay (backoff)
 //!    │                      · final failure → record, TERM
