@@ -124,7 +124,18 @@ fn docs_cover_the_protocol_and_every_operation() {
         );
     }
     let status = &generated.files[Path::new("docs/operations/getStatus.md")];
-    assert!(status.contains("`disks[].used_percent`"), "{status}");
+    // A named item type links to its section of types.md, where its fields are.
+    assert!(
+        status.contains("| `disks` | array of [Disk](../types.md#disk) |"),
+        "{status}"
+    );
+    assert!(!status.contains("`disks[].used_percent`"), "{status}");
+    let types = &generated.files[Path::new("docs/types.md")];
+    assert!(types.contains("\n## `Disk`\n"), "{types}");
+    assert!(
+        types.contains("| `used_percent` | number | yes |"),
+        "{types}"
+    );
     let html = &generated.files[Path::new("docs/index.html")];
     assert!(html.contains("<style>") && !html.contains("<link") && !html.contains("<script"));
     assert!(html.contains("id=\"op-setHostname\""));

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::docs::fields::{self, FieldRow};
+use crate::docs::fields::{self, FieldRow, TypeIndex};
 use crate::ir::{
-    partition_of, Action, ConsumerConfig, MessageId, Operation, RoutingKey, Spec, StorageKind,
-    SubjectToken,
+    partition_of, Action, ConsumerConfig, MessageId, Operation, RoutingKey, SchemaId, Spec,
+    StorageKind, SubjectToken,
 };
 
 #[derive(Serialize)]
@@ -35,6 +35,40 @@ pub struct DocContext {
     pub events: Vec<OperationDoc>,
     /// Operations without a NATS subject: documented, but no client/worker code.
     pub skipped: Vec<OperationDoc>,
+    /// The named schemas of the operations' messages, sorted by Rust name: each
+    /// documented once, field tables link to them.
+    pub types: Vec<TypeDoc>,
+}
+
+/// One named schema (a Rust type of the generated crate).
+#[derive(Serialize)]
+pub struct TypeDoc {
+    /// The Rust type name (in the crate's `types` module).
+    pub name: String,
+    /// The name in the document (component key or title), when it differs.
+    pub schema_name: Option<String>,
+    /// The section's anchor (see [`fields::TypeRef::anchor`]).
+    pub anchor: String,
+    /// Where the schema is written: `asyncapi.yaml#/components/schemas/Disk`.
+    pub location: String,
+    /// What it is, as Markdown: `object`, `string (uuid)`, `[A](..) | [B](..)`.
+    pub kind: String,
+    /// The title when it is not the name.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// For the index: the title, else the description's first line.
+    pub summary: Option<String>,
+    pub deprecated: bool,
+    pub fields: Vec<FieldRow>,
+    /// The schema's examples, pretty JSON.
+    pub examples: Vec<String>,
+}
+
+/// A link to a named type's section.
+#[derive(Serialize)]
+pub struct TypeLinkDoc {
+    pub name: String,
+    pub anchor: String,
 }
 
 impl DocContext {
@@ -208,6 +242,8 @@ pub struct MessageDoc {
     pub description: Option<String>,
     pub content_type: String,
     pub has_payload: bool,
+    /// The payload's named type, when it has one.
+    pub payload_type: Option<TypeLinkDoc>,
     pub fields: Vec<FieldRow>,
     pub headers: Vec<FieldRow>,
     pub correlation_id: Option<String>,
@@ -302,7 +338,7 @@ fn slug(id: &str) -> String {
         .collect()
 }
 
-fn message_doc(spec: &Spec, id: MessageId) -> MessageDoc {
+fn message_doc(spec: &Spec, types: &TypeIndex, id: MessageId) -> MessageDoc {
     let m = &spec.messages[id.0];
     let pretty =
         |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
@@ -317,13 +353,17 @@ fn message_doc(spec: &Spec, id: MessageId) -> MessageDoc {
             .or_else(|| spec.info.default_content_type.clone())
             .unwrap_or_else(|| "application/json".into()),
         has_payload: m.payload.is_some(),
+        payload_type: m.payload.and_then(|p| types.get(p)).map(|r| TypeLinkDoc {
+            name: r.rust_name.clone(),
+            anchor: r.anchor.clone(),
+        }),
         fields: m
             .payload
-            .map(|p| fields::rows(&spec.schemas, p))
+            .map(|p| fields::rows(&spec.schemas, types, p))
             .unwrap_or_default(),
         headers: m
             .headers
-            .map(|h| fields::rows(&spec.schemas, h))
+            .map(|h| fields::rows(&spec.schemas, types, h))
             .unwrap_or_default(),
         correlation_id: m.correlation_id.as_ref().map(|c| c.location.clone()),
         examples: m
@@ -340,7 +380,12 @@ fn message_doc(spec: &Spec, id: MessageId) -> MessageDoc {
     }
 }
 
-fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) -> OperationDoc {
+fn operation_doc(
+    spec: &Spec,
+    types: &TypeIndex,
+    op: &Operation,
+    skipped_reason: Option<String>,
+) -> OperationDoc {
     let channel = &spec.channels[op.channel.0];
     let subject = channel.subject.as_ref();
     let parameters: Vec<ParameterDoc> = channel
@@ -423,8 +468,14 @@ fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) ->
     });
     let (reply, errors) = match &op.reply {
         Some(r) => (
-            r.messages.iter().map(|m| message_doc(spec, *m)).collect(),
-            r.errors.iter().map(|m| message_doc(spec, *m)).collect(),
+            r.messages
+                .iter()
+                .map(|m| message_doc(spec, types, *m))
+                .collect(),
+            r.errors
+                .iter()
+                .map(|m| message_doc(spec, types, *m))
+                .collect(),
         ),
         None => (vec![], vec![]),
     };
@@ -453,7 +504,11 @@ fn operation_doc(spec: &Spec, op: &Operation, skipped_reason: Option<String>) ->
         skipped_reason,
         class: op.policy.class.as_str(),
         parameters,
-        request: op.messages.iter().map(|m| message_doc(spec, *m)).collect(),
+        request: op
+            .messages
+            .iter()
+            .map(|m| message_doc(spec, types, *m))
+            .collect(),
         reply,
         errors,
         has_reply_declared: op.reply.is_some(),
@@ -576,8 +631,86 @@ fn wire_example(spec: &Spec, op: &Operation, subject: &str) -> WireExample {
     }
 }
 
+/// The payload and header schemas of messages.
+fn message_schemas<'a>(
+    spec: &'a Spec,
+    messages: impl IntoIterator<Item = &'a MessageId> + 'a,
+) -> impl Iterator<Item = SchemaId> + 'a {
+    messages.into_iter().flat_map(|m| {
+        let m = &spec.messages[m.0];
+        m.payload.into_iter().chain(m.headers)
+    })
+}
+
+/// The index of named types: named in the order the crate's types are (every message,
+/// in document order), documented when an operation's message uses them.
+fn type_index(spec: &Spec) -> TypeIndex {
+    let all = spec
+        .messages
+        .iter()
+        .flat_map(|m| m.payload.into_iter().chain(m.headers));
+    let used = spec.operations.iter().flat_map(|op| {
+        let reply = op
+            .reply
+            .iter()
+            .flat_map(|r| r.messages.iter().chain(&r.errors));
+        message_schemas(spec, op.messages.iter().chain(reply))
+    });
+    TypeIndex::build(&spec.schemas, all, used)
+}
+
+fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
+    let arena = &spec.schemas;
+    types
+        .documented()
+        .iter()
+        .filter_map(|id| {
+            let r = types.get(*id)?;
+            let node = arena.get(*id);
+            let s = &node.schema;
+            let file = node
+                .location
+                .file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let description = s.description.as_deref().map(str::trim).map(str::to_string);
+            let title = s
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| Some(*t) != node.name.as_deref())
+                .map(str::to_string);
+            let summary = title.clone().or_else(|| {
+                description
+                    .as_deref()
+                    .and_then(|d| d.lines().next())
+                    .map(str::to_string)
+            });
+            Some(TypeDoc {
+                name: r.rust_name.clone(),
+                schema_name: node.name.clone().filter(|n| *n != r.rust_name),
+                anchor: r.anchor.clone(),
+                location: format!("{file}#{}", node.location.pointer),
+                kind: fields::described_type(arena, types, *id),
+                title,
+                description,
+                summary,
+                deprecated: s.deprecated,
+                fields: fields::rows(arena, types, *id),
+                examples: s
+                    .examples
+                    .iter()
+                    .map(|v| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
 pub fn build(spec: &Spec) -> DocContext {
     let js = &spec.jetstream;
+    let types = type_index(spec);
     let mut jobs = Vec::new();
     let mut events = Vec::new();
     let mut skipped = Vec::new();
@@ -588,12 +721,12 @@ pub fn build(spec: &Spec) -> DocContext {
                 Some(a) => format!("the address '{a}' is not a NATS subject"),
                 None => "the channel has no address".into(),
             };
-            skipped.push(operation_doc(spec, op, Some(reason)));
+            skipped.push(operation_doc(spec, &types, op, Some(reason)));
             continue;
         }
         match op.action {
-            Action::Receive => jobs.push(operation_doc(spec, op, None)),
-            Action::Send => events.push(operation_doc(spec, op, None)),
+            Action::Receive => jobs.push(operation_doc(spec, &types, op, None)),
+            Action::Send => events.push(operation_doc(spec, &types, op, None)),
         }
     }
     DocContext {
@@ -660,6 +793,7 @@ pub fn build(spec: &Spec) -> DocContext {
         jobs,
         events,
         skipped,
+        types: type_docs(spec, &types),
     }
 }
 

@@ -1,9 +1,11 @@
 //! Documentation of the contract: Markdown pages (`docs/README.md` with the index, the
-//! wire protocol and the `x-jetwire` extension; one page per operation) and one
-//! self-contained HTML page (`docs/index.html`) with the same content.
+//! wire protocol and the `x-jetwire` extension; one page per operation; `docs/types.md`
+//! with every named type once) and one self-contained HTML page (`docs/index.html`)
+//! with the same content.
 //!
 //! [`context`] turns the IR into a template context (schemas flattened into field
-//! tables by [`fields`]); the templates in `templates/` do the layout.
+//! tables by [`fields`], named types as links to their section); the templates in
+//! `templates/` do the layout.
 
 pub mod context;
 pub mod fields;
@@ -20,6 +22,7 @@ const README: &str = include_str!("../../../templates/README.md.j2");
 const OPERATION: &str = include_str!("../../../templates/operation.md.j2");
 const PROTOCOL: &str = include_str!("../../../templates/protocol.md.j2");
 const EXTENSION: &str = include_str!("../../../templates/extension.md.j2");
+const TYPES: &str = include_str!("../../../templates/types.md.j2");
 const MACROS: &str = include_str!("../../../templates/macros.md.j2");
 const HTML: &str = include_str!("../../../templates/index.html.j2");
 
@@ -36,6 +39,7 @@ fn environment() -> Result<Environment<'static>> {
         ("operation.md.j2", OPERATION),
         ("protocol.md.j2", PROTOCOL),
         ("extension.md.j2", EXTENSION),
+        ("types.md.j2", TYPES),
         ("macros.md.j2", MACROS),
         ("index.html.j2", HTML),
     ] {
@@ -61,15 +65,49 @@ fn template_error(name: &str, e: minijinja::Error) -> Error {
     }
 }
 
-fn render(env: &Environment, name: &str, ctx: minijinja::Value) -> Result<String> {
+/// Where a page's links to named types go: the `(@type#<anchor>)` targets the context
+/// and templates write become `(<prefix><anchor>)`.
+#[derive(Clone, Copy)]
+enum TypeLinks {
+    /// From `docs/README.md`.
+    FromReadme,
+    /// From `docs/operations/*.md`.
+    FromOperation,
+    /// From `docs/types.md` itself.
+    FromTypes,
+    /// Within the HTML page (ids `type-<anchor>`).
+    SinglePage,
+}
+
+impl TypeLinks {
+    fn prefix(self) -> &'static str {
+        match self {
+            TypeLinks::FromReadme => "](types.md#",
+            TypeLinks::FromOperation => "](../types.md#",
+            TypeLinks::FromTypes => "](#",
+            TypeLinks::SinglePage => "](#type-",
+        }
+    }
+}
+
+fn render(
+    env: &Environment,
+    name: &str,
+    ctx: minijinja::Value,
+    links: TypeLinks,
+) -> Result<String> {
     let template = env
         .get_template(name)
         .map_err(|e| template_error(name, e))?;
     let mut out = template.render(ctx).map_err(|e| template_error(name, e))?;
+    let placeholder = format!("]({}", fields::TYPE_LINK);
+    if out.contains(&placeholder) {
+        out = out.replace(&placeholder, links.prefix());
+    }
     // At most one blank line in a row, and one trailing newline, whatever the
     // templates' whitespace control left.
-    while out.contains("\n\n\n") {
-        out = out.replace("\n\n\n", "\n\n");
+    if out.contains("\n\n\n") {
+        out = collapse_blank_lines(&out);
     }
     while out.ends_with("\n\n") {
         out.pop();
@@ -80,6 +118,18 @@ fn render(env: &Environment, name: &str, ctx: minijinja::Value) -> Result<String
     Ok(out)
 }
 
+/// `text` with every run of three or more newlines cut to two, in one pass.
+fn collapse_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\n\n") {
+        out.push_str(&rest[..at + 2]);
+        rest = rest[at + 2..].trim_start_matches('\n');
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The documentation files, keyed by path relative to the crate root (`docs/...`).
 pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> {
     let env = environment()?;
@@ -87,52 +137,78 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
     // Converted once: every page gets the whole document, and converting it per page
     // would make generation quadratic in the number of operations.
     let doc = minijinja::Value::from_serialize(&ctx);
-    let mut files = BTreeMap::new();
+    // Each operation's value is taken from the document's (not converted again), for
+    // its Markdown page and its HTML section.
+    let mut operations = Vec::new();
+    for list in ["jobs", "events", "skipped"] {
+        let values = doc
+            .get_attr(list)
+            .and_then(|v| v.try_iter())
+            .map_err(|e| template_error("the documentation context", e))?;
+        operations.extend(values);
+    }
     let marker = format!("<!-- {} -->\n\n", header.trim().trim_start_matches("// "));
+    let page = |name: &str, single_page: bool, op: Option<&minijinja::Value>, links| {
+        let ctx = match op {
+            Some(op) => minijinja::context! { doc => doc.clone(), op => op.clone(), single_page },
+            None => minijinja::context! { doc => doc.clone(), single_page },
+        };
+        render(&env, name, ctx, links)
+    };
 
     // Markdown: pages link to each other.
-    let md_ctx = minijinja::context! { doc => doc.clone(), single_page => false };
+    let mut files = BTreeMap::new();
     files.insert(
         PathBuf::from("docs/README.md"),
-        format!("{marker}{}", render(&env, "README.md.j2", md_ctx.clone())?),
+        format!(
+            "{marker}{}",
+            page("README.md.j2", false, None, TypeLinks::FromReadme)?
+        ),
     );
-    // Each operation converted once too, for its Markdown page and its HTML section.
-    let operations: Vec<_> = ctx
-        .all_operations()
-        .map(|op| (op, minijinja::Value::from_serialize(op)))
-        .collect();
-    for (op, op_value) in &operations {
-        let page = render(
-            &env,
+    for (op, value) in ctx.all_operations().zip(&operations) {
+        let text = page(
             "operation.md.j2",
-            minijinja::context! { doc => doc.clone(), op => op_value.clone(), single_page => false },
+            false,
+            Some(value),
+            TypeLinks::FromOperation,
         )?;
         files.insert(
             PathBuf::from(format!("docs/operations/{}.md", op.slug)),
-            format!("{marker}{page}"),
+            format!("{marker}{text}"),
+        );
+    }
+    if !ctx.types.is_empty() {
+        files.insert(
+            PathBuf::from("docs/types.md"),
+            format!(
+                "{marker}{}",
+                page("types.md.j2", false, None, TypeLinks::FromTypes)?
+            ),
         );
     }
 
-    // HTML: the same Markdown as one page, links become anchors.
-    let mut markdown = render(
-        &env,
-        "README.md.j2",
-        minijinja::context! { doc => doc.clone(), single_page => true },
-    )?;
-    for (_, op_value) in &operations {
-        markdown.push('\n');
-        markdown.push_str(&render(
-            &env,
-            "operation.md.j2",
-            minijinja::context! { doc => doc.clone(), op => op_value.clone(), single_page => true },
-        )?);
+    // HTML: the same Markdown as one page, links become anchors. Each part is converted
+    // on its own (a part is a whole Markdown document; one unclosed construct in a
+    // spec's text cannot swallow the rest of the page).
+    let mut body = markdown_to_html(&page("README.md.j2", true, None, TypeLinks::SinglePage)?);
+    for value in &operations {
+        let part = page("operation.md.j2", true, Some(value), TypeLinks::SinglePage)?;
+        body.push_str(&markdown_to_html(&part));
     }
-    let body = markdown_to_html(&markdown);
+    if !ctx.types.is_empty() {
+        let part = page("types.md.j2", true, None, TypeLinks::SinglePage)?;
+        body.push_str(&markdown_to_html(&part));
+    }
+    // The page around the body; the body is put in afterwards, as it is (not run
+    // through the template's whitespace clean-up).
+    const BODY: &str = "\u{0}jetwire-docs-body\u{0}";
     let html = render(
         &env,
         "index.html.j2",
-        minijinja::context! { doc => doc.clone(), body => body, marker => header.trim().trim_start_matches("// ") },
+        minijinja::context! { doc => doc.clone(), body => BODY, marker => header.trim().trim_start_matches("// ") },
+        TypeLinks::SinglePage,
     )?;
+    let html = html.replacen(BODY, &body, 1);
     files.insert(PathBuf::from("docs/index.html"), html);
     Ok(files)
 }
@@ -185,7 +261,17 @@ fn markdown_to_html(markdown: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::markdown_to_html;
+    use super::{collapse_blank_lines, markdown_to_html};
+
+    #[test]
+    fn runs_of_blank_lines_become_one() {
+        assert_eq!(
+            collapse_blank_lines("a\n\n\n\n\nb\nc\n\nd\n\n\n"),
+            "a\n\nb\nc\n\nd\n\n"
+        );
+        assert_eq!(collapse_blank_lines("\n\n\nx"), "\n\nx");
+        assert_eq!(collapse_blank_lines("x"), "x");
+    }
 
     #[test]
     fn spec_texts_cannot_script_the_page() {
