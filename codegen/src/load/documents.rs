@@ -2,8 +2,9 @@
 //! relative `$ref`. Follows `$ref`s (one step, or whole chains with cycle detection),
 //! locates JSON pointers (line/column) and hashes what was read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,8 +26,10 @@ enum LoadFailure {
 }
 
 struct Document {
-    value: Value,
-    positions: HashMap<String, (u32, u32)>,
+    /// Shared, so the lowering can hold the root while it resolves `$ref`s (which
+    /// borrows the documents mutably) without a copy of the whole tree.
+    value: Rc<Value>,
+    positions: yaml::Positions,
     bytes: Vec<u8>,
 }
 
@@ -45,7 +48,7 @@ impl Documents {
         files.insert(
             root.clone(),
             Document {
-                value: parsed.value,
+                value: Rc::new(parsed.value),
                 positions: parsed.positions,
                 bytes: text.as_bytes().to_vec(),
             },
@@ -57,8 +60,9 @@ impl Documents {
         &self.root
     }
 
-    pub fn root_value(&self) -> &Value {
-        &self.files[&self.root].value
+    /// The root document's value, shared.
+    pub fn root_shared(&self) -> Rc<Value> {
+        Rc::clone(&self.files[&self.root].value)
     }
 
     /// The location of `pointer` in the root document.
@@ -116,15 +120,16 @@ impl Documents {
         Ok((at, value))
     }
 
-    /// The value at `tokens` of `file`, walking through `$ref`s met on the way (so that
-    /// `#/channels/a/messages/b` works when `channels/a` is itself a `$ref`).
+    /// The location of the value at `tokens` of `file`, walking through `$ref`s met on
+    /// the way (so that `#/channels/a/messages/b` works when `channels/a` is itself a
+    /// `$ref`), and the file and tokens that lead to it directly (see [`Self::descend`]).
     fn walk(
         &mut self,
         from: &Location,
         reference: &str,
         file: PathBuf,
         tokens: Vec<String>,
-    ) -> Result<(Location, Value)> {
+    ) -> Result<(Location, PathBuf, Vec<String>)> {
         let fail = |this: &Self, reason: String| Error::Ref {
             location: this.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
             reference: reference.to_string(),
@@ -138,25 +143,10 @@ impl Documents {
                 LoadFailure::Unreadable(reason) => fail(self, reason),
                 LoadFailure::Parse(error) => error,
             })?;
-            let mut value = &self.files[&file].value;
-            let mut current = String::new();
-            let mut i = 0;
-            while i < tokens.len() {
-                let next = match value {
-                    Value::Object(map) => map.get(&tokens[i]),
-                    Value::Array(items) => {
-                        tokens[i].parse::<usize>().ok().and_then(|n| items.get(n))
-                    }
-                    _ => None,
-                };
-                let Some(next) = next else { break };
-                value = next;
-                current = pointer::child(&current, &tokens[i]);
-                i += 1;
-            }
+            let (i, value, current) = self.descend(&file, &tokens);
             if i == tokens.len() {
-                let value = value.clone();
-                return Ok((self.locate(&file, &current), value));
+                let at = self.locate(&file, &current);
+                return Ok((at, file, tokens));
             }
             // Blocked: step through a `$ref` here, if there is one.
             let Some(Ok(reference_here)) = ref_of(value) else {
@@ -176,6 +166,51 @@ impl Documents {
             file = self.target_file(&file, &next.file);
             tokens = rest;
         }
+    }
+
+    /// Follows `tokens` down from the root of the loaded `file` as far as they match:
+    /// how many did, the value reached and its pointer.
+    fn descend(&self, file: &Path, tokens: &[String]) -> (usize, &Value, String) {
+        let mut value: &Value = &self.files[file].value;
+        let mut current = String::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            let next = match value {
+                Value::Object(map) => map.get(&tokens[i]),
+                Value::Array(items) => tokens[i].parse::<usize>().ok().and_then(|n| items.get(n)),
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            value = next;
+            current = pointer::child(&current, &tokens[i]);
+            i += 1;
+        }
+        (i, value, current)
+    }
+
+    /// Follows `reference` from `from`: the location it leads to, and the file and
+    /// tokens that reach it directly.
+    fn follow(
+        &mut self,
+        from: &Location,
+        reference: &str,
+    ) -> Result<(Location, PathBuf, Vec<String>)> {
+        // Schemas are read recursively through their `$ref`s; a chain of thousands of
+        // distinct schemas would exhaust the stack, so it is refused before that.
+        if stack_depth::used() > stack_depth::BUDGET {
+            return Err(Error::Ref {
+                location: self.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
+                reference: reference.to_string(),
+                reason: "schemas nest too deeply through `$ref`s (thousands of levels)".into(),
+            });
+        }
+        let target = parse_ref(reference).map_err(|e| Error::Ref {
+            location: self.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
+            reference: reference.to_string(),
+            reason: e.to_string(),
+        })?;
+        let file = self.target_file(&from.file, &target.file);
+        self.walk(from, reference, file, pointer::tokens(&target.pointer))
     }
 
     fn target_file(&self, from_file: &Path, file_part: &str) -> PathBuf {
@@ -213,7 +248,7 @@ impl Documents {
         self.files.insert(
             file.to_path_buf(),
             Document {
-                value: parsed.value,
+                value: Rc::new(parsed.value),
                 positions: parsed.positions,
                 bytes,
             },
@@ -224,22 +259,13 @@ impl Documents {
 
 impl RefResolver for Documents {
     fn resolve(&mut self, from: &Location, reference: &str) -> Result<(Location, Value)> {
-        // Schemas are read recursively through their `$ref`s; a chain of thousands of
-        // distinct schemas would exhaust the stack, so it is refused before that.
-        if stack_depth::used() > stack_depth::BUDGET {
-            return Err(Error::Ref {
-                location: self.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
-                reference: reference.to_string(),
-                reason: "schemas nest too deeply through `$ref`s (thousands of levels)".into(),
-            });
-        }
-        let target = parse_ref(reference).map_err(|e| Error::Ref {
-            location: self.locate(&from.file, &pointer::child(&from.pointer, "$ref")),
-            reference: reference.to_string(),
-            reason: e.to_string(),
-        })?;
-        let file = self.target_file(&from.file, &target.file);
-        self.walk(from, reference, file, pointer::tokens(&target.pointer))
+        let (at, file, tokens) = self.follow(from, reference)?;
+        let (_, value, _) = self.descend(&file, &tokens);
+        Ok((at, value.clone()))
+    }
+
+    fn resolve_location(&mut self, from: &Location, reference: &str) -> Result<Location> {
+        self.follow(from, reference).map(|(at, _, _)| at)
     }
 
     fn locate(&self, file: &Path, pointer: &str) -> Location {
@@ -358,7 +384,7 @@ mod tests {
         assert_eq!(at.line, Some(8));
         assert_eq!(value["payload"]["type"], "string");
         let start = docs.root_at("/components/x");
-        let value = docs.root_value()["components"]["x"].clone();
+        let value = docs.root_shared()["components"]["x"].clone();
         let err = docs.deref(start, value).unwrap_err();
         assert!(err.to_string().contains("reference cycle"), "{err}");
     }

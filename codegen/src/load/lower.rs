@@ -280,16 +280,16 @@ impl Lowering {
             return Ok(());
         };
         let schemas_at = self.locate(components_at, "schemas");
-        let entries: Vec<(String, Value)> = self
-            .fields(&schemas_at, schemas, "components.schemas")?
-            .map
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        // Not an object: the error `fields` gives. The entries are read from the
+        // caller's value (not through `fields`, which borrows `self`), uncopied.
+        self.fields(&schemas_at, schemas, "components.schemas")?;
+        let Value::Object(entries) = schemas else {
+            return Ok(());
+        };
         for (key, value) in entries {
-            let at = self.locate(&schemas_at, &key);
+            let at = self.locate(&schemas_at, key);
             // A Multi Format Schema Object in another format becomes an "any" schema.
-            self.schema_with_format(at, &value, None, "component", Some(key))?;
+            self.schema_with_format(at, value, None, "component", Some(key.clone()))?;
         }
         Ok(())
     }

@@ -220,11 +220,11 @@ impl Lowering {
                     })?;
                 (
                     self.locate(&at, "schema"),
-                    o["schema"].clone(),
+                    &o["schema"],
                     Some(format.to_string()),
                 )
             }
-            None => (at, value.clone(), message_format.map(str::to_string)),
+            None => (at, value, message_format.map(str::to_string)),
         };
         match format {
             Some(format) if !is_json_schema_format(&format) => {
@@ -238,7 +238,7 @@ impl Lowering {
                 );
                 self.interner.intern(&mut self.docs, at, &json!({}), name)
             }
-            _ => self.interner.intern(&mut self.docs, at, &value, name),
+            _ => self.interner.intern(&mut self.docs, at, value, name),
         }
     }
 

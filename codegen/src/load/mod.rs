@@ -82,7 +82,7 @@ pub fn load_spec_from_str(path: &Path, text: &str) -> Result<Spec> {
 fn load_on_this_thread(path: &Path, text: &str) -> Result<Spec> {
     documents::stack_depth::mark_base();
     let docs = Documents::new(path, text)?;
-    let root = docs.root_value().clone();
+    let root = docs.root_shared();
     let version = version(&docs, &root)?;
 
     let extension =

@@ -4,7 +4,25 @@ use percent_encoding::percent_decode_str;
 
 /// Escapes one reference token: `~` → `~0`, `/` → `~1`.
 pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    let mut out = String::with_capacity(token.len());
+    push_escaped(&mut out, token);
+    out
+}
+
+/// Appends `token` escaped as [`escape_token`] does (pointers are built for every node
+/// of a document: this spares the intermediate strings).
+pub fn push_escaped(out: &mut String, token: &str) {
+    if !token.contains(['~', '/']) {
+        out.push_str(token);
+        return;
+    }
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Undoes [`escape_token`].
@@ -14,7 +32,11 @@ pub fn unescape_token(token: &str) -> String {
 
 /// `pointer` extended by one (unescaped) token.
 pub fn child(pointer: &str, token: &str) -> String {
-    format!("{pointer}/{}", escape_token(token))
+    let mut out = String::with_capacity(pointer.len() + 1 + token.len());
+    out.push_str(pointer);
+    out.push('/');
+    push_escaped(&mut out, token);
+    out
 }
 
 /// The pointer's unescaped tokens (`""` → none).
@@ -107,6 +129,16 @@ fn has_scheme(file: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_escape_and_unescape() {
+        assert_eq!(escape_token("plain"), "plain");
+        assert_eq!(escape_token("a/b~c~1"), "a~1b~0c~01");
+        assert_eq!(unescape_token(&escape_token("a/b~c~1")), "a/b~c~1");
+        assert_eq!(child("/x", "a/b"), "/x/a~1b");
+        assert_eq!(child("", "é~"), "/é~0");
+        assert_eq!(tokens(&child("/x~1y", "~1")), ["x/y", "~1"]);
+    }
 
     #[test]
     fn refs_are_split_and_decoded() {

@@ -23,6 +23,11 @@ use crate::ir::{
 pub trait RefResolver {
     /// Follow `reference` (a `$ref` string as written) from the document location `from`.
     fn resolve(&mut self, from: &Location, reference: &str) -> Result<(Location, Value)>;
+    /// Where [`resolve`](Self::resolve) leads, with the same errors, without a copy of
+    /// the value there (a schema referred to again is already interned).
+    fn resolve_location(&mut self, from: &Location, reference: &str) -> Result<Location> {
+        self.resolve(from, reference).map(|(at, _)| at)
+    }
     /// The location (with line/col when known) of `pointer` inside `file`.
     fn locate(&self, file: &Path, pointer: &str) -> Location;
 }
@@ -79,7 +84,7 @@ impl SchemaInterner {
                 Error::invalid(at.clone(), "`$ref` must be a string (a URI reference)")
             })?;
             self.warn_ref_siblings(&at, value);
-            let (target_at, target) = resolver.resolve(&at, reference)?;
+            let target_at = resolver.resolve_location(&at, reference)?;
             let target_key = (target_at.file.clone(), target_at.pointer.clone());
             if target_key == key {
                 return Err(Error::Ref {
@@ -95,6 +100,17 @@ impl SchemaInterner {
                     reason: "the chain of `$ref`s loops without reaching a schema".into(),
                 });
             }
+            // Already interned (what the recursion below would find first): its value
+            // is not needed.
+            if let Some(&id) = self.interned.get(&target_key) {
+                let node = &mut self.arena.nodes[id.0];
+                if node.name.is_none() {
+                    node.name = name;
+                }
+                self.interned.insert(key, id);
+                return Ok(id);
+            }
+            let (target_at, target) = resolver.resolve(&at, reference)?;
             self.following.push(key.clone());
             let id = self.intern(resolver, target_at, &target, name);
             self.following.pop();
@@ -530,9 +546,7 @@ fn name_from_pointer(pointer: &str) -> Option<String> {
 }
 
 /// Escapes one JSON pointer token (RFC 6901).
-pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
+pub use super::pointer::escape_token;
 
 fn unescape_token(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")

@@ -2,6 +2,7 @@
 //! node, keyed by JSON pointer, so that later errors can say where they are.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use serde_json::{Map, Number, Value};
@@ -9,7 +10,7 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 use yaml_rust2::Yaml;
 
-use super::pointer::escape_token;
+use super::pointer::push_escaped;
 use crate::error::{Error, Result};
 use crate::ir::Location;
 
@@ -21,12 +22,51 @@ const MERGE_KEY: &str = "<<";
 /// Upper bound on nodes created, aliases included (guards against alias bombs).
 const MAX_NODES: usize = 2_000_000;
 
+/// JSON pointer → (1-based line, 1-based column) of the node's first character.
+pub type Positions = HashMap<String, (u32, u32), BuildHasherDefault<PointerHasher>>;
+
 /// One parsed file: its value and where each node starts.
 #[derive(Debug, Clone)]
 pub struct ParsedText {
     pub value: Value,
-    /// JSON pointer → (1-based line, 1-based column) of the node's first character.
-    pub positions: HashMap<String, (u32, u32)>,
+    pub positions: Positions,
+}
+
+/// The position index holds a key per node of the document: a multiplicative hash (as
+/// rustc's FxHash) of 8 bytes at a time hashes them several times faster than SipHash.
+/// The keys come from the local document being read, so hash flooding is no concern.
+#[derive(Default)]
+pub struct PointerHasher(u64);
+
+impl Hasher for PointerHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl PointerHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// A container being filled while events stream in.
@@ -51,7 +91,8 @@ enum Frame {
 pub fn parse(path: &Path, text: &str) -> Result<ParsedText> {
     let mut builder = Builder {
         path,
-        positions: HashMap::new(),
+        // About one node per 20 bytes of a typical document: the index rarely regrows.
+        positions: Positions::with_capacity_and_hasher(text.len() / 20, Default::default()),
         anchors: HashMap::new(),
         stack: Vec::new(),
         root: None,
@@ -105,7 +146,7 @@ fn syntax(path: &Path, mark: &Marker, message: String, pointer: String) -> Error
 
 struct Builder<'a> {
     path: &'a Path,
-    positions: HashMap<String, (u32, u32)>,
+    positions: Positions,
     anchors: HashMap<usize, Value>,
     stack: Vec<Frame>,
     root: Option<Value>,
@@ -132,17 +173,19 @@ impl Builder<'_> {
                     .as_ref()
                     .is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
                 let value = if style == TScalarStyle::Plain && !tagged_str {
-                    plain_scalar(&text)
+                    plain_scalar(text)
                 } else {
                     Value::String(text)
                 };
-                self.place(&mark)?;
+                let pointer = self.place(&mark)?;
+                self.positions.insert(pointer, position(&mark));
                 self.record(anchor, &value);
                 self.finish(value)
             }
             Event::SequenceStart(anchor, _) => {
                 self.check_key_position(&mark, "a sequence")?;
                 let pointer = self.place(&mark)?;
+                self.positions.insert(pointer.clone(), position(&mark));
                 self.push(
                     Frame::Sequence {
                         items: Vec::new(),
@@ -155,6 +198,7 @@ impl Builder<'_> {
             Event::MappingStart(anchor, _) => {
                 self.check_key_position(&mark, "a mapping")?;
                 let pointer = self.place(&mark)?;
+                self.positions.insert(pointer.clone(), position(&mark));
                 self.push(
                     Frame::Mapping {
                         map: Map::new(),
@@ -215,7 +259,8 @@ impl Builder<'_> {
                     )
                 })?;
                 self.nodes = self.nodes.saturating_add(count_nodes(&value));
-                self.place(&mark)?;
+                let pointer = self.place(&mark)?;
+                self.positions.insert(pointer, position(&mark));
                 self.finish(value)
             }
             _ => Ok(()),
@@ -259,7 +304,7 @@ impl Builder<'_> {
         }
     }
 
-    /// The pointer of the node starting at `mark`, recorded in the position index.
+    /// The pointer of the node starting at `mark` (the caller records its position).
     fn place(&mut self, mark: &Marker) -> Result<String> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
@@ -272,7 +317,14 @@ impl Builder<'_> {
         }
         let pointer = match self.stack.last_mut() {
             None => String::new(),
-            Some(Frame::Sequence { items, pointer, .. }) => format!("{pointer}/{}", items.len()),
+            Some(Frame::Sequence { items, pointer, .. }) => {
+                let mut child = String::with_capacity(pointer.len() + 4);
+                child.push_str(pointer);
+                child.push('/');
+                // Writing a number into a String cannot fail.
+                let _ = std::fmt::Write::write_fmt(&mut child, format_args!("{}", items.len()));
+                child
+            }
             Some(Frame::Mapping {
                 pointer,
                 pending_key,
@@ -289,11 +341,13 @@ impl Builder<'_> {
                         pointer.clone(),
                     ));
                 }
-                format!("{pointer}/{}", escape_token(key))
+                let mut child = String::with_capacity(pointer.len() + 1 + key.len());
+                child.push_str(pointer);
+                child.push('/');
+                push_escaped(&mut child, key);
+                child
             }
         };
-        self.positions
-            .insert(pointer.clone(), (mark.line() as u32, mark.col() as u32 + 1));
         Ok(pointer)
     }
 
@@ -361,9 +415,14 @@ impl Builder<'_> {
     }
 }
 
+/// (1-based line, 1-based column) of `mark`.
+fn position(mark: &Marker) -> (u32, u32) {
+    (mark.line() as u32, mark.col() as u32 + 1)
+}
+
 /// YAML 1.2 core schema resolution of a plain scalar.
-fn plain_scalar(text: &str) -> Value {
-    match Yaml::from_str(text) {
+fn plain_scalar(text: String) -> Value {
+    match Yaml::from_str(&text) {
         Yaml::Null => Value::Null,
         Yaml::Boolean(b) => Value::Bool(b),
         Yaml::Integer(i) => Value::Number(i.into()),
@@ -373,8 +432,8 @@ fn plain_scalar(text: &str) -> Value {
             .and_then(Number::from_f64)
             .map(Value::Number)
             // `.inf` / `.nan` have no JSON form: keep the text.
-            .unwrap_or_else(|| Value::String(text.to_string())),
-        _ => Value::String(text.to_string()),
+            .unwrap_or(Value::String(text)),
+        _ => Value::String(text),
     }
 }
 

@@ -10,7 +10,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ir::Spec;
-use crate::rustgen::format::format;
+use crate::rustgen::format::{format, format_files};
 use crate::rustgen::model::doc_attrs;
 use crate::rustgen::naming;
 use crate::rustgen::RustCode;
@@ -196,9 +196,10 @@ pub fn crate_files(
             format(lib, "lib.rs")?
         ),
     );
+    let modules = module_tokens(code);
+    let bodies = format_files(&modules.map(|(name, _, tokens)| (tokens, name)))?;
     let mut uses_schemars = false;
-    for (name, doc, tokens) in module_tokens(code) {
-        let body = format(tokens.clone(), name)?;
+    for ((name, doc, _), body) in modules.into_iter().zip(bodies) {
         if name == "types" {
             uses_schemars = body.contains("schemars");
         }
