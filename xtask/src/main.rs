@@ -9,6 +9,7 @@ mod bench;
 mod ci;
 mod codegen;
 mod deps;
+mod fuzz;
 mod spec_diff;
 mod start;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Breaking-change report between two versions of the contract (Markdown or JSON);
     /// fails when something breaks without a major `info.version` bump.
     SpecDiff(spec_diff::Args),
+    /// Fuzz the spec loader under cargo-fuzz (installed if missing) on stable Rust, seeded
+    /// from the repository's specs and `../shared/asyncapi/examples`; not part of CI.
+    Fuzz(fuzz::Args),
     /// Install nats-server if missing, then build and run `osapi start`.
     Start {
         /// Extra arguments passed to `osapi start`.
@@ -65,6 +69,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::SpecDiff(args) => spec_diff::run(&root(), args),
         Command::Start { args } => start::run(&args),
         Command::Bench(args) => bench::run(&root(), args),
+        Command::Fuzz(args) => fuzz::run(&root(), args),
     }
 }
 
