@@ -687,6 +687,11 @@ fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
                     .and_then(|d| d.lines().next())
                     .map(str::to_string)
             });
+            let mut fields = fields::rows(arena, types, *id);
+            if let Some(value) = fields.first_mut().filter(|r| r.path.is_empty()) {
+                // The section's text above says it already.
+                value.description = None;
+            }
             Some(TypeDoc {
                 name: r.rust_name.clone(),
                 schema_name: node.name.clone().filter(|n| *n != r.rust_name),
@@ -697,7 +702,7 @@ fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
                 description,
                 summary,
                 deprecated: s.deprecated,
-                fields: fields::rows(arena, types, *id),
+                fields,
                 examples: s
                     .examples
                     .iter()
