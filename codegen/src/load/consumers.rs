@@ -119,7 +119,8 @@ fn covers(outer: &[FilterToken], inner: &[FilterToken]) -> bool {
 /// already covers, sorted.
 pub fn stream_subjects(served: &[Served<'_>]) -> Vec<String> {
     let mut filters: Vec<Filter> = served.iter().map(|s| wildcard_of(s.subject)).collect();
-    filters.sort_by_key(render);
+    // Rendered once per filter, not per comparison (same stable order).
+    filters.sort_by_cached_key(render);
     filters.dedup();
     let kept: Vec<String> = filters
         .iter()

@@ -286,6 +286,9 @@ impl Lowering {
         let Value::Object(entries) = schemas else {
             return Ok(());
         };
+        // Every schema is an object (the objects holding `properties` and the like
+        // make this an overestimate, not by much).
+        self.interner.reserve(count_objects(schemas));
         for (key, value) in entries {
             let at = self.locate(&schemas_at, key);
             // A Multi Format Schema Object in another format becomes an "any" schema.
@@ -330,4 +333,22 @@ impl Lowering {
             }
         }
     }
+}
+
+/// How many objects `value` holds, itself included.
+fn count_objects(value: &Value) -> usize {
+    // Iterative: documents may nest deeply.
+    let mut count = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Object(map) => {
+                count += 1;
+                todo.extend(map.values());
+            }
+            Value::Array(items) => todo.extend(items),
+            _ => {}
+        }
+    }
+    count
 }

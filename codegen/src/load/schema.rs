@@ -60,6 +60,12 @@ impl SchemaInterner {
         Self::default()
     }
 
+    /// Makes room for about `nodes` more schemas at once: the arena's nodes are large,
+    /// and growing it by doubling copies them (into fresh memory) again and again.
+    pub fn reserve(&mut self, nodes: usize) {
+        self.arena.nodes.reserve(nodes);
+    }
+
     /// Interns the schema `value` found at `at`. `name` is the name the document gives
     /// it (a component key); without one, a key under `components/schemas`,
     /// `definitions` or `$defs` in `at.pointer` is used, else the schema's `title`.
