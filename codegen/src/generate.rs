@@ -89,7 +89,9 @@ impl Generator {
     pub fn generate_spec(&self, spec: &Spec) -> Result<Generated> {
         // The docs depend on the spec alone: they are rendered on a second thread while
         // this one generates and formats the Rust code (on a multi-core machine the two
-        // take about as long as the longer of them).
+        // take about as long as the longer of them). The formatting hands items to
+        // worker threads only while they keep up, so when the docs still hold a core the
+        // formatting mostly stays on this thread instead of paying to share its items.
         std::thread::scope(|scope| {
             let docs = if self.docs {
                 let render = || crate::docs::generate(spec, &crate_files::header(spec));
