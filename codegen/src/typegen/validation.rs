@@ -1,9 +1,11 @@
 //! The generated `Validate` implementations: one call of a runtime check function
 //! (`<runtime>::validate::min_length`, ...) per constraint, and recursion into fields,
 //! items, map values and variants. Locations are `<runtime>::validate::Loc` values
-//! (`__at` for the value itself, `__p`, `__p2`, ... below it), so a JSON pointer is only
-//! built when a violation is recorded or a nested type's `validate_at` needs one; the
-//! messages are the runtime's.
+//! (`__at` for the value itself, `__p` for a field, `__p1`, `__p2`, ... for items and
+//! entries below it), so a JSON pointer is only built when a violation is recorded or a
+//! nested type's `validate_at` needs one; the messages are the runtime's. A regex is a
+//! `<runtime>::pattern!("...")`, compiled once; a type without checks gets an empty
+//! impl (the trait's default `validate_at` checks nothing).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
