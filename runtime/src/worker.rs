@@ -16,7 +16,8 @@
 //!   A quick query thus costs one record write instead of two; its result is still
 //!   written create-if-absent or CAS, so of two racing runs one answer is kept.
 //! - A delivery whose request already has a terminal record is acknowledged without
-//!   running (the job ran before and its ack was lost).
+//!   running (the job ran before and its ack was lost); claiming is what finds that
+//!   record, so a query's first delivery may run and then keeps the stored answer.
 //! - Records are written with create-if-absent or CAS update, never over a terminal one.
 //! - Success: record, then ack. Retryable failure: NAK with delay (the handler's, else the
 //!   consumer's backoff for that attempt). Final failure: record, then TERM. Exhausted
