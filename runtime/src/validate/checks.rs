@@ -393,49 +393,51 @@ pub fn const_json<T: Serialize + ?Sized>(
 
 /// `minItems`: an array of `len` items has at least `min`.
 pub fn min_items(at: Loc<'_>, len: usize, min: usize, out: &mut Vec<Violation>) {
-    if len < min {
-        let what = plural(min, "item", "items");
-        push(
-            at,
-            format!("must have at least {min} {what} (has {len})"),
-            out,
-        );
-    }
+    count_bound(at, len, Bound::AtLeast(min), ("item", "items"), out);
 }
 
 /// `maxItems`: an array of `len` items has at most `max`.
 pub fn max_items(at: Loc<'_>, len: usize, max: usize, out: &mut Vec<Violation>) {
-    if len > max {
-        let what = plural(max, "item", "items");
-        push(
-            at,
-            format!("must have at most {max} {what} (has {len})"),
-            out,
-        );
-    }
+    count_bound(at, len, Bound::AtMost(max), ("item", "items"), out);
 }
 
 /// `minProperties`: an object with `len` properties has at least `min`.
 pub fn min_properties(at: Loc<'_>, len: usize, min: usize, out: &mut Vec<Violation>) {
-    if len < min {
-        let what = plural(min, "property", "properties");
-        push(
-            at,
-            format!("must have at least {min} {what} (has {len})"),
-            out,
-        );
-    }
+    count_bound(
+        at,
+        len,
+        Bound::AtLeast(min),
+        ("property", "properties"),
+        out,
+    );
 }
 
 /// `maxProperties`: an object with `len` properties has at most `max`.
 pub fn max_properties(at: Loc<'_>, len: usize, max: usize, out: &mut Vec<Violation>) {
-    if len > max {
-        let what = plural(max, "property", "properties");
-        push(
-            at,
-            format!("must have at most {max} {what} (has {len})"),
-            out,
-        );
+    count_bound(at, len, Bound::AtMost(max), ("property", "properties"), out);
+}
+
+/// A lower or upper bound on a count.
+enum Bound {
+    AtLeast(usize),
+    AtMost(usize),
+}
+
+/// The item and property counts: `len` things (`noun`: singular, plural) within `bound`.
+fn count_bound(
+    at: Loc<'_>,
+    len: usize,
+    bound: Bound,
+    (one, many): (&'static str, &'static str),
+    out: &mut Vec<Violation>,
+) {
+    let (broken, words, n) = match bound {
+        Bound::AtLeast(min) => (len < min, "at least", min),
+        Bound::AtMost(max) => (len > max, "at most", max),
+    };
+    if broken {
+        let what = plural(n, one, many);
+        push(at, format!("must have {words} {n} {what} (has {len})"), out);
     }
 }
 
