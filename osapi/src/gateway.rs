@@ -300,7 +300,10 @@ async fn run_job(
     };
     if target == jetwire::targets::ALL {
         let options = CallOptions::default().timeout(wait);
-        return match client.broadcast_json(operation, &[], payload, options).await {
+        return match client
+            .broadcast_json(operation, &[], payload, options)
+            .await
+        {
             Ok(results) => Json(AgentResults::from(results).to_json()).into_response(),
             Err(e) => job_error(e),
         };
