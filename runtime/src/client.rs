@@ -14,7 +14,7 @@ use async_nats::HeaderMap;
 use tracing::Instrument;
 
 use crate::error::{record_outcome, JobError};
-use crate::record::{FailureKind, JobFailure, JobStatus, ResponseRecord};
+use crate::record::{JobFailure, JobStatus, ResponseRecord};
 use crate::records::{is_valid_request_id, RecordStore, StoreError, Written};
 use crate::registry::{Registry, RegistryError};
 use crate::spec::{OperationSpec, ServiceSpec};
@@ -829,17 +829,10 @@ fn terminal_outcome(record: &ResponseRecord) -> Result<serde_json::Value, JobErr
     record_outcome(record).unwrap_or_else(|| {
         Err(JobError::Rejected {
             request_id: record.request_id.clone(),
-            failure: JobFailure {
-                kind: FailureKind::Internal,
-                code: "internal".into(),
-                message: format!(
-                    "the client's wait ended on a record that is not terminal (status {:?})",
-                    record.status
-                ),
-                retryable: false,
-                details: None,
-                violations: Vec::new(),
-            },
+            failure: JobFailure::internal(format!(
+                "the client's wait ended on a record that is not terminal (status {:?})",
+                record.status
+            )),
         })
     })
 }
@@ -847,6 +840,7 @@ fn terminal_outcome(record: &ResponseRecord) -> Result<serde_json::Value, JobErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::FailureKind;
     use serde_json::json;
 
     fn record(status: JobStatus) -> ResponseRecord {

@@ -135,14 +135,10 @@ pub fn record_outcome(record: &ResponseRecord) -> Option<Result<serde_json::Valu
             attempts: record.attempt,
         })),
         JobStatus::Failed => {
-            let failure = record.error.clone().unwrap_or(JobFailure {
-                kind: FailureKind::Internal,
-                code: "internal".into(),
-                message: "failed without an error".into(),
-                retryable: false,
-                details: None,
-                violations: vec![],
-            });
+            let failure = record
+                .error
+                .clone()
+                .unwrap_or_else(|| JobFailure::internal("failed without an error"));
             Some(Err(match failure.kind {
                 FailureKind::Handler => JobError::Failed {
                     request_id: record.request_id.clone(),

@@ -70,6 +70,25 @@ pub struct JobFailure {
     pub violations: Vec<Violation>,
 }
 
+impl JobFailure {
+    /// A final failure (not retryable) without details or violations.
+    pub fn new(kind: FailureKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        JobFailure {
+            kind,
+            code: code.into(),
+            message: message.into(),
+            retryable: false,
+            details: None,
+            violations: Vec::new(),
+        }
+    }
+
+    /// A final failure of the runtime itself (kind `internal`, code `internal`).
+    pub fn internal(message: impl Into<String>) -> Self {
+        JobFailure::new(FailureKind::Internal, "internal", message)
+    }
+}
+
 /// The stored state of one request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResponseRecord {

@@ -142,14 +142,7 @@ pub fn set_correlation_id(outcome: &mut Outcome, pointers: &[&str], request_id: 
 
 pub(crate) fn final_failure(kind: FailureKind, code: &str, message: String) -> Outcome {
     Outcome::Failed {
-        failure: JobFailure {
-            kind,
-            code: code.into(),
-            message,
-            retryable: false,
-            details: None,
-            violations: Vec::new(),
-        },
+        failure: JobFailure::new(kind, code, message),
         retry_after: None,
     }
 }
