@@ -96,20 +96,7 @@ impl<'a> RequestBuilder<'a> {
         if !self.violations.is_empty() {
             return Err(JobError::InvalidRequest(self.violations));
         }
-        let mut values = self.values.into_iter();
-        let subject = self
-            .operation
-            .subject
-            .split('.')
-            .map(|token| {
-                if token.starts_with('{') && token.ends_with('}') {
-                    values.next().flatten().unwrap_or(token)
-                } else {
-                    token
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(".");
+        let subject = fill_template(self.operation.subject, self.values);
         let mut headers = self.headers;
         headers.extend(self.options.headers);
         Ok(Request {
@@ -222,12 +209,21 @@ pub fn render_subject(operation: &OperationSpec, values: &[&str]) -> String {
 }
 
 pub(crate) fn render_template(template: &str, values: &[&str]) -> String {
-    let mut values = values.iter();
+    fill_template(template, values.iter().map(|v| Some(*v)))
+}
+
+/// `template` with its `{parameter}` tokens replaced, in order, by `values`; a `None`
+/// value, or a token past the last value, stays as written.
+fn fill_template<'t>(
+    template: &'t str,
+    values: impl IntoIterator<Item = Option<&'t str>>,
+) -> String {
+    let mut values = values.into_iter();
     template
         .split('.')
         .map(|token| {
             if token.starts_with('{') && token.ends_with('}') {
-                values.next().copied().unwrap_or(token)
+                values.next().flatten().unwrap_or(token)
             } else {
                 token
             }
