@@ -405,10 +405,9 @@ async fn pull_loop(
         }
         let broken = state.broken.lock().map(|mut b| b.take()).unwrap_or(None);
         if let Some(e) = broken {
-            failures += 1;
             tracing::debug!(consumer = &*binding.durable, error = %e, "pull interrupted");
             pull = None;
-            if pause(&stop, reconnect_delay(failures)).await {
+            if back_off(&mut failures, &stop).await {
                 break;
             }
             continue;
@@ -442,14 +441,13 @@ async fn pull_loop(
                     c
                 }
                 Err(e) => {
-                    failures += 1;
-                    if failures == 1 {
+                    if failures == 0 {
                         tracing::warn!(consumer = &*binding.durable, error = %e, "cannot get consumer; retrying");
                     } else {
                         tracing::debug!(consumer = &*binding.durable, error = %e, "cannot get consumer; retrying");
                     }
                     spare.clear();
-                    if pause(&stop, reconnect_delay(failures)).await {
+                    if back_off(&mut failures, &stop).await {
                         break;
                     }
                     continue;
@@ -477,11 +475,10 @@ async fn pull_loop(
                 ));
             }
             Err(e) => {
-                failures += 1;
                 tracing::debug!(consumer = &*binding.durable, error = %e, "pull failed; retrying");
                 pull = None;
                 drop(held);
-                if pause(&stop, reconnect_delay(failures)).await {
+                if back_off(&mut failures, &stop).await {
                     break;
                 }
             }
@@ -546,11 +543,13 @@ async fn read_batch(
     state.changed.notify_one();
 }
 
-/// Sleeps unless stopped first; true when stopped.
-async fn pause(stop: &CancellationToken, d: Duration) -> bool {
+/// Counts one more failure in a row and waits the reconnect delay for that many, unless
+/// stopped first; true when stopped.
+async fn back_off(failures: &mut u32, stop: &CancellationToken) -> bool {
+    *failures += 1;
     tokio::select! {
         _ = stop.cancelled() => true,
-        _ = tokio::time::sleep(d) => false,
+        _ = tokio::time::sleep(reconnect_delay(*failures)) => false,
     }
 }
 
@@ -749,14 +748,11 @@ async fn run_job(
             finished_at: None,
         };
         let Some((op, parameters)) = routed else {
-            let failure = JobFailure {
-                kind: FailureKind::UnknownOperation,
-                code: "unknown_operation".into(),
-                message: format!("no operation serves subject '{subject}'"),
-                retryable: false,
-                details: None,
-                violations: vec![],
-            };
+            let failure = JobFailure::new(
+                FailureKind::UnknownOperation,
+                "unknown_operation",
+                format!("no operation serves subject '{subject}'"),
+            );
             finish_failed(&shared, &mut keepalive, record, failure).await;
             return;
         };
@@ -861,14 +857,10 @@ async fn run_job(
         let outcome = match finished {
             Ok(outcome) => outcome,
             Err(panic) => Outcome::Failed {
-                failure: JobFailure {
-                    kind: FailureKind::Internal,
-                    code: "internal".into(),
-                    message: format!("the handler panicked: {}", panic_message(panic)),
-                    retryable: false,
-                    details: None,
-                    violations: vec![],
-                },
+                failure: JobFailure::internal(format!(
+                    "the handler panicked: {}",
+                    panic_message(panic)
+                )),
                 retry_after: None,
             },
         };
