@@ -249,12 +249,14 @@ pub async fn prepare(
     Ok(())
 }
 
-/// Serves jobs as `handler`'s host until `shutdown` resolves ([`prepare`] first).
+/// Serves jobs as `handler`'s host until `shutdown` resolves ([`prepare`] first);
+/// calls `serving` once the agent is registered and pulling jobs.
 pub async fn serve(
     nats: jetwire::async_nats::Client,
     handler: AgentHandler,
     service: &'static ServiceSpec,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    serving: impl FnOnce() + Send + 'static,
 ) -> Result<(), AgentError> {
     // The host id is the worker id: the registry key and the target naming this agent.
     let worker_id = handler.host_id.to_string();
@@ -262,6 +264,7 @@ pub async fn serve(
     jetwire::Worker::builder(nats, service, Dispatcher::new(handler))
         .worker_id(worker_id)
         .shutdown(shutdown)
+        .on_serving(serving)
         .run()
         .await?;
     Ok(())
@@ -275,5 +278,5 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AgentError> {
     prepare(&nats, &handler, service).await?;
-    serve(nats, handler, service, shutdown).await
+    serve(nats, handler, service, shutdown, || {}).await
 }

@@ -56,7 +56,8 @@ pub async fn connect(url: &str) -> Result<jetwire::async_nats::Client, ServeErro
 }
 
 /// `osapi agent start`: prints `agent: ID`, then `ready` once the service is
-/// provisioned (jobs can be submitted), then serves until `stop`.
+/// provisioned and the agent is registered and pulling (jobs, broadcasts included, can
+/// be submitted), then serves until `stop`.
 pub async fn agent(
     nats_url: &str,
     host_id: String,
@@ -68,8 +69,46 @@ pub async fn agent(
     let service = delivery.service();
     let handler = AgentHandler::new(host_id, root);
     agent::prepare(&nats, &handler, service).await?;
-    print_lines(&[format!("agent: {}", handler.host_id()), "ready".into()]);
-    agent::serve(nats, handler, service, stop.cancelled_owned()).await?;
+    let host_id = handler.host_id().to_string();
+    let agent_task = spawn_agent(nats, handler, service, stop).await?;
+    print_lines(&[format!("agent: {host_id}"), "ready".into()]);
+    join_agent(agent_task).await
+}
+
+/// Starts serving jobs as `handler` in a task and returns once the agent is registered
+/// and pulling, so a job sent after `ready` (a broadcast included) finds it. An agent
+/// that fails before that returns its error here.
+async fn spawn_agent(
+    nats: jetwire::async_nats::Client,
+    handler: AgentHandler,
+    service: &'static jetwire::ServiceSpec,
+    stop: CancellationToken,
+) -> Result<tokio::task::JoinHandle<Result<(), agent::AgentError>>, ServeError> {
+    let (serving_tx, serving) = tokio::sync::oneshot::channel();
+    let mut task = tokio::spawn(agent::serve(
+        nats,
+        handler,
+        service,
+        stop.cancelled_owned(),
+        move || {
+            let _ = serving_tx.send(());
+        },
+    ));
+    tokio::select! {
+        // Sent, or dropped because the task ended: either way the task tells which.
+        _ = serving => Ok(task),
+        ended = &mut task => {
+            ended.unwrap_or_else(|e| panic!("agent task: {e}"))?;
+            Ok(task)
+        }
+    }
+}
+
+/// Waits for the agent task and returns its outcome.
+async fn join_agent(
+    task: tokio::task::JoinHandle<Result<(), agent::AgentError>>,
+) -> Result<(), ServeError> {
+    task.await.unwrap_or_else(|e| panic!("agent task: {e}"))?;
     Ok(())
 }
 
@@ -149,7 +188,8 @@ pub struct StartOptions {
     pub delivery: DeliveryPolicy,
 }
 
-/// `osapi start`: prints `nats: URL`, `http: URL`, `agent: ID`, then `ready`.
+/// `osapi start`: prints `nats: URL`, `http: URL`, `agent: ID`, then `ready` once the
+/// agent serves (as for [`agent`]).
 pub async fn start(options: StartOptions, stop: CancellationToken) -> Result<(), ServeError> {
     let (_embedded, nats_url) = match options.nats_url {
         Some(url) => (None, url),
@@ -174,24 +214,17 @@ pub async fn start(options: StartOptions, stop: CancellationToken) -> Result<(),
     let (_keep, client) = watch::channel(Some(client));
     let listener = bind(&options.listen).await?;
     let http = listener.local_addr().map_err(ServeError::Http)?;
+    let host_id = handler.host_id().to_string();
+    let agent_task = spawn_agent(nats, handler, service, stop.clone()).await?;
     print_lines(&[
         format!("nats: {nats_url}"),
         format!("http: http://{http}"),
-        format!("agent: {}", handler.host_id()),
+        format!("agent: {host_id}"),
         "ready".into(),
     ]);
-    let agent_task = tokio::spawn(agent::serve(
-        nats,
-        handler,
-        service,
-        stop.clone().cancelled_owned(),
-    ));
     let api_result = serve_http(listener, client, stop.clone()).await;
     stop.cancel();
-    let agent_result = agent_task
-        .await
-        .unwrap_or_else(|e| panic!("agent task: {e}"));
+    let agent_result = join_agent(agent_task).await;
     api_result?;
-    agent_result?;
-    Ok(())
+    agent_result
 }

@@ -78,6 +78,7 @@ impl Worker {
             grace: Duration::from_secs(30),
             dead_letters: true,
             lease_ttl: None,
+            on_serving: None,
         }
     }
 }
@@ -93,6 +94,7 @@ pub struct WorkerBuilder {
     grace: Duration,
     dead_letters: bool,
     lease_ttl: Option<Duration>,
+    on_serving: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl WorkerBuilder {
@@ -130,6 +132,14 @@ impl WorkerBuilder {
     /// `LeasesSpec::ttl`); see [`crate::leases`].
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = Some(ttl);
+        self
+    }
+
+    /// Called once the worker serves: its consumers are pulled and its registry entry
+    /// exists, so a broadcast or a job targeted at it finds it. A process that prints
+    /// "ready" waits for this.
+    pub fn on_serving(mut self, serving: impl FnOnce() + Send + 'static) -> Self {
+        self.on_serving = Some(Box::new(serving));
         self
     }
 
@@ -208,6 +218,9 @@ impl WorkerBuilder {
             loops.tracker.spawn(async move { dl.run(stop).await });
         }
         tracing::info!(worker_id = %shared.worker_id, "worker serving");
+        if let Some(serving) = self.on_serving {
+            serving();
+        }
         let shutdown = async {
             match self.shutdown {
                 Some(signal) => signal.await,
