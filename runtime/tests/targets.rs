@@ -94,20 +94,15 @@ impl Agent {
 
 async fn start_agent(server: &NatsServer, id: &str) -> Agent {
     let dispatch = Gated::default();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let builder = jetwire::Worker::builder(server.client().await, &TSERVICE, dispatch.clone())
         .worker_id(id)
-        .grace_period(Duration::from_secs(10))
-        .shutdown(async move {
-            let _ = rx.await;
-        });
+        .grace_period(Duration::from_secs(10));
+    let mut worker = RunningWorker::spawn(builder);
+    worker.serving().await;
     Agent {
         id: id.into(),
         dispatch,
-        worker: RunningWorker {
-            stop: Some(tx),
-            handle: tokio::spawn(builder.run()),
-        },
+        worker,
     }
 }
 
@@ -131,20 +126,8 @@ async fn setup() -> Setup {
     for id in ["w1", "w2", "w3"] {
         agents.push(start_agent(&server, id).await);
     }
-    // A worker that fails at start says why instead of the registry wait timing out.
-    let listed_all = tokio::time::timeout(BOUND, async {
-        while listed(&registry).await != ["w1", "w2", "w3"] {
-            for a in &mut agents {
-                if a.worker.handle.is_finished() {
-                    let ended = b(&mut a.worker.handle).await;
-                    panic!("worker {} ended at start: {ended:?}", a.id);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(listed_all.is_ok(), "the registry did not list w1, w2, w3");
+    // Each worker is serving, so each is in the registry.
+    assert_eq!(listed(&registry).await, ["w1", "w2", "w3"]);
     Setup {
         server,
         client,
@@ -160,13 +143,6 @@ async fn listed(registry: &Registry) -> Vec<String> {
         .into_iter()
         .map(|e| e.worker_id)
         .collect()
-}
-
-async fn wait_listed(registry: &Registry, ids: &[&str]) {
-    until(&format!("the registry lists {ids:?}"), || async {
-        listed(registry).await == ids
-    })
-    .await;
 }
 
 /// Waits until the worker itself has written `state` (a heartbeat after the change),
@@ -343,7 +319,7 @@ async fn a_broadcast_runs_once_on_every_live_worker() {
 
         // A worker that registers after a broadcast gets nothing of it.
         let w4 = start_agent(&s.server, "w4").await;
-        wait_listed(&s.registry, &["w1", "w2", "w3", "w4"]).await;
+        assert_eq!(listed(&s.registry).await, ["w1", "w2", "w3", "w4"]);
         let (own, _) = call_echo(&s.client, "w4", json!({"action": "echo"})).await;
         assert!(w4.ran(&own), "w4 serves its own jobs");
         for earlier in [&got.request_id, &partial.request_id] {
@@ -514,13 +490,11 @@ async fn a_drain_is_applied_at_once_not_at_the_next_heartbeat() {
         provision(&nats, &SLOW_HEARTBEAT).await;
         let js = async_nats::jetstream::new(nats.clone());
         let registry = b(Registry::open(&js, &SLOW_HEARTBEAT)).await.unwrap();
-        let worker = spawn_worker(nats, &SLOW_HEARTBEAT, TestDispatch::default(), |w| {
+        let mut worker = spawn_worker(nats, &SLOW_HEARTBEAT, TestDispatch::default(), |w| {
             w.worker_id("solo")
         });
-        until("solo is listed", || async {
-            listed(&registry).await == ["solo"]
-        })
-        .await;
+        worker.serving().await;
+        assert_eq!(listed(&registry).await, ["solo"]);
         let writes = || async {
             let mut kv = b(js.get_stream("KV_TJOBS_WORKERS")).await.unwrap();
             b(kv.info()).await.unwrap().state.last_sequence

@@ -366,9 +366,44 @@ async fn run_action(
 pub struct RunningWorker {
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub handle: tokio::task::JoinHandle<Result<(), jetwire::worker::WorkerError>>,
+    /// Fires when the worker serves ([`jetwire::WorkerBuilder::on_serving`]).
+    serving: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl RunningWorker {
+    /// Runs `builder` in the background; the worker stops when `stop` fires.
+    pub fn spawn(builder: jetwire::WorkerBuilder) -> RunningWorker {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (serving_tx, serving) = tokio::sync::oneshot::channel::<()>();
+        let builder = builder
+            .shutdown(async move {
+                let _ = stopped.await;
+            })
+            .on_serving(move || {
+                let _ = serving_tx.send(());
+            });
+        RunningWorker {
+            stop: Some(stop),
+            handle: tokio::spawn(builder.run()),
+            serving: Some(serving),
+        }
+    }
+
+    /// Waits until the worker serves: registered and pulling. A worker that ends
+    /// first (a setup error) fails the test with its result.
+    pub async fn serving(&mut self) {
+        let Some(serving) = self.serving.take() else {
+            return;
+        };
+        let sent = tokio::time::timeout(BOUND, serving)
+            .await
+            .expect("the worker did not start serving in time");
+        if sent.is_err() {
+            let ended = tokio::time::timeout(BOUND, &mut self.handle).await;
+            panic!("the worker ended before serving: {ended:?}");
+        }
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -387,17 +422,8 @@ pub fn spawn_worker(
     dispatch: TestDispatch,
     configure: impl FnOnce(jetwire::WorkerBuilder) -> jetwire::WorkerBuilder,
 ) -> RunningWorker {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let builder = jetwire::Worker::builder(nats, service, dispatch)
-        .worker_id("test-worker")
-        .shutdown(async move {
-            let _ = rx.await;
-        });
-    let builder = configure(builder);
-    RunningWorker {
-        stop: Some(tx),
-        handle: tokio::spawn(builder.run()),
-    }
+    let builder = jetwire::Worker::builder(nats, service, dispatch).worker_id("test-worker");
+    RunningWorker::spawn(configure(builder))
 }
 
 /// Runs `f` with the test bound.
