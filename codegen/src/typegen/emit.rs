@@ -1,6 +1,8 @@
 //! Entries → Rust items (tokens): derives, serde attributes, docs, `Display`/`FromStr`
 //! for string enums, conversions for newtypes.
 
+use std::collections::{HashMap, HashSet};
+
 use heck::ToSnakeCase;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -10,17 +12,122 @@ use super::model::{Doc, Entry, EntryKind, Field, FieldMode, Prim, StructDef, Ty,
 use super::naming::unraw;
 use super::{entry_tys, ty_is_eq, TypeSpace};
 
-/// A function in the generated `defaults` module.
-struct DefaultFn {
+/// A function in the generated `defaults` module. Its type and value are kept as token
+/// text, so that it can be sent to the thread that emits the module.
+pub struct DefaultFn {
     /// The struct (or enum variant, as `enum_variant`) and field it is for.
     owner: String,
     field: String,
-    /// Unique within the module (`owner_field` could be spelled by two owners).
+    /// Unique within the module: see [`DefaultNames`].
     name: String,
     /// The default as written in the schema.
     json: String,
-    ty: TokenStream,
-    value: TokenStream,
+    ty: String,
+    value: String,
+}
+
+/// The name of every `defaults` function, by owner and field: `owner_field`, numbered
+/// from `_2` when another owner and field spell the same (assigned in emission order).
+#[derive(Default)]
+pub(crate) struct DefaultNames {
+    by_field: HashMap<(String, String), String>,
+    taken: HashSet<String>,
+}
+
+impl DefaultNames {
+    fn assign(&mut self, owner: &str, f: &Field) {
+        if !matches!(f.mode, FieldMode::Defaulted(_)) {
+            return;
+        }
+        let base = format!("{owner}_{}", unraw(&f.ident));
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.taken.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.taken.insert(name.clone());
+        self.by_field
+            .insert((owner.to_string(), f.ident.clone()), name);
+    }
+
+    fn get(&self, owner: &str, field: &str) -> &str {
+        // Every defaulted field was assigned when the plan was made.
+        self.by_field
+            .get(&(owner.to_string(), field.to_string()))
+            .map_or("", String::as_str)
+    }
+}
+
+/// What [`TypeSpace::definitions_plan`] fixed: emits the `types` module's items by
+/// ranges of entries, then the `defaults` module.
+pub struct Definitions<'s> {
+    space: &'s TypeSpace<'s>,
+    eq: Vec<bool>,
+    /// Live entries, sorted by name.
+    order: Vec<usize>,
+    default_names: DefaultNames,
+}
+
+impl Definitions<'_> {
+    /// How many entries there are to emit.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The items of the entries at `range` of the emission order, and the `defaults`
+    /// functions they refer to.
+    pub fn emit(&self, range: std::ops::Range<usize>) -> (TokenStream, Vec<DefaultFn>) {
+        let mut defaults = Vec::new();
+        let items: Vec<TokenStream> = self.order[range]
+            .iter()
+            .map(|&i| {
+                let entry = &self.space.entries[i];
+                self.space
+                    .emit_entry(entry, self.eq[i], &self.default_names, &mut defaults)
+            })
+            .collect();
+        (quote!(#(#items)*), defaults)
+    }
+
+    /// The `defaults` module with the functions every range referred to (nothing when
+    /// there are none).
+    pub fn defaults_module(mut defaults: Vec<DefaultFn>) -> TokenStream {
+        if defaults.is_empty() {
+            return quote!();
+        }
+        defaults.sort_by(|a, b| a.name.cmp(&b.name));
+        let fns = defaults.iter().map(|d| {
+            let name = format_ident!("{}", d.name);
+            // Token text made by this module from valid tokens parses back.
+            let ty: TokenStream = d.ty.parse().unwrap_or_default();
+            let value: TokenStream = d.value.parse().unwrap_or_default();
+            let doc = format!(" `{}`", d.json);
+            quote! {
+                #[doc = #doc]
+                pub fn #name() -> #ty { #value }
+            }
+        });
+        quote! {
+            /// Values of the schemas' `default`s, filled in for absent properties.
+            pub mod defaults {
+                #[allow(unused_imports)]
+                use super::*;
+                #(#fns)*
+            }
+        }
+    }
+
+    /// Every item: all entries, then the `defaults` module.
+    pub fn all(&self) -> TokenStream {
+        let (mut items, defaults) = self.emit(0..self.len());
+        items.extend(Self::defaults_module(defaults));
+        items
+    }
 }
 
 impl TypeSpace<'_> {
@@ -83,40 +190,38 @@ impl TypeSpace<'_> {
         }
     }
 
-    pub(crate) fn emit_definitions(&self) -> TokenStream {
-        let eq = self.eq_entries();
-        let mut items: Vec<(&str, TokenStream)> = Vec::new();
-        let mut defaults = Vec::new();
-        for (i, entry) in self.live_entries() {
-            items.push((&entry.name, self.emit_entry(entry, eq[i], &mut defaults)));
-        }
-        items.sort_by(|a, b| a.0.cmp(b.0));
-        let items = items.into_iter().map(|(_, tokens)| tokens);
-        let defaults = if defaults.is_empty() {
-            quote!()
-        } else {
-            defaults.sort_by(|a, b| a.name.cmp(&b.name));
-            let fns = defaults.iter().map(|d| {
-                let name = format_ident!("{}", d.name);
-                let (ty, value) = (&d.ty, &d.value);
-                let doc = format!(" `{}`", d.json);
-                quote! {
-                    #[doc = #doc]
-                    pub fn #name() -> #ty { #value }
+    /// The plan for emitting every live entry: the order (by name), which entries are
+    /// `Eq`, and the name of every `defaults` function, all fixed up front so that any
+    /// range of entries can be emitted on its own (on any thread) with the same tokens.
+    pub(crate) fn definitions_plan(&self) -> Definitions<'_> {
+        let mut order: Vec<usize> = self.live_entries().map(|(i, _)| i).collect();
+        order.sort_by(|a, b| self.entries[*a].name.cmp(&self.entries[*b].name));
+        // Named in the order the entries were made, which is how the numbering is defined.
+        let mut default_names = DefaultNames::default();
+        for (_, entry) in self.live_entries() {
+            let owner = entry.name.to_snake_case();
+            match &entry.kind {
+                EntryKind::Struct(def) => {
+                    for f in def.fields.iter().chain(def.extra.iter()) {
+                        default_names.assign(&owner, f);
+                    }
                 }
-            });
-            quote! {
-                /// Values of the schemas' `default`s, filled in for absent properties.
-                pub mod defaults {
-                    #[allow(unused_imports)]
-                    use super::*;
-                    #(#fns)*
+                EntryKind::Tagged { variants, .. } => {
+                    for v in variants {
+                        let owner = format!("{owner}_{}", v.ident.to_snake_case());
+                        for f in &v.fields {
+                            default_names.assign(&owner, f);
+                        }
+                    }
                 }
+                _ => {}
             }
-        };
-        quote! {
-            #(#items)*
-            #defaults
+        }
+        Definitions {
+            space: self,
+            eq: self.eq_entries(),
+            order,
+            default_names,
         }
     }
 
@@ -137,7 +242,13 @@ impl TypeSpace<'_> {
         }
     }
 
-    fn emit_entry(&self, entry: &Entry, eq: bool, defaults: &mut Vec<DefaultFn>) -> TokenStream {
+    fn emit_entry(
+        &self,
+        entry: &Entry,
+        eq: bool,
+        names: &DefaultNames,
+        defaults: &mut Vec<DefaultFn>,
+    ) -> TokenStream {
         let rt = self.runtime();
         let name = format_ident!("{}", entry.name);
         let doc = doc_attrs(&entry.doc, Some(&self.node(entry.schema).location.pointer));
@@ -217,7 +328,7 @@ impl TypeSpace<'_> {
                 }
             }
             EntryKind::Struct(def) => {
-                let fields = self.struct_fields(def, &owner, true, defaults);
+                let fields = self.struct_fields(def, &owner, true, names, defaults);
                 let deny = if def.deny_unknown_fields {
                     quote!(#[serde(deny_unknown_fields)])
                 } else {
@@ -331,7 +442,7 @@ impl TypeSpace<'_> {
                     let doc = doc_attrs(&v.doc, None).or_else(|| line_doc(&fallback));
                     let fields = v.fields.iter().map(|f| {
                         let owner = format!("{owner}_{}", v.ident.to_snake_case());
-                        self.field(f, &owner, false, defaults)
+                        self.field(f, &owner, false, names, defaults)
                     });
                     // A unit variant would ignore other properties; an empty struct
                     // variant lets `deny_unknown_fields` see them.
@@ -393,12 +504,13 @@ impl TypeSpace<'_> {
         def: &StructDef,
         owner: &str,
         public: bool,
+        names: &DefaultNames,
         defaults: &mut Vec<DefaultFn>,
     ) -> Vec<TokenStream> {
         def.fields
             .iter()
             .chain(def.extra.iter())
-            .map(|f| self.field(f, owner, public, defaults))
+            .map(|f| self.field(f, owner, public, names, defaults))
             .collect()
     }
 
@@ -407,6 +519,7 @@ impl TypeSpace<'_> {
         f: &Field,
         owner: &str,
         public: bool,
+        names: &DefaultNames,
         defaults: &mut Vec<DefaultFn>,
     ) -> TokenStream {
         let ident = field_ident(&f.ident);
@@ -442,22 +555,16 @@ impl TypeSpace<'_> {
                 skip_serializing_if = "::std::option::Option::is_none"
             )),
             FieldMode::Defaulted(value) => {
-                let base = format!("{owner}_{}", unraw(&f.ident));
-                let mut name = base.clone();
-                let mut n = 2;
-                while defaults.iter().any(|d| d.name == name) {
-                    name = format!("{base}_{n}");
-                    n += 1;
-                }
+                let name = names.get(owner, &f.ident);
                 let path = format!("defaults::{name}");
                 args.push(quote!(default = #path));
                 defaults.push(DefaultFn {
                     owner: owner.to_string(),
                     field: f.ident.clone(),
-                    name,
+                    name: name.to_string(),
                     json: value.to_string(),
-                    ty: ty.clone(),
-                    value: self.default_value(&f.ty, value),
+                    ty: ty.to_string(),
+                    value: self.default_value(&f.ty, value).to_string(),
                 });
             }
             FieldMode::Flatten => args.push(quote!(flatten)),

@@ -53,6 +53,7 @@ use proc_macro2::TokenStream;
 
 use crate::ir::{Diagnostic, SchemaArena, SchemaId, SchemaNode, Severity};
 use crate::Result;
+pub use emit::{DefaultFn, Definitions};
 use model::{Entry, EntryKind, Ty, TyKind};
 
 /// Settings for the generated code.
@@ -89,7 +90,7 @@ pub struct TypeSpace<'a> {
     /// Entries before this index have had their cycles boxed (see `boxing`).
     boxed_entries: usize,
     /// Which entries have anything to validate (computed on demand, reset by `add`).
-    validating: std::cell::RefCell<Option<std::rc::Rc<Vec<bool>>>>,
+    validating: std::sync::OnceLock<Vec<bool>>,
 }
 
 impl<'a> TypeSpace<'a> {
@@ -132,14 +133,20 @@ impl<'a> TypeSpace<'a> {
             self.memo.insert(id, ty.clone());
         }
         self.box_cycles();
-        self.validating.replace(None);
+        self.validating = std::sync::OnceLock::new();
         Ok(self.ty_tokens(&ty))
     }
 
     /// All type definitions (structs, enums, their impls incl. `Validate`) added so far,
     /// in a deterministic order, as one token stream to place in a `types` module.
     pub fn definitions(&self) -> TokenStream {
-        self.emit_definitions()
+        self.definitions_plan().all()
+    }
+
+    /// The same definitions, to be emitted range by range (on several threads if need
+    /// be): see [`Definitions`].
+    pub fn definitions_in_parts(&self) -> Definitions<'_> {
+        self.definitions_plan()
     }
 
     /// Problems found (unsupported keywords, approximations), with locations.
@@ -167,35 +174,32 @@ impl<'a> TypeSpace<'a> {
 
     /// For each entry, whether its `validate_at` checks anything (so that callers can
     /// skip calling it).
-    fn validating_entries(&self) -> std::rc::Rc<Vec<bool>> {
-        if let Some(v) = self.validating.borrow().as_ref() {
-            return v.clone();
-        }
-        let mut validating = vec![false; self.entries.len()];
-        loop {
-            let mut changed = false;
-            for (i, entry) in self.entries.iter().enumerate() {
-                if validating[i] {
-                    continue;
+    fn validating_entries(&self) -> &[bool] {
+        self.validating.get_or_init(|| {
+            let mut validating = vec![false; self.entries.len()];
+            loop {
+                let mut changed = false;
+                for (i, entry) in self.entries.iter().enumerate() {
+                    if validating[i] {
+                        continue;
+                    }
+                    let own_checks =
+                        matches!(&entry.kind, EntryKind::Struct(def) if !def.checks.is_empty());
+                    if own_checks
+                        || entry_tys(&entry.kind)
+                            .iter()
+                            .any(|t| ty_validates(t, &validating))
+                    {
+                        validating[i] = true;
+                        changed = true;
+                    }
                 }
-                let own_checks =
-                    matches!(&entry.kind, EntryKind::Struct(def) if !def.checks.is_empty());
-                if own_checks
-                    || entry_tys(&entry.kind)
-                        .iter()
-                        .any(|t| ty_validates(t, &validating))
-                {
-                    validating[i] = true;
-                    changed = true;
+                if !changed {
+                    break;
                 }
             }
-            if !changed {
-                break;
-            }
-        }
-        let validating = std::rc::Rc::new(validating);
-        self.validating.replace(Some(validating.clone()));
-        validating
+            validating
+        })
     }
 
     /// Every entry that is (being) defined, with its index.
