@@ -87,51 +87,31 @@ impl Generator {
 
     /// Generates from an already loaded spec.
     pub fn generate_spec(&self, spec: &Spec) -> Result<Generated> {
-        // The docs depend on the spec alone: they are rendered on a second thread while
-        // this one generates and formats the Rust code (on a multi-core machine the two
-        // take about as long as the longer of them). The formatting hands items to
-        // worker threads only while they keep up, so when the docs still hold a core the
-        // formatting mostly stays on this thread instead of paying to share its items.
-        std::thread::scope(|scope| {
-            let docs = if self.docs {
-                let render = || crate::docs::generate(spec, &crate_files::header(spec));
-                Some(
-                    std::thread::Builder::new()
-                        .name("jetwire-codegen-docs".into())
-                        .spawn_scoped(scope, render)
-                        // No thread to be had: render them here afterwards.
-                        .map_err(|_| render),
-                )
-            } else {
-                None
-            };
-            let code = crate::rustgen::generate(spec)?;
-            let crate_name = self
-                .crate_name
-                .clone()
-                .unwrap_or_else(|| default_crate_name(spec));
-            let mut files = crate_files::crate_files(
-                spec,
-                &code,
-                &CrateOptions {
-                    crate_name,
-                    runtime: self.runtime.clone(),
-                    standalone: self.standalone,
-                },
-            )?;
-            match docs {
-                Some(Ok(thread)) => files.extend(
-                    thread
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-                ),
-                Some(Err(render)) => files.extend(render()?),
-                None => {}
-            }
-            let mut diagnostics = spec.diagnostics.clone();
-            diagnostics.extend(code.diagnostics);
-            Ok(Generated { files, diagnostics })
-        })
+        // The docs depend on the spec alone: they are rendered on a thread of their own
+        // while the Rust code is generated and formatted (see `rustgen::pipeline`).
+        let docs = || {
+            self.docs
+                .then(|| crate::docs::generate(spec, &crate_files::header(spec)))
+                .transpose()
+        };
+        let (code, docs) = crate::rustgen::pipeline::generate_formatted(spec, docs)?;
+        let crate_name = self
+            .crate_name
+            .clone()
+            .unwrap_or_else(|| default_crate_name(spec));
+        let mut files = crate_files::crate_files(
+            spec,
+            &code,
+            &CrateOptions {
+                crate_name,
+                runtime: self.runtime.clone(),
+                standalone: self.standalone,
+            },
+        )?;
+        files.extend(docs?.unwrap_or_default());
+        let mut diagnostics = spec.diagnostics.clone();
+        diagnostics.extend(code.info.diagnostics);
+        Ok(Generated { files, diagnostics })
     }
 }
 
@@ -302,6 +282,7 @@ pub fn module_for_spec(spec: &Spec) -> Result<ModuleOutput> {
     let code = crate::rustgen::generate(spec)?;
     let file = crate_files::module_file(spec, &code)?;
     let messages = code
+        .info
         .message_types
         .iter()
         .map(|mt| {
@@ -318,12 +299,12 @@ pub fn module_for_spec(spec: &Spec) -> Result<ModuleOutput> {
         })
         .collect();
     let mut diagnostics = spec.diagnostics.clone();
-    diagnostics.extend(code.diagnostics);
+    diagnostics.extend(code.info.diagnostics);
     Ok(ModuleOutput {
         code: file,
         diagnostics,
-        job_operations: code.job_operations,
-        event_operations: code.event_operations,
+        job_operations: code.info.job_operations,
+        event_operations: code.info.event_operations,
         messages,
     })
 }

@@ -3,8 +3,10 @@
 //! - [`model`] resolves every operation once (names, types, parameters);
 //! - [`types`] bridges to the type generator;
 //! - [`service`], [`operations`], [`client`], [`worker`] emit one module each;
+//! - [`format`] prints token streams with prettyplease, item by item;
+//! - [`pipeline`] emits and formats the modules on the available threads;
 //! - [`crate_files`] assembles them into a crate (`lib.rs` + module files + `Cargo.toml`)
-//!   or into one self-contained module for build scripts, [`format`] prints them.
+//!   or into one self-contained module for build scripts.
 
 pub mod client;
 pub mod crate_files;
@@ -12,6 +14,7 @@ pub mod format;
 pub mod model;
 pub mod naming;
 pub mod operations;
+pub mod pipeline;
 pub mod service;
 pub mod types;
 pub mod worker;
@@ -28,6 +31,23 @@ pub struct RustCode {
     pub operations: TokenStream,
     pub client: TokenStream,
     pub worker: TokenStream,
+    pub info: CodeInfo,
+}
+
+/// The generated modules of one spec, formatted (what [`pipeline::generate_formatted`]
+/// makes): each module's text without header or module docs.
+pub struct FormattedCode {
+    pub types: String,
+    pub service: String,
+    pub operations: String,
+    pub client: String,
+    pub worker: String,
+    pub info: CodeInfo,
+}
+
+/// What the generated code holds, besides the code: for the crate docs, build scripts
+/// and reports.
+pub struct CodeInfo {
     /// Payload type of every message, written from the generated module root.
     pub message_types: Vec<MessageType>,
     /// Ids of the operations with client/worker code.
@@ -57,24 +77,31 @@ pub struct MessageType {
     pub payload_type: String,
 }
 
+/// Every module as one token stream, on this thread ([`pipeline`] makes the same text
+/// formatted, on several threads).
 pub fn generate(spec: &Spec) -> Result<RustCode> {
     let mut types = types::Types::new(&spec.schemas);
     let model = model::build(spec, &mut types)?;
-    let message_types = model
-        .messages
-        .iter()
-        .map(|m| MessageType {
-            message: m.id,
-            payload_type: types::from_root(&m.payload_type).to_string(),
-        })
-        .collect();
     Ok(RustCode {
         types: types.definitions(),
         service: service::emit(&model),
         operations: operations::emit(&model),
         client: client::emit(&model),
         worker: worker::emit(&model),
-        message_types,
+        info: code_info(model),
+    })
+}
+
+fn code_info(model: model::Model) -> CodeInfo {
+    CodeInfo {
+        message_types: model
+            .messages
+            .iter()
+            .map(|m| MessageType {
+                message: m.id,
+                payload_type: types::from_root(&m.payload_type).to_string(),
+            })
+            .collect(),
         job_operations: model.jobs.iter().map(|j| j.op.id.clone()).collect(),
         event_operations: model.events.iter().map(|j| j.op.id.clone()).collect(),
         summaries: model
@@ -90,5 +117,5 @@ pub fn generate(spec: &Spec) -> Result<RustCode> {
             })
             .collect(),
         diagnostics: model.diagnostics,
-    })
+    }
 }

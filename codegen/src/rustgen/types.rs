@@ -41,6 +41,11 @@ impl<'a> Types<'a> {
         self.space.definitions()
     }
 
+    /// The same definitions, to be emitted by ranges of entries on any thread.
+    pub fn definitions_in_parts(&self) -> crate::typegen::Definitions<'_> {
+        self.space.definitions_in_parts()
+    }
+
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         self.space.diagnostics().to_vec()
     }

@@ -203,7 +203,7 @@ impl TypeSpace<'_> {
             }
             TyKind::Box(inner) => {
                 // `Box<T>` validates as `T` does.
-                if super::ty_validates(inner, &self.validating_entries()) {
+                if super::ty_validates(inner, self.validating_entries()) {
                     code.extend(quote!(#rt::Validate::validate_at(#v, &#at.path(), out);));
                 }
             }

@@ -1,10 +1,10 @@
 //! `cargo xtask bench codegen`: load + full generation (Rust crate and docs) of a
 //! synthetic spec of 1,000 operations and 2,000 schemas, against merely parsing the same
 //! YAML with serde_yaml (the in-run baseline). Each stage of the pipeline is also timed on
-//! its own (load, Rust tokens, formatting, docs), to show where the time goes. In a full
-//! generation the docs render on a thread of their own alongside the Rust code, and the
-//! formatting shares its items with up to `available_parallelism` threads, so the stages
-//! add up to more than the total on a multi-core machine.
+//! its own (load, the Rust code, docs), to show where the time goes. In a full generation
+//! the docs render on a thread of their own beside the Rust code, and the `types` module
+//! is shared by up to `available_parallelism` threads, so the stages add up to more than
+//! the total on a multi-core machine.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -112,7 +112,7 @@ pub fn run(settings: &Settings) -> Result<Value> {
             .zip(&stage_ms)
             .map(|((key, _), ms)| (key.to_string(), json!(round(*ms))))
             .collect::<serde_json::Map<_, _>>(),
-        "format_threads": threads,
+        "threads": threads,
         "generate_vs_parse_ratio": ratio,
         "target_ms": TARGET_MS,
         "target_met": generate_ms <= TARGET_MS,
@@ -130,7 +130,7 @@ pub fn run(settings: &Settings) -> Result<Value> {
         "load + generate (jetwire-codegen)", generate_ms
     );
     for ((key, label), ms) in STAGES.iter().zip(&stage_ms) {
-        let label = if *key == "format" {
+        let label = if *key == "rust" {
             format!("{label} ({threads} threads)")
         } else {
             label.to_string()
@@ -146,36 +146,27 @@ pub fn run(settings: &Settings) -> Result<Value> {
 }
 
 /// The stages of [`Generator::generate`], timed one by one (report key, printed label).
-const STAGES: [(&str, &str); 4] = [
+const STAGES: [(&str, &str); 3] = [
     ("load", "load (YAML → IR)"),
-    ("rust_tokens", "types + code as token streams"),
-    ("format", "format the Rust files"),
+    ("rust", "Rust: model, tokens, formatting"),
     ("docs", "docs (Markdown + HTML)"),
 ];
 
-/// One run of the pipeline [`Generator::generate`] runs, each stage timed, in the order
-/// of [`STAGES`].
+/// One run of the pipeline [`Generator::generate`] runs, each stage timed alone, in the
+/// order of [`STAGES`] (in the real run the docs run beside the Rust code).
 fn timed_stages(spec_path: &std::path::Path) -> Result<[Duration; STAGES.len()]> {
-    use jetwire_codegen::rustgen::{self, crate_files};
+    use jetwire_codegen::rustgen::{crate_files, pipeline};
     let t = Instant::now();
     let spec = jetwire_codegen::load::load_spec(spec_path).context("loading the synthetic spec")?;
     let load = t.elapsed();
     let t = Instant::now();
-    let code = rustgen::generate(&spec).context("generating the Rust tokens")?;
-    let tokens = t.elapsed();
-    let t = Instant::now();
-    let options = crate_files::CrateOptions {
-        crate_name: "bench-jobs".into(),
-        runtime: crate_files::RuntimeDependency::Path("../runtime".into()),
-        standalone: false,
-    };
-    crate_files::crate_files(&spec, &code, &options).context("formatting the Rust files")?;
-    let format = t.elapsed();
+    pipeline::generate_formatted(&spec, || ()).context("generating the Rust code")?;
+    let rust = t.elapsed();
     let t = Instant::now();
     jetwire_codegen::docs::generate(&spec, &crate_files::header(&spec))
         .context("generating the docs")?;
     let docs = t.elapsed();
-    Ok([load, tokens, format, docs])
+    Ok([load, rust, docs])
 }
 
 fn min_ms(samples: &[Duration]) -> f64 {
