@@ -478,37 +478,7 @@ pub enum HostnameSource {
     #[serde(rename = "kernel")]
     Kernel,
 }
-impl HostnameSource {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::File, Self::Kernel];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Kernel => "kernel",
-        }
-    }
-}
-impl ::std::fmt::Display for HostnameSource {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for HostnameSource {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "file" => ::std::result::Result::Ok(Self::File),
-            "kernel" => ::std::result::Result::Ok(Self::Kernel),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("HostnameSource", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for HostnameSource {}
+::jetwire::string_enum_impls!(HostnameSource { File => "file", Kernel => "kernel" });
 /// The new host name.
 ///
 /// Schema: `#/components/schemas/HostnameUpdate`.
@@ -1297,39 +1267,9 @@ pub enum PingMethodChoice {
     #[serde(rename = "tcp")]
     Tcp,
 }
-impl PingMethodChoice {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Auto, Self::Icmp, Self::Tcp];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Icmp => "icmp",
-            Self::Tcp => "tcp",
-        }
-    }
-}
-impl ::std::fmt::Display for PingMethodChoice {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for PingMethodChoice {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "auto" => ::std::result::Result::Ok(Self::Auto),
-            "icmp" => ::std::result::Result::Ok(Self::Icmp),
-            "tcp" => ::std::result::Result::Ok(Self::Tcp),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("PingMethodChoice", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for PingMethodChoice {}
+::jetwire::string_enum_impls!(
+    PingMethodChoice { Auto => "auto", Icmp => "icmp", Tcp => "tcp" }
+);
 /// `icmp`: ICMP echo requests; `tcp`: TCP connection attempts.
 ///
 /// Schema: `#/components/schemas/PingMethodUsed`.
@@ -1356,37 +1296,7 @@ pub enum PingMethodUsed {
     #[serde(rename = "tcp")]
     Tcp,
 }
-impl PingMethodUsed {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Icmp, Self::Tcp];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Icmp => "icmp",
-            Self::Tcp => "tcp",
-        }
-    }
-}
-impl ::std::fmt::Display for PingMethodUsed {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for PingMethodUsed {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "icmp" => ::std::result::Result::Ok(Self::Icmp),
-            "tcp" => ::std::result::Result::Ok(Self::Tcp),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("PingMethodUsed", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for PingMethodUsed {}
+::jetwire::string_enum_impls!(PingMethodUsed { Icmp => "icmp", Tcp => "tcp" });
 /// Asks the agent to probe another host.
 ///
 /// Schema: `#/components/schemas/PingQuery`.

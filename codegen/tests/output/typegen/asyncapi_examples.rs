@@ -711,35 +711,7 @@ pub mod v3_1_gitter_streaming_asyncapi {
         #[serde(rename = "\r\n")]
         Value,
     }
-    impl HeartbeatPayload {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Value];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Value => "\r\n",
-            }
-        }
-    }
-    impl ::std::fmt::Display for HeartbeatPayload {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for HeartbeatPayload {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "\r\n" => ::std::result::Result::Ok(Self::Value),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("HeartbeatPayload", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for HeartbeatPayload {}
+    ::jetwire::string_enum_impls!(HeartbeatPayload { Value => "\r\n" });
     payload_examples! {}
 }
 
@@ -966,55 +938,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
         #[serde(rename = "trade")]
         Trade,
     }
-    impl Name {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Book,
-            Self::Ohlc,
-            Self::OpenOrders,
-            Self::OwnTrades,
-            Self::Spread,
-            Self::Ticker,
-            Self::Trade,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Book => "book",
-                Self::Ohlc => "ohlc",
-                Self::OpenOrders => "openOrders",
-                Self::OwnTrades => "ownTrades",
-                Self::Spread => "spread",
-                Self::Ticker => "ticker",
-                Self::Trade => "trade",
-            }
-        }
-    }
-    impl ::std::fmt::Display for Name {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for Name {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "book" => ::std::result::Result::Ok(Self::Book),
-                "ohlc" => ::std::result::Result::Ok(Self::Ohlc),
-                "openOrders" => ::std::result::Result::Ok(Self::OpenOrders),
-                "ownTrades" => ::std::result::Result::Ok(Self::OwnTrades),
-                "spread" => ::std::result::Result::Ok(Self::Spread),
-                "ticker" => ::std::result::Result::Ok(Self::Ticker),
-                "trade" => ::std::result::Result::Ok(Self::Trade),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("Name", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for Name {}
+    ::jetwire::string_enum_impls!(
+        Name { Book => "book", Ohlc => "ohlc", OpenOrders => "openOrders", OwnTrades =>
+        "ownTrades", Spread => "spread", Ticker => "ticker", Trade => "trade" }
+    );
     /// Array of currency pairs.
     ///
     /// Schema: `#/components/schemas/pair`.
@@ -1179,49 +1106,10 @@ pub mod v3_1_kraken_websocket_request_reply_message_filter_in_reply_asyncapi {
         #[serde(rename = "post_only")]
         PostOnly,
     }
-    impl Status {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Online,
-            Self::Maintenance,
-            Self::CancelOnly,
-            Self::LimitOnly,
-            Self::PostOnly,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Online => "online",
-                Self::Maintenance => "maintenance",
-                Self::CancelOnly => "cancel_only",
-                Self::LimitOnly => "limit_only",
-                Self::PostOnly => "post_only",
-            }
-        }
-    }
-    impl ::std::fmt::Display for Status {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for Status {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "online" => ::std::result::Result::Ok(Self::Online),
-                "maintenance" => ::std::result::Result::Ok(Self::Maintenance),
-                "cancel_only" => ::std::result::Result::Ok(Self::CancelOnly),
-                "limit_only" => ::std::result::Result::Ok(Self::LimitOnly),
-                "post_only" => ::std::result::Result::Ok(Self::PostOnly),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("Status", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for Status {}
+    ::jetwire::string_enum_impls!(
+        Status { Online => "online", Maintenance => "maintenance", CancelOnly =>
+        "cancel_only", LimitOnly => "limit_only", PostOnly => "post_only" }
+    );
     /// Schema: `#/components/schemas/subscribe`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -1972,55 +1860,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
         #[serde(rename = "trade")]
         Trade,
     }
-    impl Name {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Book,
-            Self::Ohlc,
-            Self::OpenOrders,
-            Self::OwnTrades,
-            Self::Spread,
-            Self::Ticker,
-            Self::Trade,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Book => "book",
-                Self::Ohlc => "ohlc",
-                Self::OpenOrders => "openOrders",
-                Self::OwnTrades => "ownTrades",
-                Self::Spread => "spread",
-                Self::Ticker => "ticker",
-                Self::Trade => "trade",
-            }
-        }
-    }
-    impl ::std::fmt::Display for Name {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for Name {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "book" => ::std::result::Result::Ok(Self::Book),
-                "ohlc" => ::std::result::Result::Ok(Self::Ohlc),
-                "openOrders" => ::std::result::Result::Ok(Self::OpenOrders),
-                "ownTrades" => ::std::result::Result::Ok(Self::OwnTrades),
-                "spread" => ::std::result::Result::Ok(Self::Spread),
-                "ticker" => ::std::result::Result::Ok(Self::Ticker),
-                "trade" => ::std::result::Result::Ok(Self::Trade),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("Name", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for Name {}
+    ::jetwire::string_enum_impls!(
+        Name { Book => "book", Ohlc => "ohlc", OpenOrders => "openOrders", OwnTrades =>
+        "ownTrades", Spread => "spread", Ticker => "ticker", Trade => "trade" }
+    );
     /// Array of currency pairs.
     ///
     /// Schema: `#/components/schemas/pair`.
@@ -2185,49 +2028,10 @@ pub mod v3_1_kraken_websocket_request_reply_multiple_channels_asyncapi {
         #[serde(rename = "post_only")]
         PostOnly,
     }
-    impl Status {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Online,
-            Self::Maintenance,
-            Self::CancelOnly,
-            Self::LimitOnly,
-            Self::PostOnly,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Online => "online",
-                Self::Maintenance => "maintenance",
-                Self::CancelOnly => "cancel_only",
-                Self::LimitOnly => "limit_only",
-                Self::PostOnly => "post_only",
-            }
-        }
-    }
-    impl ::std::fmt::Display for Status {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for Status {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "online" => ::std::result::Result::Ok(Self::Online),
-                "maintenance" => ::std::result::Result::Ok(Self::Maintenance),
-                "cancel_only" => ::std::result::Result::Ok(Self::CancelOnly),
-                "limit_only" => ::std::result::Result::Ok(Self::LimitOnly),
-                "post_only" => ::std::result::Result::Ok(Self::PostOnly),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("Status", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for Status {}
+    ::jetwire::string_enum_impls!(
+        Status { Online => "online", Maintenance => "maintenance", CancelOnly =>
+        "cancel_only", LimitOnly => "limit_only", PostOnly => "post_only" }
+    );
     /// Schema: `#/components/schemas/subscribe`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -2983,49 +2787,11 @@ pub mod v3_1_operation_security_asyncapi {
         #[serde(rename = "PASSWORD_CHANGE")]
         PasswordChange,
     }
-    impl AuthorizationRevocationDataRevokeReason {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::RevokedByApp,
-            Self::RevokedByUser,
-            Self::RevokedByAdmin,
-            Self::PasswordChange,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::RevokedByApp => "REVOKED_BY_APP",
-                Self::RevokedByUser => "REVOKED_BY_USER",
-                Self::RevokedByAdmin => "REVOKED_BY_ADMIN",
-                Self::PasswordChange => "PASSWORD_CHANGE",
-            }
-        }
-    }
-    impl ::std::fmt::Display for AuthorizationRevocationDataRevokeReason {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for AuthorizationRevocationDataRevokeReason {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "REVOKED_BY_APP" => ::std::result::Result::Ok(Self::RevokedByApp),
-                "REVOKED_BY_USER" => ::std::result::Result::Ok(Self::RevokedByUser),
-                "REVOKED_BY_ADMIN" => ::std::result::Result::Ok(Self::RevokedByAdmin),
-                "PASSWORD_CHANGE" => ::std::result::Result::Ok(Self::PasswordChange),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "AuthorizationRevocationDataRevokeReason",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for AuthorizationRevocationDataRevokeReason {}
+    ::jetwire::string_enum_impls!(
+        AuthorizationRevocationDataRevokeReason { RevokedByApp => "REVOKED_BY_APP",
+        RevokedByUser => "REVOKED_BY_USER", RevokedByAdmin => "REVOKED_BY_ADMIN",
+        PasswordChange => "PASSWORD_CHANGE" }
+    );
     /// Schema: `#/components/messages/message/headers`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3078,38 +2844,9 @@ pub mod v3_1_operation_security_asyncapi {
         #[serde(rename = "application/json")]
         ApplicationJson,
     }
-    impl MessageHeadersContentType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ApplicationJson];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ApplicationJson => "application/json",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MessageHeadersContentType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MessageHeadersContentType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "application/json" => ::std::result::Result::Ok(Self::ApplicationJson),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MessageHeadersContentType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MessageHeadersContentType {}
+    ::jetwire::string_enum_impls!(
+        MessageHeadersContentType { ApplicationJson => "application/json" }
+    );
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3393,38 +3130,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "accounts_changed")]
         AccountsChanged,
     }
-    impl AccountsChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::AccountsChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::AccountsChanged => "accounts_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for AccountsChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for AccountsChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "accounts_changed" => ::std::result::Result::Ok(Self::AccountsChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "AccountsChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for AccountsChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        AccountsChangedPayloadType { AccountsChanged => "accounts_changed" }
+    );
     /// Schema: `#/components/schemas/attachment`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3654,38 +3362,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "bot_added")]
         BotAdded,
     }
-    impl BotAddedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::BotAdded];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::BotAdded => "bot_added",
-            }
-        }
-    }
-    impl ::std::fmt::Display for BotAddedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for BotAddedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "bot_added" => ::std::result::Result::Ok(Self::BotAdded),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "BotAddedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for BotAddedPayloadType {}
+    ::jetwire::string_enum_impls!(BotAddedPayloadType { BotAdded => "bot_added" });
     /// Schema: `#/components/messages/botChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3761,38 +3438,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "bot_added")]
         BotAdded,
     }
-    impl BotChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::BotAdded];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::BotAdded => "bot_added",
-            }
-        }
-    }
-    impl ::std::fmt::Display for BotChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for BotChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "bot_added" => ::std::result::Result::Ok(Self::BotAdded),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "BotChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for BotChangedPayloadType {}
+    ::jetwire::string_enum_impls!(BotChangedPayloadType { BotAdded => "bot_added" });
     /// Schema: `#/components/messages/channelArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3840,38 +3486,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_archive")]
         ChannelArchive,
     }
-    impl ChannelArchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelArchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelArchive => "channel_archive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelArchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelArchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_archive" => ::std::result::Result::Ok(Self::ChannelArchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelArchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelArchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelArchivePayloadType { ChannelArchive => "channel_archive" }
+    );
     /// Schema: `#/components/messages/channelCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -3941,38 +3558,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_created")]
         ChannelCreated,
     }
-    impl ChannelCreatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelCreated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelCreated => "channel_created",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelCreatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelCreatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_created" => ::std::result::Result::Ok(Self::ChannelCreated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelCreatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelCreatedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelCreatedPayloadType { ChannelCreated => "channel_created" }
+    );
     /// Schema: `#/components/messages/channelDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4017,38 +3605,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_deleted")]
         ChannelDeleted,
     }
-    impl ChannelDeletedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelDeleted];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelDeleted => "channel_deleted",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelDeletedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelDeletedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_deleted" => ::std::result::Result::Ok(Self::ChannelDeleted),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelDeletedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelDeletedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelDeletedPayloadType { ChannelDeleted => "channel_deleted" }
+    );
     /// Schema: `#/components/messages/channelHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4099,40 +3658,10 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_history_changed")]
         ChannelHistoryChanged,
     }
-    impl ChannelHistoryChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelHistoryChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelHistoryChanged => "channel_history_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelHistoryChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelHistoryChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_history_changed" => {
-                    ::std::result::Result::Ok(Self::ChannelHistoryChanged)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelHistoryChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelHistoryChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelHistoryChangedPayloadType { ChannelHistoryChanged =>
+        "channel_history_changed" }
+    );
     /// Schema: `#/components/messages/channelJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4202,38 +3731,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_joined")]
         ChannelJoined,
     }
-    impl ChannelJoinedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelJoined];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelJoined => "channel_joined",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelJoinedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelJoinedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_joined" => ::std::result::Result::Ok(Self::ChannelJoined),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelJoinedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelJoinedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelJoinedPayloadType { ChannelJoined => "channel_joined" }
+    );
     /// Schema: `#/components/messages/channelLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4278,38 +3778,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_left")]
         ChannelLeft,
     }
-    impl ChannelLeftPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelLeft];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelLeft => "channel_left",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelLeftPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelLeftPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_left" => ::std::result::Result::Ok(Self::ChannelLeft),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelLeftPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelLeftPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelLeftPayloadType { ChannelLeft => "channel_left" }
+    );
     /// Schema: `#/components/messages/channelMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4357,38 +3828,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_marked")]
         ChannelMarked,
     }
-    impl ChannelMarkedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelMarked];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelMarked => "channel_marked",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelMarkedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelMarkedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_marked" => ::std::result::Result::Ok(Self::ChannelMarked),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelMarkedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelMarkedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelMarkedPayloadType { ChannelMarked => "channel_marked" }
+    );
     /// Schema: `#/components/messages/channelRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4455,38 +3897,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_rename")]
         ChannelRename,
     }
-    impl ChannelRenamePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelRename];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelRename => "channel_rename",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelRenamePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelRenamePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_rename" => ::std::result::Result::Ok(Self::ChannelRename),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelRenamePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelRenamePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelRenamePayloadType { ChannelRename => "channel_rename" }
+    );
     /// Schema: `#/components/messages/channelUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4534,38 +3947,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "channel_unarchive")]
         ChannelUnarchive,
     }
-    impl ChannelUnarchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelUnarchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelUnarchive => "channel_unarchive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelUnarchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelUnarchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_unarchive" => ::std::result::Result::Ok(Self::ChannelUnarchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelUnarchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelUnarchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelUnarchivePayloadType { ChannelUnarchive => "channel_unarchive" }
+    );
     /// Schema: `#/components/messages/commandsChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4610,38 +3994,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "commands_changed")]
         CommandsChanged,
     }
-    impl CommandsChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::CommandsChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::CommandsChanged => "commands_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for CommandsChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for CommandsChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "commands_changed" => ::std::result::Result::Ok(Self::CommandsChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "CommandsChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for CommandsChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        CommandsChangedPayloadType { CommandsChanged => "commands_changed" }
+    );
     /// Schema: `#/components/messages/connectionError/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4705,38 +4060,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "error")]
         Error,
     }
-    impl ConnectionErrorPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Error];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Error => "error",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ConnectionErrorPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ConnectionErrorPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "error" => ::std::result::Result::Ok(Self::Error),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ConnectionErrorPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ConnectionErrorPayloadType {}
+    ::jetwire::string_enum_impls!(ConnectionErrorPayloadType { Error => "error" });
     /// Schema: `#/components/messages/dndUpdated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4812,38 +4136,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "dnd_updated")]
         DndUpdated,
     }
-    impl DndUpdatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::DndUpdated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::DndUpdated => "dnd_updated",
-            }
-        }
-    }
-    impl ::std::fmt::Display for DndUpdatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for DndUpdatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "dnd_updated" => ::std::result::Result::Ok(Self::DndUpdated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "DndUpdatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for DndUpdatedPayloadType {}
+    ::jetwire::string_enum_impls!(DndUpdatedPayloadType { DndUpdated => "dnd_updated" });
     /// Schema: `#/components/messages/dndUpdatedUser/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4913,38 +4206,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "dnd_updated_user")]
         DndUpdatedUser,
     }
-    impl DndUpdatedUserPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::DndUpdatedUser];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::DndUpdatedUser => "dnd_updated_user",
-            }
-        }
-    }
-    impl ::std::fmt::Display for DndUpdatedUserPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for DndUpdatedUserPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "dnd_updated_user" => ::std::result::Result::Ok(Self::DndUpdatedUser),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "DndUpdatedUserPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for DndUpdatedUserPayloadType {}
+    ::jetwire::string_enum_impls!(
+        DndUpdatedUserPayloadType { DndUpdatedUser => "dnd_updated_user" }
+    );
     /// Schema: `#/components/messages/emailDomainChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -4992,40 +4256,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "email_domain_changed")]
         EmailDomainChanged,
     }
-    impl EmailDomainChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::EmailDomainChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::EmailDomainChanged => "email_domain_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmailDomainChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmailDomainChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "email_domain_changed" => {
-                    ::std::result::Result::Ok(Self::EmailDomainChanged)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmailDomainChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmailDomainChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        EmailDomainChangedPayloadType { EmailDomainChanged => "email_domain_changed" }
+    );
     /// Schema: `#/components/messages/emojiAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5097,38 +4330,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "add")]
         Add,
     }
-    impl EmojiAddedPayloadSubtype {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Add];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Add => "add",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiAddedPayloadSubtype {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiAddedPayloadSubtype {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "add" => ::std::result::Result::Ok(Self::Add),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiAddedPayloadSubtype",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiAddedPayloadSubtype {}
+    ::jetwire::string_enum_impls!(EmojiAddedPayloadSubtype { Add => "add" });
     /// Schema: `#/components/messages/emojiAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5150,38 +4352,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "emoji_changed")]
         EmojiChanged,
     }
-    impl EmojiAddedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::EmojiChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::EmojiChanged => "emoji_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiAddedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiAddedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "emoji_changed" => ::std::result::Result::Ok(Self::EmojiChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiAddedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiAddedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        EmojiAddedPayloadType { EmojiChanged => "emoji_changed" }
+    );
     /// Schema: `#/components/messages/emojiRemoved/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5232,38 +4405,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "remove")]
         Remove,
     }
-    impl EmojiRemovedPayloadSubtype {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Remove];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Remove => "remove",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiRemovedPayloadSubtype {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiRemovedPayloadSubtype {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "remove" => ::std::result::Result::Ok(Self::Remove),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiRemovedPayloadSubtype",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiRemovedPayloadSubtype {}
+    ::jetwire::string_enum_impls!(EmojiRemovedPayloadSubtype { Remove => "remove" });
     /// Schema: `#/components/messages/emojiRemoved/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5285,38 +4427,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "emoji_changed")]
         EmojiChanged,
     }
-    impl EmojiRemovedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::EmojiChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::EmojiChanged => "emoji_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiRemovedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiRemovedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "emoji_changed" => ::std::result::Result::Ok(Self::EmojiChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiRemovedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiRemovedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        EmojiRemovedPayloadType { EmojiChanged => "emoji_changed" }
+    );
     /// Schema: `#/components/messages/fileChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5384,38 +4497,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_change")]
         FileChange,
     }
-    impl FileChangePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileChange];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileChange => "file_change",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileChangePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileChangePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_change" => ::std::result::Result::Ok(Self::FileChange),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileChangePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileChangePayloadType {}
+    ::jetwire::string_enum_impls!(FileChangePayloadType { FileChange => "file_change" });
     /// Schema: `#/components/messages/fileCommentAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5486,38 +4568,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_comment_added")]
         FileCommentAdded,
     }
-    impl FileCommentAddedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCommentAdded];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCommentAdded => "file_comment_added",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCommentAddedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCommentAddedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_comment_added" => ::std::result::Result::Ok(Self::FileCommentAdded),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCommentAddedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCommentAddedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCommentAddedPayloadType { FileCommentAdded => "file_comment_added" }
+    );
     /// Schema: `#/components/messages/fileCommentDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5588,40 +4641,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_comment_deleted")]
         FileCommentDeleted,
     }
-    impl FileCommentDeletedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCommentDeleted];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCommentDeleted => "file_comment_deleted",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCommentDeletedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCommentDeletedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_comment_deleted" => {
-                    ::std::result::Result::Ok(Self::FileCommentDeleted)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCommentDeletedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCommentDeletedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCommentDeletedPayloadType { FileCommentDeleted => "file_comment_deleted" }
+    );
     /// Schema: `#/components/messages/fileCommentEdited/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5692,40 +4714,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_comment_edited")]
         FileCommentEdited,
     }
-    impl FileCommentEditedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCommentEdited];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCommentEdited => "file_comment_edited",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCommentEditedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCommentEditedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_comment_edited" => {
-                    ::std::result::Result::Ok(Self::FileCommentEdited)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCommentEditedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCommentEditedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCommentEditedPayloadType { FileCommentEdited => "file_comment_edited" }
+    );
     /// Schema: `#/components/messages/fileCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5793,38 +4784,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_created")]
         FileCreated,
     }
-    impl FileCreatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCreated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCreated => "file_created",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCreatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCreatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_created" => ::std::result::Result::Ok(Self::FileCreated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCreatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCreatedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCreatedPayloadType { FileCreated => "file_created" }
+    );
     /// Schema: `#/components/messages/fileDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5872,38 +4834,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_deleted")]
         FileDeleted,
     }
-    impl FileDeletedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileDeleted];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileDeleted => "file_deleted",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileDeletedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileDeletedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_deleted" => ::std::result::Result::Ok(Self::FileDeleted),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileDeletedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileDeletedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileDeletedPayloadType { FileDeleted => "file_deleted" }
+    );
     /// Schema: `#/components/messages/filePublic/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -5971,38 +4904,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_public")]
         FilePublic,
     }
-    impl FilePublicPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FilePublic];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FilePublic => "file_public",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FilePublicPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FilePublicPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_public" => ::std::result::Result::Ok(Self::FilePublic),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FilePublicPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FilePublicPayloadType {}
+    ::jetwire::string_enum_impls!(FilePublicPayloadType { FilePublic => "file_public" });
     /// Schema: `#/components/messages/fileShared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6070,38 +4972,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_shared")]
         FileShared,
     }
-    impl FileSharedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileShared];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileShared => "file_shared",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileSharedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileSharedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_shared" => ::std::result::Result::Ok(Self::FileShared),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileSharedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileSharedPayloadType {}
+    ::jetwire::string_enum_impls!(FileSharedPayloadType { FileShared => "file_shared" });
     /// Schema: `#/components/messages/fileUnshared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6169,38 +5040,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "file_unshared")]
         FileUnshared,
     }
-    impl FileUnsharedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileUnshared];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileUnshared => "file_unshared",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileUnsharedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileUnsharedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_unshared" => ::std::result::Result::Ok(Self::FileUnshared),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileUnsharedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileUnsharedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileUnsharedPayloadType { FileUnshared => "file_unshared" }
+    );
     /// Schema: `#/components/messages/goodbye/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6242,38 +5084,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "goodbye")]
         Goodbye,
     }
-    impl GoodbyePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Goodbye];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Goodbye => "goodbye",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GoodbyePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GoodbyePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "goodbye" => ::std::result::Result::Ok(Self::Goodbye),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GoodbyePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GoodbyePayloadType {}
+    ::jetwire::string_enum_impls!(GoodbyePayloadType { Goodbye => "goodbye" });
     /// Schema: `#/components/messages/groupArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6318,38 +5129,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_archive")]
         GroupArchive,
     }
-    impl GroupArchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupArchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupArchive => "group_archive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupArchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupArchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_archive" => ::std::result::Result::Ok(Self::GroupArchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupArchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupArchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupArchivePayloadType { GroupArchive => "group_archive" }
+    );
     /// Schema: `#/components/messages/groupClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6397,38 +5179,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_close")]
         GroupClose,
     }
-    impl GroupClosePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupClose];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupClose => "group_close",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupClosePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupClosePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_close" => ::std::result::Result::Ok(Self::GroupClose),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupClosePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupClosePayloadType {}
+    ::jetwire::string_enum_impls!(GroupClosePayloadType { GroupClose => "group_close" });
     /// Schema: `#/components/messages/groupHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6479,40 +5230,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_history_changed")]
         GroupHistoryChanged,
     }
-    impl GroupHistoryChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupHistoryChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupHistoryChanged => "group_history_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupHistoryChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupHistoryChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_history_changed" => {
-                    ::std::result::Result::Ok(Self::GroupHistoryChanged)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupHistoryChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupHistoryChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupHistoryChangedPayloadType { GroupHistoryChanged => "group_history_changed" }
+    );
     /// Schema: `#/components/messages/groupJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6582,38 +5302,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_joined")]
         GroupJoined,
     }
-    impl GroupJoinedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupJoined];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupJoined => "group_joined",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupJoinedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupJoinedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_joined" => ::std::result::Result::Ok(Self::GroupJoined),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupJoinedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupJoinedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupJoinedPayloadType { GroupJoined => "group_joined" }
+    );
     /// Schema: `#/components/messages/groupLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6658,38 +5349,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_left")]
         GroupLeft,
     }
-    impl GroupLeftPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupLeft];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupLeft => "group_left",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupLeftPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupLeftPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_left" => ::std::result::Result::Ok(Self::GroupLeft),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupLeftPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupLeftPayloadType {}
+    ::jetwire::string_enum_impls!(GroupLeftPayloadType { GroupLeft => "group_left" });
     /// Schema: `#/components/messages/groupMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6737,38 +5397,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_marked")]
         GroupMarked,
     }
-    impl GroupMarkedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupMarked];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupMarked => "group_marked",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupMarkedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupMarkedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_marked" => ::std::result::Result::Ok(Self::GroupMarked),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupMarkedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupMarkedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupMarkedPayloadType { GroupMarked => "group_marked" }
+    );
     /// Schema: `#/components/messages/groupOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6816,38 +5447,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_open")]
         GroupOpen,
     }
-    impl GroupOpenPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupOpen];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupOpen => "group_open",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupOpenPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupOpenPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_open" => ::std::result::Result::Ok(Self::GroupOpen),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupOpenPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupOpenPayloadType {}
+    ::jetwire::string_enum_impls!(GroupOpenPayloadType { GroupOpen => "group_open" });
     /// Schema: `#/components/messages/groupRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6914,38 +5514,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_rename")]
         GroupRename,
     }
-    impl GroupRenamePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupRename];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupRename => "group_rename",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupRenamePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupRenamePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_rename" => ::std::result::Result::Ok(Self::GroupRename),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupRenamePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupRenamePayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupRenamePayloadType { GroupRename => "group_rename" }
+    );
     /// Schema: `#/components/messages/groupUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -6993,38 +5564,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "group_unarchive")]
         GroupUnarchive,
     }
-    impl GroupUnarchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupUnarchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupUnarchive => "group_unarchive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupUnarchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupUnarchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_unarchive" => ::std::result::Result::Ok(Self::GroupUnarchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupUnarchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupUnarchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupUnarchivePayloadType { GroupUnarchive => "group_unarchive" }
+    );
     /// Schema: `#/components/messages/hello/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7066,35 +5608,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "hello")]
         Hello,
     }
-    impl HelloPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Hello];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Hello => "hello",
-            }
-        }
-    }
-    impl ::std::fmt::Display for HelloPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for HelloPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "hello" => ::std::result::Result::Ok(Self::Hello),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("HelloPayloadType", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for HelloPayloadType {}
+    ::jetwire::string_enum_impls!(HelloPayloadType { Hello => "hello" });
     /// Schema: `#/components/messages/imClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7142,38 +5656,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "im_close")]
         ImClose,
     }
-    impl ImClosePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImClose];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImClose => "im_close",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImClosePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImClosePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_close" => ::std::result::Result::Ok(Self::ImClose),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImClosePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImClosePayloadType {}
+    ::jetwire::string_enum_impls!(ImClosePayloadType { ImClose => "im_close" });
     /// Schema: `#/components/messages/imCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7246,38 +5729,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "im_created")]
         ImCreated,
     }
-    impl ImCreatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImCreated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImCreated => "im_created",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImCreatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImCreatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_created" => ::std::result::Result::Ok(Self::ImCreated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImCreatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImCreatedPayloadType {}
+    ::jetwire::string_enum_impls!(ImCreatedPayloadType { ImCreated => "im_created" });
     /// Schema: `#/components/messages/imMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7325,38 +5777,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "im_marked")]
         ImMarked,
     }
-    impl ImMarkedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImMarked];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImMarked => "im_marked",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImMarkedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImMarkedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_marked" => ::std::result::Result::Ok(Self::ImMarked),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImMarkedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImMarkedPayloadType {}
+    ::jetwire::string_enum_impls!(ImMarkedPayloadType { ImMarked => "im_marked" });
     /// Schema: `#/components/messages/imOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7404,38 +5825,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "im_open")]
         ImOpen,
     }
-    impl ImOpenPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImOpen];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImOpen => "im_open",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImOpenPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImOpenPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_open" => ::std::result::Result::Ok(Self::ImOpen),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImOpenPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImOpenPayloadType {}
+    ::jetwire::string_enum_impls!(ImOpenPayloadType { ImOpen => "im_open" });
     /// Schema: `#/components/messages/manualPresenceChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7480,40 +5870,10 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "manual_presence_change")]
         ManualPresenceChange,
     }
-    impl ManualPresenceChangePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ManualPresenceChange];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ManualPresenceChange => "manual_presence_change",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ManualPresenceChangePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ManualPresenceChangePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "manual_presence_change" => {
-                    ::std::result::Result::Ok(Self::ManualPresenceChange)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ManualPresenceChangePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ManualPresenceChangePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ManualPresenceChangePayloadType { ManualPresenceChange =>
+        "manual_presence_change" }
+    );
     /// Schema: `#/components/messages/memberJoinedChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7573,40 +5933,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "G")]
         G,
     }
-    impl MemberJoinedChannelPayloadChannelType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::C, Self::G];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::C => "C",
-                Self::G => "G",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberJoinedChannelPayloadChannelType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberJoinedChannelPayloadChannelType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "C" => ::std::result::Result::Ok(Self::C),
-                "G" => ::std::result::Result::Ok(Self::G),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberJoinedChannelPayloadChannelType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadChannelType {}
+    ::jetwire::string_enum_impls!(
+        MemberJoinedChannelPayloadChannelType { C => "C", G => "G" }
+    );
     /// Schema: `#/components/messages/memberJoinedChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7628,40 +5957,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "member_joined_channel")]
         MemberJoinedChannel,
     }
-    impl MemberJoinedChannelPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::MemberJoinedChannel];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::MemberJoinedChannel => "member_joined_channel",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberJoinedChannelPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberJoinedChannelPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "member_joined_channel" => {
-                    ::std::result::Result::Ok(Self::MemberJoinedChannel)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberJoinedChannelPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadType {}
+    ::jetwire::string_enum_impls!(
+        MemberJoinedChannelPayloadType { MemberJoinedChannel => "member_joined_channel" }
+    );
     /// Schema: `#/components/messages/memberLeftChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7718,40 +6016,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "G")]
         G,
     }
-    impl MemberLeftChannelPayloadChannelType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::C, Self::G];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::C => "C",
-                Self::G => "G",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberLeftChannelPayloadChannelType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberLeftChannelPayloadChannelType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "C" => ::std::result::Result::Ok(Self::C),
-                "G" => ::std::result::Result::Ok(Self::G),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberLeftChannelPayloadChannelType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadChannelType {}
+    ::jetwire::string_enum_impls!(
+        MemberLeftChannelPayloadChannelType { C => "C", G => "G" }
+    );
     /// Schema: `#/components/messages/memberLeftChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7773,40 +6040,9 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "member_left_channel")]
         MemberLeftChannel,
     }
-    impl MemberLeftChannelPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::MemberLeftChannel];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::MemberLeftChannel => "member_left_channel",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberLeftChannelPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberLeftChannelPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "member_left_channel" => {
-                    ::std::result::Result::Ok(Self::MemberLeftChannel)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberLeftChannelPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadType {}
+    ::jetwire::string_enum_impls!(
+        MemberLeftChannelPayloadType { MemberLeftChannel => "member_left_channel" }
+    );
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7902,38 +6138,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "message")]
         Message,
     }
-    impl MessagePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Message];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Message => "message",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MessagePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MessagePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "message" => ::std::result::Result::Ok(Self::Message),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MessagePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MessagePayloadType {}
+    ::jetwire::string_enum_impls!(MessagePayloadType { Message => "message" });
     /// Schema: `#/components/messages/outgoingMessage/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -7982,38 +6187,7 @@ pub mod v3_1_slack_rtm_asyncapi {
         #[serde(rename = "message")]
         Message,
     }
-    impl OutgoingMessagePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Message];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Message => "message",
-            }
-        }
-    }
-    impl ::std::fmt::Display for OutgoingMessagePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for OutgoingMessagePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "message" => ::std::result::Result::Ok(Self::Message),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "OutgoingMessagePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for OutgoingMessagePayloadType {}
+    ::jetwire::string_enum_impls!(OutgoingMessagePayloadType { Message => "message" });
     payload_examples! {}
 }
 
@@ -8537,40 +6711,7 @@ pub mod v3_1_streetlights_kafka_asyncapi {
         #[serde(rename = "off")]
         Off,
     }
-    impl TurnOnOffPayloadCommand {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::On, Self::Off];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::On => "on",
-                Self::Off => "off",
-            }
-        }
-    }
-    impl ::std::fmt::Display for TurnOnOffPayloadCommand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for TurnOnOffPayloadCommand {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "on" => ::std::result::Result::Ok(Self::On),
-                "off" => ::std::result::Result::Ok(Self::Off),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "TurnOnOffPayloadCommand",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
+    ::jetwire::string_enum_impls!(TurnOnOffPayloadCommand { On => "on", Off => "off" });
     payload_examples! {}
 }
 
@@ -8752,40 +6893,7 @@ pub mod v3_1_streetlights_mqtt_asyncapi {
         #[serde(rename = "off")]
         Off,
     }
-    impl TurnOnOffPayloadCommand {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::On, Self::Off];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::On => "on",
-                Self::Off => "off",
-            }
-        }
-    }
-    impl ::std::fmt::Display for TurnOnOffPayloadCommand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for TurnOnOffPayloadCommand {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "on" => ::std::result::Result::Ok(Self::On),
-                "off" => ::std::result::Result::Ok(Self::Off),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "TurnOnOffPayloadCommand",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
+    ::jetwire::string_enum_impls!(TurnOnOffPayloadCommand { On => "on", Off => "off" });
     payload_examples! {}
 }
 
@@ -8967,40 +7075,7 @@ pub mod v3_1_streetlights_operation_security_asyncapi {
         #[serde(rename = "off")]
         Off,
     }
-    impl TurnOnOffPayloadCommand {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::On, Self::Off];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::On => "on",
-                Self::Off => "off",
-            }
-        }
-    }
-    impl ::std::fmt::Display for TurnOnOffPayloadCommand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for TurnOnOffPayloadCommand {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "on" => ::std::result::Result::Ok(Self::On),
-                "off" => ::std::result::Result::Ok(Self::Off),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "TurnOnOffPayloadCommand",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
+    ::jetwire::string_enum_impls!(TurnOnOffPayloadCommand { On => "on", Off => "off" });
     payload_examples! {}
 }
 
@@ -9111,46 +7186,10 @@ pub mod v3_1_websocket_gemini_asyncapi {
         #[serde(rename = "initial")]
         Initial,
     }
-    impl EventsItemReason {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Place,
-            Self::Trade,
-            Self::Cancel,
-            Self::Initial,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Place => "place",
-                Self::Trade => "trade",
-                Self::Cancel => "cancel",
-                Self::Initial => "initial",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EventsItemReason {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EventsItemReason {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "place" => ::std::result::Result::Ok(Self::Place),
-                "trade" => ::std::result::Result::Ok(Self::Trade),
-                "cancel" => ::std::result::Result::Ok(Self::Cancel),
-                "initial" => ::std::result::Result::Ok(Self::Initial),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("EventsItemReason", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EventsItemReason {}
+    ::jetwire::string_enum_impls!(
+        EventsItemReason { Place => "place", Trade => "trade", Cancel => "cancel",
+        Initial => "initial" }
+    );
     /// Schema: `#/components/schemas/events/items/properties/side`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9175,37 +7214,7 @@ pub mod v3_1_websocket_gemini_asyncapi {
         #[serde(rename = "side")]
         Side,
     }
-    impl EventsItemSide {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Bid, Self::Side];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Bid => "bid",
-                Self::Side => "side",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EventsItemSide {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EventsItemSide {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "bid" => ::std::result::Result::Ok(Self::Bid),
-                "side" => ::std::result::Result::Ok(Self::Side),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("EventsItemSide", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EventsItemSide {}
+    ::jetwire::string_enum_impls!(EventsItemSide { Bid => "bid", Side => "side" });
     /// Schema: `#/components/schemas/events/items/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9233,45 +7242,10 @@ pub mod v3_1_websocket_gemini_asyncapi {
         #[serde(rename = "auction, block_trade")]
         AuctionBlockTrade,
     }
-    impl EventsItemType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Trade,
-            Self::Change,
-            Self::AuctionBlockTrade,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Trade => "trade",
-                Self::Change => "change",
-                Self::AuctionBlockTrade => "auction, block_trade",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EventsItemType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EventsItemType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "trade" => ::std::result::Result::Ok(Self::Trade),
-                "change" => ::std::result::Result::Ok(Self::Change),
-                "auction, block_trade" => {
-                    ::std::result::Result::Ok(Self::AuctionBlockTrade)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("EventsItemType", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EventsItemType {}
+    ::jetwire::string_enum_impls!(
+        EventsItemType { Trade => "trade", Change => "change", AuctionBlockTrade =>
+        "auction, block_trade" }
+    );
     /// Schema: `#/components/schemas/heartbeat`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -9976,35 +7950,7 @@ pub mod v2_6_gitter_streaming {
         #[serde(rename = "\r\n")]
         Value,
     }
-    impl HeartbeatPayload {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Value];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Value => "\r\n",
-            }
-        }
-    }
-    impl ::std::fmt::Display for HeartbeatPayload {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for HeartbeatPayload {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "\r\n" => ::std::result::Result::Ok(Self::Value),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("HeartbeatPayload", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for HeartbeatPayload {}
+    ::jetwire::string_enum_impls!(HeartbeatPayload { Value => "\r\n" });
     payload_examples! {}
 }
 
@@ -10236,49 +8182,11 @@ pub mod v2_6_operation_security {
         #[serde(rename = "PASSWORD_CHANGE")]
         PasswordChange,
     }
-    impl AuthorizationRevocationDataRevokeReason {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::RevokedByApp,
-            Self::RevokedByUser,
-            Self::RevokedByAdmin,
-            Self::PasswordChange,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::RevokedByApp => "REVOKED_BY_APP",
-                Self::RevokedByUser => "REVOKED_BY_USER",
-                Self::RevokedByAdmin => "REVOKED_BY_ADMIN",
-                Self::PasswordChange => "PASSWORD_CHANGE",
-            }
-        }
-    }
-    impl ::std::fmt::Display for AuthorizationRevocationDataRevokeReason {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for AuthorizationRevocationDataRevokeReason {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "REVOKED_BY_APP" => ::std::result::Result::Ok(Self::RevokedByApp),
-                "REVOKED_BY_USER" => ::std::result::Result::Ok(Self::RevokedByUser),
-                "REVOKED_BY_ADMIN" => ::std::result::Result::Ok(Self::RevokedByAdmin),
-                "PASSWORD_CHANGE" => ::std::result::Result::Ok(Self::PasswordChange),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "AuthorizationRevocationDataRevokeReason",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for AuthorizationRevocationDataRevokeReason {}
+    ::jetwire::string_enum_impls!(
+        AuthorizationRevocationDataRevokeReason { RevokedByApp => "REVOKED_BY_APP",
+        RevokedByUser => "REVOKED_BY_USER", RevokedByAdmin => "REVOKED_BY_ADMIN",
+        PasswordChange => "PASSWORD_CHANGE" }
+    );
     /// Schema: `#/components/messages/message/headers`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -10586,38 +8494,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "accounts_changed")]
         AccountsChanged,
     }
-    impl AccountsChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::AccountsChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::AccountsChanged => "accounts_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for AccountsChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for AccountsChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "accounts_changed" => ::std::result::Result::Ok(Self::AccountsChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "AccountsChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for AccountsChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        AccountsChangedPayloadType { AccountsChanged => "accounts_changed" }
+    );
     /// Schema: `#/components/schemas/attachment`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -10847,38 +8726,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "bot_added")]
         BotAdded,
     }
-    impl BotAddedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::BotAdded];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::BotAdded => "bot_added",
-            }
-        }
-    }
-    impl ::std::fmt::Display for BotAddedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for BotAddedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "bot_added" => ::std::result::Result::Ok(Self::BotAdded),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "BotAddedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for BotAddedPayloadType {}
+    ::jetwire::string_enum_impls!(BotAddedPayloadType { BotAdded => "bot_added" });
     /// Schema: `#/components/messages/botChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -10954,38 +8802,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "bot_added")]
         BotAdded,
     }
-    impl BotChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::BotAdded];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::BotAdded => "bot_added",
-            }
-        }
-    }
-    impl ::std::fmt::Display for BotChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for BotChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "bot_added" => ::std::result::Result::Ok(Self::BotAdded),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "BotChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for BotChangedPayloadType {}
+    ::jetwire::string_enum_impls!(BotChangedPayloadType { BotAdded => "bot_added" });
     /// Schema: `#/components/messages/channelArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11033,38 +8850,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_archive")]
         ChannelArchive,
     }
-    impl ChannelArchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelArchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelArchive => "channel_archive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelArchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelArchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_archive" => ::std::result::Result::Ok(Self::ChannelArchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelArchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelArchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelArchivePayloadType { ChannelArchive => "channel_archive" }
+    );
     /// Schema: `#/components/messages/channelCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11134,38 +8922,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_created")]
         ChannelCreated,
     }
-    impl ChannelCreatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelCreated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelCreated => "channel_created",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelCreatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelCreatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_created" => ::std::result::Result::Ok(Self::ChannelCreated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelCreatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelCreatedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelCreatedPayloadType { ChannelCreated => "channel_created" }
+    );
     /// Schema: `#/components/messages/channelDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11210,38 +8969,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_deleted")]
         ChannelDeleted,
     }
-    impl ChannelDeletedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelDeleted];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelDeleted => "channel_deleted",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelDeletedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelDeletedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_deleted" => ::std::result::Result::Ok(Self::ChannelDeleted),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelDeletedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelDeletedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelDeletedPayloadType { ChannelDeleted => "channel_deleted" }
+    );
     /// Schema: `#/components/messages/channelHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11292,40 +9022,10 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_history_changed")]
         ChannelHistoryChanged,
     }
-    impl ChannelHistoryChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelHistoryChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelHistoryChanged => "channel_history_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelHistoryChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelHistoryChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_history_changed" => {
-                    ::std::result::Result::Ok(Self::ChannelHistoryChanged)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelHistoryChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelHistoryChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelHistoryChangedPayloadType { ChannelHistoryChanged =>
+        "channel_history_changed" }
+    );
     /// Schema: `#/components/messages/channelJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11395,38 +9095,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_joined")]
         ChannelJoined,
     }
-    impl ChannelJoinedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelJoined];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelJoined => "channel_joined",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelJoinedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelJoinedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_joined" => ::std::result::Result::Ok(Self::ChannelJoined),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelJoinedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelJoinedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelJoinedPayloadType { ChannelJoined => "channel_joined" }
+    );
     /// Schema: `#/components/messages/channelLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11471,38 +9142,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_left")]
         ChannelLeft,
     }
-    impl ChannelLeftPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelLeft];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelLeft => "channel_left",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelLeftPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelLeftPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_left" => ::std::result::Result::Ok(Self::ChannelLeft),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelLeftPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelLeftPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelLeftPayloadType { ChannelLeft => "channel_left" }
+    );
     /// Schema: `#/components/messages/channelMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11550,38 +9192,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_marked")]
         ChannelMarked,
     }
-    impl ChannelMarkedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelMarked];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelMarked => "channel_marked",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelMarkedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelMarkedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_marked" => ::std::result::Result::Ok(Self::ChannelMarked),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelMarkedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelMarkedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelMarkedPayloadType { ChannelMarked => "channel_marked" }
+    );
     /// Schema: `#/components/messages/channelRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11648,38 +9261,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_rename")]
         ChannelRename,
     }
-    impl ChannelRenamePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelRename];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelRename => "channel_rename",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelRenamePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelRenamePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_rename" => ::std::result::Result::Ok(Self::ChannelRename),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelRenamePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelRenamePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelRenamePayloadType { ChannelRename => "channel_rename" }
+    );
     /// Schema: `#/components/messages/channelUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11727,38 +9311,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "channel_unarchive")]
         ChannelUnarchive,
     }
-    impl ChannelUnarchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ChannelUnarchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ChannelUnarchive => "channel_unarchive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ChannelUnarchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ChannelUnarchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "channel_unarchive" => ::std::result::Result::Ok(Self::ChannelUnarchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ChannelUnarchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ChannelUnarchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ChannelUnarchivePayloadType { ChannelUnarchive => "channel_unarchive" }
+    );
     /// Schema: `#/components/messages/commandsChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11803,38 +9358,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "commands_changed")]
         CommandsChanged,
     }
-    impl CommandsChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::CommandsChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::CommandsChanged => "commands_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for CommandsChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for CommandsChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "commands_changed" => ::std::result::Result::Ok(Self::CommandsChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "CommandsChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for CommandsChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        CommandsChangedPayloadType { CommandsChanged => "commands_changed" }
+    );
     /// Schema: `#/components/messages/connectionError/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -11898,38 +9424,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "error")]
         Error,
     }
-    impl ConnectionErrorPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Error];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Error => "error",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ConnectionErrorPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ConnectionErrorPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "error" => ::std::result::Result::Ok(Self::Error),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ConnectionErrorPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ConnectionErrorPayloadType {}
+    ::jetwire::string_enum_impls!(ConnectionErrorPayloadType { Error => "error" });
     /// Schema: `#/components/messages/dndUpdated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12005,38 +9500,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "dnd_updated")]
         DndUpdated,
     }
-    impl DndUpdatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::DndUpdated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::DndUpdated => "dnd_updated",
-            }
-        }
-    }
-    impl ::std::fmt::Display for DndUpdatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for DndUpdatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "dnd_updated" => ::std::result::Result::Ok(Self::DndUpdated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "DndUpdatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for DndUpdatedPayloadType {}
+    ::jetwire::string_enum_impls!(DndUpdatedPayloadType { DndUpdated => "dnd_updated" });
     /// Schema: `#/components/messages/dndUpdatedUser/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12106,38 +9570,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "dnd_updated_user")]
         DndUpdatedUser,
     }
-    impl DndUpdatedUserPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::DndUpdatedUser];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::DndUpdatedUser => "dnd_updated_user",
-            }
-        }
-    }
-    impl ::std::fmt::Display for DndUpdatedUserPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for DndUpdatedUserPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "dnd_updated_user" => ::std::result::Result::Ok(Self::DndUpdatedUser),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "DndUpdatedUserPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for DndUpdatedUserPayloadType {}
+    ::jetwire::string_enum_impls!(
+        DndUpdatedUserPayloadType { DndUpdatedUser => "dnd_updated_user" }
+    );
     /// Schema: `#/components/messages/emailDomainChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12185,40 +9620,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "email_domain_changed")]
         EmailDomainChanged,
     }
-    impl EmailDomainChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::EmailDomainChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::EmailDomainChanged => "email_domain_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmailDomainChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmailDomainChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "email_domain_changed" => {
-                    ::std::result::Result::Ok(Self::EmailDomainChanged)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmailDomainChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmailDomainChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        EmailDomainChangedPayloadType { EmailDomainChanged => "email_domain_changed" }
+    );
     /// Schema: `#/components/messages/emojiAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12290,38 +9694,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "add")]
         Add,
     }
-    impl EmojiAddedPayloadSubtype {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Add];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Add => "add",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiAddedPayloadSubtype {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiAddedPayloadSubtype {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "add" => ::std::result::Result::Ok(Self::Add),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiAddedPayloadSubtype",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiAddedPayloadSubtype {}
+    ::jetwire::string_enum_impls!(EmojiAddedPayloadSubtype { Add => "add" });
     /// Schema: `#/components/messages/emojiAdded/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12343,38 +9716,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "emoji_changed")]
         EmojiChanged,
     }
-    impl EmojiAddedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::EmojiChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::EmojiChanged => "emoji_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiAddedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiAddedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "emoji_changed" => ::std::result::Result::Ok(Self::EmojiChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiAddedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiAddedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        EmojiAddedPayloadType { EmojiChanged => "emoji_changed" }
+    );
     /// Schema: `#/components/messages/emojiRemoved/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12425,38 +9769,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "remove")]
         Remove,
     }
-    impl EmojiRemovedPayloadSubtype {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Remove];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Remove => "remove",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiRemovedPayloadSubtype {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiRemovedPayloadSubtype {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "remove" => ::std::result::Result::Ok(Self::Remove),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiRemovedPayloadSubtype",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiRemovedPayloadSubtype {}
+    ::jetwire::string_enum_impls!(EmojiRemovedPayloadSubtype { Remove => "remove" });
     /// Schema: `#/components/messages/emojiRemoved/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12478,38 +9791,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "emoji_changed")]
         EmojiChanged,
     }
-    impl EmojiRemovedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::EmojiChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::EmojiChanged => "emoji_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EmojiRemovedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EmojiRemovedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "emoji_changed" => ::std::result::Result::Ok(Self::EmojiChanged),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "EmojiRemovedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EmojiRemovedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        EmojiRemovedPayloadType { EmojiChanged => "emoji_changed" }
+    );
     /// Schema: `#/components/messages/fileChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12577,38 +9861,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_change")]
         FileChange,
     }
-    impl FileChangePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileChange];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileChange => "file_change",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileChangePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileChangePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_change" => ::std::result::Result::Ok(Self::FileChange),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileChangePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileChangePayloadType {}
+    ::jetwire::string_enum_impls!(FileChangePayloadType { FileChange => "file_change" });
     /// Schema: `#/components/messages/fileCommentAdded/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12679,38 +9932,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_comment_added")]
         FileCommentAdded,
     }
-    impl FileCommentAddedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCommentAdded];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCommentAdded => "file_comment_added",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCommentAddedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCommentAddedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_comment_added" => ::std::result::Result::Ok(Self::FileCommentAdded),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCommentAddedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCommentAddedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCommentAddedPayloadType { FileCommentAdded => "file_comment_added" }
+    );
     /// Schema: `#/components/messages/fileCommentDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12781,40 +10005,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_comment_deleted")]
         FileCommentDeleted,
     }
-    impl FileCommentDeletedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCommentDeleted];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCommentDeleted => "file_comment_deleted",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCommentDeletedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCommentDeletedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_comment_deleted" => {
-                    ::std::result::Result::Ok(Self::FileCommentDeleted)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCommentDeletedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCommentDeletedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCommentDeletedPayloadType { FileCommentDeleted => "file_comment_deleted" }
+    );
     /// Schema: `#/components/messages/fileCommentEdited/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12885,40 +10078,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_comment_edited")]
         FileCommentEdited,
     }
-    impl FileCommentEditedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCommentEdited];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCommentEdited => "file_comment_edited",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCommentEditedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCommentEditedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_comment_edited" => {
-                    ::std::result::Result::Ok(Self::FileCommentEdited)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCommentEditedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCommentEditedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCommentEditedPayloadType { FileCommentEdited => "file_comment_edited" }
+    );
     /// Schema: `#/components/messages/fileCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -12986,38 +10148,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_created")]
         FileCreated,
     }
-    impl FileCreatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileCreated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileCreated => "file_created",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileCreatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileCreatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_created" => ::std::result::Result::Ok(Self::FileCreated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileCreatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileCreatedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileCreatedPayloadType { FileCreated => "file_created" }
+    );
     /// Schema: `#/components/messages/fileDeleted/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13065,38 +10198,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_deleted")]
         FileDeleted,
     }
-    impl FileDeletedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileDeleted];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileDeleted => "file_deleted",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileDeletedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileDeletedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_deleted" => ::std::result::Result::Ok(Self::FileDeleted),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileDeletedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileDeletedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileDeletedPayloadType { FileDeleted => "file_deleted" }
+    );
     /// Schema: `#/components/messages/filePublic/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13164,38 +10268,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_public")]
         FilePublic,
     }
-    impl FilePublicPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FilePublic];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FilePublic => "file_public",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FilePublicPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FilePublicPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_public" => ::std::result::Result::Ok(Self::FilePublic),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FilePublicPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FilePublicPayloadType {}
+    ::jetwire::string_enum_impls!(FilePublicPayloadType { FilePublic => "file_public" });
     /// Schema: `#/components/messages/fileShared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13263,38 +10336,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_shared")]
         FileShared,
     }
-    impl FileSharedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileShared];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileShared => "file_shared",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileSharedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileSharedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_shared" => ::std::result::Result::Ok(Self::FileShared),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileSharedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileSharedPayloadType {}
+    ::jetwire::string_enum_impls!(FileSharedPayloadType { FileShared => "file_shared" });
     /// Schema: `#/components/messages/fileUnshared/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13362,38 +10404,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "file_unshared")]
         FileUnshared,
     }
-    impl FileUnsharedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::FileUnshared];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::FileUnshared => "file_unshared",
-            }
-        }
-    }
-    impl ::std::fmt::Display for FileUnsharedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for FileUnsharedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "file_unshared" => ::std::result::Result::Ok(Self::FileUnshared),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "FileUnsharedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for FileUnsharedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        FileUnsharedPayloadType { FileUnshared => "file_unshared" }
+    );
     /// Schema: `#/components/messages/goodbye/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13435,38 +10448,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "goodbye")]
         Goodbye,
     }
-    impl GoodbyePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Goodbye];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Goodbye => "goodbye",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GoodbyePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GoodbyePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "goodbye" => ::std::result::Result::Ok(Self::Goodbye),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GoodbyePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GoodbyePayloadType {}
+    ::jetwire::string_enum_impls!(GoodbyePayloadType { Goodbye => "goodbye" });
     /// Schema: `#/components/messages/groupArchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13511,38 +10493,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_archive")]
         GroupArchive,
     }
-    impl GroupArchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupArchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupArchive => "group_archive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupArchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupArchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_archive" => ::std::result::Result::Ok(Self::GroupArchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupArchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupArchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupArchivePayloadType { GroupArchive => "group_archive" }
+    );
     /// Schema: `#/components/messages/groupClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13590,38 +10543,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_close")]
         GroupClose,
     }
-    impl GroupClosePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupClose];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupClose => "group_close",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupClosePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupClosePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_close" => ::std::result::Result::Ok(Self::GroupClose),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupClosePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupClosePayloadType {}
+    ::jetwire::string_enum_impls!(GroupClosePayloadType { GroupClose => "group_close" });
     /// Schema: `#/components/messages/groupHistoryChanged/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13672,40 +10594,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_history_changed")]
         GroupHistoryChanged,
     }
-    impl GroupHistoryChangedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupHistoryChanged];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupHistoryChanged => "group_history_changed",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupHistoryChangedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupHistoryChangedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_history_changed" => {
-                    ::std::result::Result::Ok(Self::GroupHistoryChanged)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupHistoryChangedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupHistoryChangedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupHistoryChangedPayloadType { GroupHistoryChanged => "group_history_changed" }
+    );
     /// Schema: `#/components/messages/groupJoined/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13775,38 +10666,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_joined")]
         GroupJoined,
     }
-    impl GroupJoinedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupJoined];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupJoined => "group_joined",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupJoinedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupJoinedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_joined" => ::std::result::Result::Ok(Self::GroupJoined),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupJoinedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupJoinedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupJoinedPayloadType { GroupJoined => "group_joined" }
+    );
     /// Schema: `#/components/messages/groupLeft/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13851,38 +10713,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_left")]
         GroupLeft,
     }
-    impl GroupLeftPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupLeft];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupLeft => "group_left",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupLeftPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupLeftPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_left" => ::std::result::Result::Ok(Self::GroupLeft),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupLeftPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupLeftPayloadType {}
+    ::jetwire::string_enum_impls!(GroupLeftPayloadType { GroupLeft => "group_left" });
     /// Schema: `#/components/messages/groupMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -13930,38 +10761,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_marked")]
         GroupMarked,
     }
-    impl GroupMarkedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupMarked];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupMarked => "group_marked",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupMarkedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupMarkedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_marked" => ::std::result::Result::Ok(Self::GroupMarked),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupMarkedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupMarkedPayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupMarkedPayloadType { GroupMarked => "group_marked" }
+    );
     /// Schema: `#/components/messages/groupOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14009,38 +10811,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_open")]
         GroupOpen,
     }
-    impl GroupOpenPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupOpen];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupOpen => "group_open",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupOpenPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupOpenPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_open" => ::std::result::Result::Ok(Self::GroupOpen),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupOpenPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupOpenPayloadType {}
+    ::jetwire::string_enum_impls!(GroupOpenPayloadType { GroupOpen => "group_open" });
     /// Schema: `#/components/messages/groupRename/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14107,38 +10878,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_rename")]
         GroupRename,
     }
-    impl GroupRenamePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupRename];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupRename => "group_rename",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupRenamePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupRenamePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_rename" => ::std::result::Result::Ok(Self::GroupRename),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupRenamePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupRenamePayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupRenamePayloadType { GroupRename => "group_rename" }
+    );
     /// Schema: `#/components/messages/groupUnarchive/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14186,38 +10928,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "group_unarchive")]
         GroupUnarchive,
     }
-    impl GroupUnarchivePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::GroupUnarchive];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::GroupUnarchive => "group_unarchive",
-            }
-        }
-    }
-    impl ::std::fmt::Display for GroupUnarchivePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for GroupUnarchivePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "group_unarchive" => ::std::result::Result::Ok(Self::GroupUnarchive),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "GroupUnarchivePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for GroupUnarchivePayloadType {}
+    ::jetwire::string_enum_impls!(
+        GroupUnarchivePayloadType { GroupUnarchive => "group_unarchive" }
+    );
     /// Schema: `#/components/messages/hello/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14259,35 +10972,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "hello")]
         Hello,
     }
-    impl HelloPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Hello];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Hello => "hello",
-            }
-        }
-    }
-    impl ::std::fmt::Display for HelloPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for HelloPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "hello" => ::std::result::Result::Ok(Self::Hello),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("HelloPayloadType", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for HelloPayloadType {}
+    ::jetwire::string_enum_impls!(HelloPayloadType { Hello => "hello" });
     /// Schema: `#/components/messages/imClose/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14335,38 +11020,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "im_close")]
         ImClose,
     }
-    impl ImClosePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImClose];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImClose => "im_close",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImClosePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImClosePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_close" => ::std::result::Result::Ok(Self::ImClose),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImClosePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImClosePayloadType {}
+    ::jetwire::string_enum_impls!(ImClosePayloadType { ImClose => "im_close" });
     /// Schema: `#/components/messages/imCreated/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14439,38 +11093,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "im_created")]
         ImCreated,
     }
-    impl ImCreatedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImCreated];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImCreated => "im_created",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImCreatedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImCreatedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_created" => ::std::result::Result::Ok(Self::ImCreated),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImCreatedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImCreatedPayloadType {}
+    ::jetwire::string_enum_impls!(ImCreatedPayloadType { ImCreated => "im_created" });
     /// Schema: `#/components/messages/imMarked/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14518,38 +11141,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "im_marked")]
         ImMarked,
     }
-    impl ImMarkedPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImMarked];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImMarked => "im_marked",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImMarkedPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImMarkedPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_marked" => ::std::result::Result::Ok(Self::ImMarked),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImMarkedPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImMarkedPayloadType {}
+    ::jetwire::string_enum_impls!(ImMarkedPayloadType { ImMarked => "im_marked" });
     /// Schema: `#/components/messages/imOpen/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14597,38 +11189,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "im_open")]
         ImOpen,
     }
-    impl ImOpenPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ImOpen];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ImOpen => "im_open",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ImOpenPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ImOpenPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "im_open" => ::std::result::Result::Ok(Self::ImOpen),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ImOpenPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ImOpenPayloadType {}
+    ::jetwire::string_enum_impls!(ImOpenPayloadType { ImOpen => "im_open" });
     /// Schema: `#/components/messages/manualPresenceChange/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14673,40 +11234,10 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "manual_presence_change")]
         ManualPresenceChange,
     }
-    impl ManualPresenceChangePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::ManualPresenceChange];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::ManualPresenceChange => "manual_presence_change",
-            }
-        }
-    }
-    impl ::std::fmt::Display for ManualPresenceChangePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for ManualPresenceChangePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "manual_presence_change" => {
-                    ::std::result::Result::Ok(Self::ManualPresenceChange)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "ManualPresenceChangePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for ManualPresenceChangePayloadType {}
+    ::jetwire::string_enum_impls!(
+        ManualPresenceChangePayloadType { ManualPresenceChange =>
+        "manual_presence_change" }
+    );
     /// Schema: `#/components/messages/memberJoinedChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14766,40 +11297,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "G")]
         G,
     }
-    impl MemberJoinedChannelPayloadChannelType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::C, Self::G];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::C => "C",
-                Self::G => "G",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberJoinedChannelPayloadChannelType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberJoinedChannelPayloadChannelType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "C" => ::std::result::Result::Ok(Self::C),
-                "G" => ::std::result::Result::Ok(Self::G),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberJoinedChannelPayloadChannelType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadChannelType {}
+    ::jetwire::string_enum_impls!(
+        MemberJoinedChannelPayloadChannelType { C => "C", G => "G" }
+    );
     /// Schema: `#/components/messages/memberJoinedChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14821,40 +11321,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "member_joined_channel")]
         MemberJoinedChannel,
     }
-    impl MemberJoinedChannelPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::MemberJoinedChannel];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::MemberJoinedChannel => "member_joined_channel",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberJoinedChannelPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberJoinedChannelPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "member_joined_channel" => {
-                    ::std::result::Result::Ok(Self::MemberJoinedChannel)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberJoinedChannelPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberJoinedChannelPayloadType {}
+    ::jetwire::string_enum_impls!(
+        MemberJoinedChannelPayloadType { MemberJoinedChannel => "member_joined_channel" }
+    );
     /// Schema: `#/components/messages/memberLeftChannel/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14911,40 +11380,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "G")]
         G,
     }
-    impl MemberLeftChannelPayloadChannelType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::C, Self::G];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::C => "C",
-                Self::G => "G",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberLeftChannelPayloadChannelType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberLeftChannelPayloadChannelType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "C" => ::std::result::Result::Ok(Self::C),
-                "G" => ::std::result::Result::Ok(Self::G),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberLeftChannelPayloadChannelType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadChannelType {}
+    ::jetwire::string_enum_impls!(
+        MemberLeftChannelPayloadChannelType { C => "C", G => "G" }
+    );
     /// Schema: `#/components/messages/memberLeftChannel/payload/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -14966,40 +11404,9 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "member_left_channel")]
         MemberLeftChannel,
     }
-    impl MemberLeftChannelPayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::MemberLeftChannel];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::MemberLeftChannel => "member_left_channel",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MemberLeftChannelPayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MemberLeftChannelPayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "member_left_channel" => {
-                    ::std::result::Result::Ok(Self::MemberLeftChannel)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MemberLeftChannelPayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MemberLeftChannelPayloadType {}
+    ::jetwire::string_enum_impls!(
+        MemberLeftChannelPayloadType { MemberLeftChannel => "member_left_channel" }
+    );
     /// Schema: `#/components/messages/message/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15095,38 +11502,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "message")]
         Message,
     }
-    impl MessagePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Message];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Message => "message",
-            }
-        }
-    }
-    impl ::std::fmt::Display for MessagePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for MessagePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "message" => ::std::result::Result::Ok(Self::Message),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "MessagePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for MessagePayloadType {}
+    ::jetwire::string_enum_impls!(MessagePayloadType { Message => "message" });
     /// Schema: `#/components/messages/outgoingMessage/payload`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -15175,38 +11551,7 @@ pub mod v2_6_slack_rtm {
         #[serde(rename = "message")]
         Message,
     }
-    impl OutgoingMessagePayloadType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Message];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Message => "message",
-            }
-        }
-    }
-    impl ::std::fmt::Display for OutgoingMessagePayloadType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for OutgoingMessagePayloadType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "message" => ::std::result::Result::Ok(Self::Message),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "OutgoingMessagePayloadType",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for OutgoingMessagePayloadType {}
+    ::jetwire::string_enum_impls!(OutgoingMessagePayloadType { Message => "message" });
     payload_examples! {}
 }
 
@@ -15730,40 +12075,7 @@ pub mod v2_6_streetlights_kafka {
         #[serde(rename = "off")]
         Off,
     }
-    impl TurnOnOffPayloadCommand {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::On, Self::Off];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::On => "on",
-                Self::Off => "off",
-            }
-        }
-    }
-    impl ::std::fmt::Display for TurnOnOffPayloadCommand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for TurnOnOffPayloadCommand {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "on" => ::std::result::Result::Ok(Self::On),
-                "off" => ::std::result::Result::Ok(Self::Off),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "TurnOnOffPayloadCommand",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
+    ::jetwire::string_enum_impls!(TurnOnOffPayloadCommand { On => "on", Off => "off" });
     payload_examples! {}
 }
 
@@ -15945,40 +12257,7 @@ pub mod v2_6_streetlights_mqtt {
         #[serde(rename = "off")]
         Off,
     }
-    impl TurnOnOffPayloadCommand {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::On, Self::Off];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::On => "on",
-                Self::Off => "off",
-            }
-        }
-    }
-    impl ::std::fmt::Display for TurnOnOffPayloadCommand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for TurnOnOffPayloadCommand {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "on" => ::std::result::Result::Ok(Self::On),
-                "off" => ::std::result::Result::Ok(Self::Off),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "TurnOnOffPayloadCommand",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
+    ::jetwire::string_enum_impls!(TurnOnOffPayloadCommand { On => "on", Off => "off" });
     payload_examples! {}
 }
 
@@ -16160,40 +12439,7 @@ pub mod v2_6_streetlights_operation_security {
         #[serde(rename = "off")]
         Off,
     }
-    impl TurnOnOffPayloadCommand {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::On, Self::Off];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::On => "on",
-                Self::Off => "off",
-            }
-        }
-    }
-    impl ::std::fmt::Display for TurnOnOffPayloadCommand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for TurnOnOffPayloadCommand {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "on" => ::std::result::Result::Ok(Self::On),
-                "off" => ::std::result::Result::Ok(Self::Off),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new(
-                            "TurnOnOffPayloadCommand",
-                            value,
-                        ),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for TurnOnOffPayloadCommand {}
+    ::jetwire::string_enum_impls!(TurnOnOffPayloadCommand { On => "on", Off => "off" });
     payload_examples! {}
 }
 
@@ -16304,46 +12550,10 @@ pub mod v2_6_websocket_gemini {
         #[serde(rename = "initial")]
         Initial,
     }
-    impl EventsItemReason {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Place,
-            Self::Trade,
-            Self::Cancel,
-            Self::Initial,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Place => "place",
-                Self::Trade => "trade",
-                Self::Cancel => "cancel",
-                Self::Initial => "initial",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EventsItemReason {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EventsItemReason {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "place" => ::std::result::Result::Ok(Self::Place),
-                "trade" => ::std::result::Result::Ok(Self::Trade),
-                "cancel" => ::std::result::Result::Ok(Self::Cancel),
-                "initial" => ::std::result::Result::Ok(Self::Initial),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("EventsItemReason", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EventsItemReason {}
+    ::jetwire::string_enum_impls!(
+        EventsItemReason { Place => "place", Trade => "trade", Cancel => "cancel",
+        Initial => "initial" }
+    );
     /// Schema: `#/components/schemas/events/items/properties/side`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16368,37 +12578,7 @@ pub mod v2_6_websocket_gemini {
         #[serde(rename = "side")]
         Side,
     }
-    impl EventsItemSide {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[Self::Bid, Self::Side];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Bid => "bid",
-                Self::Side => "side",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EventsItemSide {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EventsItemSide {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "bid" => ::std::result::Result::Ok(Self::Bid),
-                "side" => ::std::result::Result::Ok(Self::Side),
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("EventsItemSide", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EventsItemSide {}
+    ::jetwire::string_enum_impls!(EventsItemSide { Bid => "bid", Side => "side" });
     /// Schema: `#/components/schemas/events/items/properties/type`.
     #[derive(
         ::jetwire::__private::serde::Serialize,
@@ -16426,45 +12606,10 @@ pub mod v2_6_websocket_gemini {
         #[serde(rename = "auction, block_trade")]
         AuctionBlockTrade,
     }
-    impl EventsItemType {
-        /// Every value, in schema order.
-        pub const ALL: &'static [Self] = &[
-            Self::Trade,
-            Self::Change,
-            Self::AuctionBlockTrade,
-        ];
-        /// The value as written in JSON.
-        pub fn as_str(&self) -> &'static str {
-            match self {
-                Self::Trade => "trade",
-                Self::Change => "change",
-                Self::AuctionBlockTrade => "auction, block_trade",
-            }
-        }
-    }
-    impl ::std::fmt::Display for EventsItemType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-    impl ::std::str::FromStr for EventsItemType {
-        type Err = ::jetwire::schema::ParseEnumError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            match value {
-                "trade" => ::std::result::Result::Ok(Self::Trade),
-                "change" => ::std::result::Result::Ok(Self::Change),
-                "auction, block_trade" => {
-                    ::std::result::Result::Ok(Self::AuctionBlockTrade)
-                }
-                _ => {
-                    ::std::result::Result::Err(
-                        ::jetwire::schema::ParseEnumError::new("EventsItemType", value),
-                    )
-                }
-            }
-        }
-    }
-    impl ::jetwire::Validate for EventsItemType {}
+    ::jetwire::string_enum_impls!(
+        EventsItemType { Trade => "trade", Change => "change", AuctionBlockTrade =>
+        "auction, block_trade" }
+    );
     /// Schema: `#/components/schemas/heartbeat`.
     #[derive(
         ::jetwire::__private::serde::Serialize,

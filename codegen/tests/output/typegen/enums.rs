@@ -39,39 +39,7 @@ pub enum Color {
     #[serde(rename = "blue")]
     Blue,
 }
-impl Color {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Red, Self::Green, Self::Blue];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Red => "red",
-            Self::Green => "green",
-            Self::Blue => "blue",
-        }
-    }
-}
-impl ::std::fmt::Display for Color {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Color {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "red" => ::std::result::Result::Ok(Self::Red),
-            "green" => ::std::result::Result::Ok(Self::Green),
-            "blue" => ::std::result::Result::Ok(Self::Blue),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("Color", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for Color {}
+::jetwire::string_enum_impls!(Color { Red => "red", Green => "green", Blue => "blue" });
 /// An integer enum: a checked i64.
 ///
 /// Schema: `#/definitions/Level`.
@@ -141,37 +109,7 @@ pub enum MaybeColor {
     #[serde(rename = "green")]
     Green,
 }
-impl MaybeColor {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Red, Self::Green];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Red => "red",
-            Self::Green => "green",
-        }
-    }
-}
-impl ::std::fmt::Display for MaybeColor {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for MaybeColor {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "red" => ::std::result::Result::Ok(Self::Red),
-            "green" => ::std::result::Result::Ok(Self::Green),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("MaybeColor", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for MaybeColor {}
+::jetwire::string_enum_impls!(MaybeColor { Red => "red", Green => "green" });
 /// Values of several types: a checked JSON value.
 ///
 /// Schema: `#/definitions/Mixed`.
@@ -246,37 +184,7 @@ pub enum Named {
     #[serde(rename = "-")]
     Minus,
 }
-impl Named {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Plus, Self::Minus];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Plus => "+",
-            Self::Minus => "-",
-        }
-    }
-}
-impl ::std::fmt::Display for Named {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Named {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "+" => ::std::result::Result::Ok(Self::Plus),
-            "-" => ::std::result::Result::Ok(Self::Minus),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("Named", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for Named {}
+::jetwire::string_enum_impls!(Named { Plus => "+", Minus => "-" });
 /// Schema: `#/definitions/OddValues`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -313,52 +221,10 @@ pub enum OddValues {
     #[serde(rename = "a b")]
     AB,
 }
-impl OddValues {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[
-        Self::InProgress,
-        Self::InProgress2,
-        Self::Empty,
-        Self::V2xx,
-        Self::Self_,
-        Self::AB,
-    ];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::InProgress => "in-progress",
-            Self::InProgress2 => "IN_PROGRESS",
-            Self::Empty => "",
-            Self::V2xx => "2xx",
-            Self::Self_ => "self",
-            Self::AB => "a b",
-        }
-    }
-}
-impl ::std::fmt::Display for OddValues {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for OddValues {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "in-progress" => ::std::result::Result::Ok(Self::InProgress),
-            "IN_PROGRESS" => ::std::result::Result::Ok(Self::InProgress2),
-            "" => ::std::result::Result::Ok(Self::Empty),
-            "2xx" => ::std::result::Result::Ok(Self::V2xx),
-            "self" => ::std::result::Result::Ok(Self::Self_),
-            "a b" => ::std::result::Result::Ok(Self::AB),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("OddValues", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for OddValues {}
+::jetwire::string_enum_impls!(
+    OddValues { InProgress => "in-progress", InProgress2 => "IN_PROGRESS", Empty => "",
+    V2xx => "2xx", Self_ => "self", AB => "a b" }
+);
 /// Schema: `#/definitions/Versioned`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
@@ -430,37 +296,4 @@ pub enum VersionedInlineStatus {
     #[serde(rename = "down")]
     Down,
 }
-impl VersionedInlineStatus {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Up, Self::Down];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Up => "up",
-            Self::Down => "down",
-        }
-    }
-}
-impl ::std::fmt::Display for VersionedInlineStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for VersionedInlineStatus {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "up" => ::std::result::Result::Ok(Self::Up),
-            "down" => ::std::result::Result::Ok(Self::Down),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new(
-                        "VersionedInlineStatus",
-                        value,
-                    ),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for VersionedInlineStatus {}
+::jetwire::string_enum_impls!(VersionedInlineStatus { Up => "up", Down => "down" });

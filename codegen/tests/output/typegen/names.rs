@@ -557,37 +557,7 @@ pub enum Vec {
     #[serde(rename = "y")]
     Y,
 }
-impl Vec {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::X, Self::Y];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::X => "x",
-            Self::Y => "y",
-        }
-    }
-}
-impl ::std::fmt::Display for Vec {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for Vec {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "x" => ::std::result::Result::Ok(Self::X),
-            "y" => ::std::result::Result::Ok(Self::Y),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("Vec", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for Vec {}
+::jetwire::string_enum_impls!(Vec { X => "x", Y => "y" });
 /// Schema: `#/definitions/Violation`.
 #[derive(
     ::jetwire::__private::serde::Serialize,

@@ -131,37 +131,7 @@ pub enum DefaultsMode {
     #[serde(rename = "safe")]
     Safe,
 }
-impl DefaultsMode {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Fast, Self::Safe];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Fast => "fast",
-            Self::Safe => "safe",
-        }
-    }
-}
-impl ::std::fmt::Display for DefaultsMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for DefaultsMode {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "fast" => ::std::result::Result::Ok(Self::Fast),
-            "safe" => ::std::result::Result::Ok(Self::Safe),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("DefaultsMode", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for DefaultsMode {}
+::jetwire::string_enum_impls!(DefaultsMode { Fast => "fast", Safe => "safe" });
 /// Schema: `#/definitions/Foo`.
 #[derive(
     ::jetwire::__private::serde::Serialize,

@@ -286,35 +286,7 @@ pub enum DogPetType {
     #[serde(rename = "dog")]
     Dog,
 }
-impl DogPetType {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::Dog];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Dog => "dog",
-        }
-    }
-}
-impl ::std::fmt::Display for DogPetType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for DogPetType {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "dog" => ::std::result::Result::Ok(Self::Dog),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("DogPetType", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for DogPetType {}
+::jetwire::string_enum_impls!(DogPetType { Dog => "dog" });
 /// Done
 ///
 /// Schema: `#/definitions/Reply/anyOf/1`.

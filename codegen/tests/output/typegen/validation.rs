@@ -192,37 +192,7 @@ pub enum ConstrainedMode {
     #[serde(rename = "b")]
     B,
 }
-impl ConstrainedMode {
-    /// Every value, in schema order.
-    pub const ALL: &'static [Self] = &[Self::A, Self::B];
-    /// The value as written in JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::A => "a",
-            Self::B => "b",
-        }
-    }
-}
-impl ::std::fmt::Display for ConstrainedMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl ::std::str::FromStr for ConstrainedMode {
-    type Err = ::jetwire::schema::ParseEnumError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-        match value {
-            "a" => ::std::result::Result::Ok(Self::A),
-            "b" => ::std::result::Result::Ok(Self::B),
-            _ => {
-                ::std::result::Result::Err(
-                    ::jetwire::schema::ParseEnumError::new("ConstrainedMode", value),
-                )
-            }
-        }
-    }
-}
-impl ::jetwire::Validate for ConstrainedMode {}
+::jetwire::string_enum_impls!(ConstrainedMode { A => "a", B => "b" });
 /// Schema: `#/definitions/Endpoint`.
 #[derive(
     ::jetwire::__private::serde::Serialize,
