@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::docs::fields::{self, FieldRow, TypeIndex};
+use crate::docs::fields::{self, TypeIndex};
 use crate::ir::{
     partition_of, Action, ConsumerConfig, MessageId, Operation, RoutingKey, SchemaId, Spec,
     StorageKind, SubjectToken,
@@ -59,7 +59,8 @@ pub struct TypeDoc {
     /// For the index: the title, else the description's first line.
     pub summary: Option<String>,
     pub deprecated: bool,
-    pub fields: Vec<FieldRow>,
+    /// The field table, Markdown (see [`fields::table`]).
+    pub fields_table: String,
     /// The schema's examples, pretty JSON.
     pub examples: Vec<String>,
 }
@@ -244,8 +245,10 @@ pub struct MessageDoc {
     pub has_payload: bool,
     /// The payload's named type, when it has one.
     pub payload_type: Option<TypeLinkDoc>,
-    pub fields: Vec<FieldRow>,
-    pub headers: Vec<FieldRow>,
+    /// The payload's field table, Markdown, when it has fields.
+    pub fields_table: Option<String>,
+    /// The headers' field table, Markdown, when there are headers.
+    pub headers_table: Option<String>,
     pub correlation_id: Option<String>,
     pub examples: Vec<ExampleDoc>,
     pub deprecated: bool,
@@ -357,14 +360,8 @@ fn message_doc(spec: &Spec, types: &TypeIndex, id: MessageId) -> MessageDoc {
             name: r.rust_name.clone(),
             anchor: r.anchor.clone(),
         }),
-        fields: m
-            .payload
-            .map(|p| fields::rows(&spec.schemas, types, p))
-            .unwrap_or_default(),
-        headers: m
-            .headers
-            .map(|h| fields::rows(&spec.schemas, types, h))
-            .unwrap_or_default(),
+        fields_table: m.payload.and_then(|p| table(spec, types, p)),
+        headers_table: m.headers.and_then(|h| table(spec, types, h)),
         correlation_id: m.correlation_id.as_ref().map(|c| c.location.clone()),
         examples: m
             .examples
@@ -378,6 +375,12 @@ fn message_doc(spec: &Spec, types: &TypeIndex, id: MessageId) -> MessageDoc {
             .collect(),
         deprecated: m.deprecated,
     }
+}
+
+/// The field table of a message's payload or headers, when the schema has rows.
+fn table(spec: &Spec, types: &TypeIndex, id: SchemaId) -> Option<String> {
+    let rows = fields::rows(&spec.schemas, types, id);
+    (!rows.is_empty()).then(|| fields::table(&rows, "*(payload)*"))
 }
 
 fn operation_doc(
@@ -702,7 +705,7 @@ fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
                 description,
                 summary,
                 deprecated: s.deprecated,
-                fields,
+                fields_table: fields::table(&fields, "*(value)*"),
                 examples: s
                     .examples
                     .iter()

@@ -192,6 +192,50 @@ fn named_schemas(arena: &SchemaArena, roots: impl IntoIterator<Item = SchemaId>)
     out
 }
 
+/// A Markdown field table of `rows` (header included); `whole` names the row of the
+/// value itself (empty path). Rendered once here and shared by the Markdown pages and
+/// the HTML page: tables are most of the documentation's volume.
+pub fn table(rows: &[FieldRow], whole: &str) -> String {
+    let mut out = String::with_capacity(120 + rows.len() * 96);
+    out.push_str(
+        "| Field | Type | Required | Constraints | Description |\n|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        out.push_str("| ");
+        if r.path.is_empty() {
+            out.push_str(whole);
+        } else {
+            out.push('`');
+            out.push_str(&r.path);
+            out.push('`');
+        }
+        out.push_str(" | ");
+        push_cell(&mut out, &r.ty);
+        out.push_str(if r.required { " | yes | " } else { " | no | " });
+        push_cell(&mut out, &r.constraints.join("; "));
+        out.push_str(" | ");
+        push_cell(&mut out, r.description.as_deref().unwrap_or(""));
+        out.push_str(" |\n");
+    }
+    out
+}
+
+/// Appends `value` as a Markdown table cell: one line (whitespace runs become one
+/// space), `|` escaped.
+pub fn push_cell(out: &mut String, value: &str) {
+    for (i, word) in value.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        for (j, part) in word.split('|').enumerate() {
+            if j > 0 {
+                out.push_str("\\|");
+            }
+            out.push_str(part);
+        }
+    }
+}
+
 /// The rows of schema `root`: its properties, or one row for the value itself (path
 /// empty) followed by what lies inside it (anonymous array items or variants).
 pub fn rows(arena: &SchemaArena, index: &TypeIndex, root: SchemaId) -> Vec<FieldRow> {

@@ -51,11 +51,9 @@ fn environment() -> Result<Environment<'static>> {
 
 /// A value for a Markdown table cell: one line, `|` escaped.
 fn table_cell(value: String) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|")
+    let mut out = String::with_capacity(value.len());
+    fields::push_cell(&mut out, &value);
+    out
 }
 
 fn template_error(name: &str, e: minijinja::Error) -> Error {
