@@ -2,6 +2,7 @@
 //! the work-queue stream captures, derived from the `receive` operations' subjects and
 //! job classes (see `super::extension` for the rules as users read them).
 
+use super::yaml::FastMap;
 use crate::error::{Error, Result};
 use crate::ir::{
     ConsumerConfig, Diagnostic, JobClass, Location, OperationPolicyDefaults, Severity,
@@ -122,18 +123,208 @@ pub fn stream_subjects(served: &[Served<'_>]) -> Vec<String> {
     // Rendered once per filter, not per comparison (same stable order).
     filters.sort_by_cached_key(render);
     filters.dedup();
-    let kept: Vec<String> = filters
+    let covered = covered_by_another(&filters);
+    filters
         .iter()
-        .enumerate()
-        .filter(|(i, f)| {
-            !filters
+        .zip(covered)
+        .filter(|(_, covered)| !covered)
+        .map(|(f, _)| render(f))
+        .collect()
+}
+
+/// For each filter, whether another one (at another index) covers it.
+fn covered_by_another(filters: &[Filter]) -> Vec<bool> {
+    let patterns: Option<Vec<Pattern<'_>>> = filters.iter().map(|f| pattern_of(f)).collect();
+    match patterns {
+        Some(patterns) => {
+            let shapes = Shapes::of(&patterns);
+            if shapes.is_small(patterns.len()) {
+                return shapes.covered_by_another(&patterns);
+            }
+            covered_pairwise(&patterns)
+        }
+        None => (0..filters.len())
+            .map(|i| {
+                filters
+                    .iter()
+                    .enumerate()
+                    .any(|(j, other)| j != i && covers(other, &filters[i]))
+            })
+            .collect(),
+    }
+}
+
+/// [`covered_by_another`] comparing every pair.
+fn covered_pairwise(patterns: &[Pattern<'_>]) -> Vec<bool> {
+    (0..patterns.len())
+        .map(|i| {
+            patterns
                 .iter()
                 .enumerate()
-                .any(|(j, other)| j != *i && covers(other, f))
+                .any(|(j, other)| j != i && pattern_covers(other, &patterns[i]))
         })
-        .map(|(_, f)| render(f))
-        .collect();
-    kept
+        .collect()
+}
+
+/// A filter of literals and `*` only (what a subject's wildcard is): the literal of
+/// each token, `None` for `*`. The quadratic checks over all served subjects compare
+/// these by shape instead of pair by pair.
+type Pattern<'a> = Vec<Option<&'a str>>;
+
+/// The filter as a [`Pattern`], when it has no `>` and no `{parameter}`.
+fn pattern_of(filter: &Filter) -> Option<Pattern<'_>> {
+    filter
+        .iter()
+        .map(|t| match t {
+            FilterToken::Literal(s) => Some(Some(s.as_str())),
+            FilterToken::Star => Some(None),
+            FilterToken::Rest | FilterToken::Param(_) => None,
+        })
+        .collect()
+}
+
+/// A subject's wildcard as a [`Pattern`].
+fn pattern(subject: &SubjectTemplate) -> Pattern<'_> {
+    subject
+        .tokens
+        .iter()
+        .map(|t| match t {
+            SubjectToken::Literal(s) => Some(s.as_str()),
+            SubjectToken::Parameter(_) => None,
+        })
+        .collect()
+}
+
+/// [`overlaps`] for patterns: same length, and equal wherever both are literal.
+fn patterns_overlap(a: &Pattern<'_>, b: &Pattern<'_>) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        })
+}
+
+/// [`covers`] for patterns: same length, and `inner` has `outer`'s literal wherever
+/// `outer` has one.
+fn pattern_covers(outer: &Pattern<'_>, inner: &Pattern<'_>) -> bool {
+    outer.len() == inner.len()
+        && outer.iter().zip(inner).all(|(o, i)| match (o, i) {
+            (None, _) => true,
+            (Some(o), Some(i)) => o == i,
+            (Some(_), None) => false,
+        })
+}
+
+/// Patterns grouped by shape (which of their tokens are literal), in order of first
+/// appearance, each group's members in ascending order. Patterns of one shape can be
+/// indexed by their literals, so a check against all others costs one lookup per
+/// shape instead of one comparison per pattern.
+struct Shapes {
+    groups: Vec<(Vec<bool>, Vec<usize>)>,
+}
+
+type Literals<'a> = Vec<&'a str>;
+
+impl Shapes {
+    fn of(patterns: &[Pattern<'_>]) -> Self {
+        let mut groups: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
+        let mut index: FastMap<Vec<bool>, usize> = FastMap::default();
+        for (i, p) in patterns.iter().enumerate() {
+            let shape: Vec<bool> = p.iter().map(Option::is_some).collect();
+            match index.get(&shape) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    index.insert(shape.clone(), groups.len());
+                    groups.push((shape, vec![i]));
+                }
+            }
+        }
+        Shapes { groups }
+    }
+
+    /// Few shapes for this many patterns: the shape pairs cost less than the pattern
+    /// pairs (else the caller compares pairs).
+    fn is_small(&self, patterns: usize) -> bool {
+        let shapes = self.groups.len();
+        shapes <= 8 || shapes.saturating_mul(shapes) <= patterns
+    }
+
+    /// The literals of `pattern` at the positions `keep` marks.
+    fn literals<'a>(pattern: &Pattern<'a>, keep: &[bool]) -> Literals<'a> {
+        pattern
+            .iter()
+            .zip(keep)
+            .filter(|(_, keep)| **keep)
+            .map(|(t, _)| t.unwrap_or_default())
+            .collect()
+    }
+
+    /// For each pattern, the first pattern before it that overlaps it.
+    fn first_earlier_overlap(&self, patterns: &[Pattern<'_>]) -> Vec<Option<usize>> {
+        let mut found: Vec<Option<usize>> = vec![None; patterns.len()];
+        for (earlier_shape, earlier) in &self.groups {
+            for (later_shape, later) in &self.groups {
+                if earlier_shape.len() != later_shape.len() {
+                    continue;
+                }
+                // Two patterns of these shapes overlap when they agree where both are literal.
+                let both: Vec<bool> = earlier_shape
+                    .iter()
+                    .zip(later_shape)
+                    .map(|(a, b)| *a && *b)
+                    .collect();
+                let mut first: FastMap<Literals<'_>, usize> = FastMap::default();
+                for &j in earlier {
+                    first
+                        .entry(Self::literals(&patterns[j], &both))
+                        .or_insert(j);
+                }
+                for &i in later {
+                    if let Some(&j) = first.get(&Self::literals(&patterns[i], &both)) {
+                        if j < i && found[i].is_none_or(|k| j < k) {
+                            found[i] = Some(j);
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// For each pattern, whether a pattern at another index covers it.
+    fn covered_by_another(&self, patterns: &[Pattern<'_>]) -> Vec<bool> {
+        let mut covered = vec![false; patterns.len()];
+        for (outer_shape, outer) in &self.groups {
+            // How many patterns of this shape have each combination of literals.
+            let mut counts: FastMap<Literals<'_>, usize> = FastMap::default();
+            for &j in outer {
+                *counts
+                    .entry(Self::literals(&patterns[j], outer_shape))
+                    .or_default() += 1;
+            }
+            for (inner_shape, inner) in &self.groups {
+                // An outer pattern covers an inner one when it is literal only where the
+                // inner one is, with the same literals there.
+                let within = outer_shape.len() == inner_shape.len()
+                    && outer_shape.iter().zip(inner_shape).all(|(o, i)| !o || *i);
+                if !within {
+                    continue;
+                }
+                // Within one shape the pattern itself is among the matches.
+                let needed = if outer_shape == inner_shape { 2 } else { 1 };
+                for &i in inner {
+                    let matches = counts
+                        .get(&Self::literals(&patterns[i], outer_shape))
+                        .copied()
+                        .unwrap_or(0);
+                    if matches >= needed {
+                        covered[i] = true;
+                    }
+                }
+            }
+        }
+        covered
+    }
 }
 
 /// The stream subjects widened so that the server accepts every consumer filter:
@@ -193,22 +384,31 @@ fn as_stream_subject(filter: &Filter) -> Filter {
 /// Warns about `receive` operations whose subjects overlap: the worker routes a job to
 /// its operation by subject, so such jobs could not be told apart.
 pub fn warn_shared_subjects(served: &[Served<'_>], diagnostics: &mut Vec<Diagnostic>) {
-    for (i, later) in served.iter().enumerate() {
-        let filter = wildcard_of(later.subject);
-        if let Some(earlier) = served[..i].iter().find(|e| may_match(&filter, e.subject)) {
-            diagnostics.push(Diagnostic {
-                severity: Severity::Warning,
-                location: later.location.clone(),
-                message: format!(
-                    "operations `{}` and `{}` receive on overlapping subjects (`{}` and `{}`); \
-                     the worker cannot tell their jobs apart",
-                    earlier.id,
-                    later.id,
-                    earlier.subject.template(),
-                    later.subject.template()
-                ),
-            });
-        }
+    let patterns: Vec<Pattern<'_>> = served.iter().map(|s| pattern(s.subject)).collect();
+    let shapes = Shapes::of(&patterns);
+    let first_overlap = if shapes.is_small(patterns.len()) {
+        shapes.first_earlier_overlap(&patterns)
+    } else {
+        (0..patterns.len())
+            .map(|i| (0..i).find(|&j| patterns_overlap(&patterns[i], &patterns[j])))
+            .collect()
+    };
+    for (later, earlier) in served.iter().zip(first_overlap) {
+        let Some(earlier) = earlier.map(|j| &served[j]) else {
+            continue;
+        };
+        diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            location: later.location.clone(),
+            message: format!(
+                "operations `{}` and `{}` receive on overlapping subjects (`{}` and `{}`); \
+                 the worker cannot tell their jobs apart",
+                earlier.id,
+                later.id,
+                earlier.subject.template(),
+                later.subject.template()
+            ),
+        });
     }
 }
 
@@ -922,5 +1122,43 @@ mod tests {
             filters_outside_subjects(&subjects, &["jobs.query.*.{target}", "jobs.query.dns.x"]),
             vec!["jobs.query.*.{target}"]
         );
+    }
+
+    /// The shape-indexed checks agree with comparing every pair, on subjects of
+    /// several lengths and parameter positions, duplicates included.
+    #[test]
+    fn shape_index_agrees_with_pairwise_comparison() {
+        let words = ["a", "b", "c", "{p}", "{q}"];
+        let mut state = 0x2545_f491_u64;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            ((state >> 33) % n as u64) as usize
+        };
+        for _round in 0..50 {
+            let subjects: Vec<SubjectTemplate> = (0..40)
+                .map(|_| {
+                    let len = 1 + next(3);
+                    let tokens: Vec<&str> = (0..len).map(|_| words[next(words.len())]).collect();
+                    parse_subject(&tokens.join(".")).unwrap()
+                })
+                .collect();
+            let patterns: Vec<Pattern<'_>> = subjects.iter().map(pattern).collect();
+            let shapes = Shapes::of(&patterns);
+            let pairwise: Vec<Option<usize>> = (0..patterns.len())
+                .map(|i| {
+                    (0..i)
+                        .find(|&j| overlaps(&wildcard_of(&subjects[i]), &wildcard_of(&subjects[j])))
+                })
+                .collect();
+            assert_eq!(shapes.first_earlier_overlap(&patterns), pairwise);
+            let filters: Vec<Filter> = subjects.iter().map(wildcard_of).collect();
+            let covered: Vec<bool> = (0..filters.len())
+                .map(|i| (0..filters.len()).any(|j| j != i && covers(&filters[j], &filters[i])))
+                .collect();
+            assert_eq!(shapes.covered_by_another(&patterns), covered);
+            assert_eq!(covered_pairwise(&patterns), covered);
+        }
     }
 }

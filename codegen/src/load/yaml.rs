@@ -25,6 +25,10 @@ const MAX_NODES: usize = 2_000_000;
 /// JSON pointer → (1-based line, 1-based column) of the node's first character.
 pub type Positions = HashMap<String, (u32, u32), BuildHasherDefault<PointerHasher>>;
 
+/// A hash map with [`PointerHasher`]: for the loader's own keys (pointers, subject
+/// tokens), where iteration order never shows in the output.
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PointerHasher>>;
+
 /// One parsed file: its value and where each node starts.
 #[derive(Debug, Clone)]
 pub struct ParsedText {
