@@ -3,12 +3,14 @@
 //! with every named type once) and one self-contained HTML page (`docs/index.html`)
 //! with the same content.
 //!
-//! [`context`] turns the IR into a template context (schemas flattened into field
+//! [`context`] turns the IR into what the pages show (schemas flattened into field
 //! tables by [`fields`], named types as links to their section); the templates in
-//! `templates/` do the layout.
+//! `templates/` lay out the README (with the protocol) and the HTML frame, [`pages`]
+//! the per-operation pages and the types page.
 
 pub mod context;
 pub mod fields;
+pub mod pages;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,10 +21,8 @@ use crate::ir::Spec;
 use crate::{Error, Result};
 
 const README: &str = include_str!("../../../templates/README.md.j2");
-const OPERATION: &str = include_str!("../../../templates/operation.md.j2");
 const PROTOCOL: &str = include_str!("../../../templates/protocol.md.j2");
 const EXTENSION: &str = include_str!("../../../templates/extension.md.j2");
-const TYPES: &str = include_str!("../../../templates/types.md.j2");
 const MACROS: &str = include_str!("../../../templates/macros.md.j2");
 const HTML: &str = include_str!("../../../templates/index.html.j2");
 
@@ -36,10 +36,8 @@ fn environment() -> Result<Environment<'static>> {
     env.add_filter("cell", table_cell);
     for (name, source) in [
         ("README.md.j2", README),
-        ("operation.md.j2", OPERATION),
         ("protocol.md.j2", PROTOCOL),
         ("extension.md.j2", EXTENSION),
-        ("types.md.j2", TYPES),
         ("macros.md.j2", MACROS),
         ("index.html.j2", HTML),
     ] {
@@ -97,13 +95,18 @@ fn render(
     let template = env
         .get_template(name)
         .map_err(|e| template_error(name, e))?;
-    let mut out = template.render(ctx).map_err(|e| template_error(name, e))?;
+    let out = template.render(ctx).map_err(|e| template_error(name, e))?;
+    Ok(finish(out, links))
+}
+
+/// A page as written (by a template or [`pages`]) made final: the type links pointed
+/// the page's way, at most one blank line in a row, and one trailing newline, whatever
+/// the templates' whitespace control left.
+fn finish(mut out: String, links: TypeLinks) -> String {
     let placeholder = format!("]({}", fields::TYPE_LINK);
     if out.contains(&placeholder) {
         out = out.replace(&placeholder, links.prefix());
     }
-    // At most one blank line in a row, and one trailing newline, whatever the
-    // templates' whitespace control left.
     if out.contains("\n\n\n") {
         out = collapse_blank_lines(&out);
     }
@@ -113,7 +116,7 @@ fn render(
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    Ok(out)
+    out
 }
 
 /// `text` with every run of three or more newlines cut to two, in one pass.
@@ -130,46 +133,35 @@ fn collapse_blank_lines(text: &str) -> String {
 
 /// The documentation files, keyed by path relative to the crate root (`docs/...`).
 pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> {
-    let env = environment()?;
+    let env = &environment()?;
     let ctx = context::build(spec);
-    // Converted once: every page gets the whole document, and converting it per page
-    // would make generation quadratic in the number of operations.
+    // Converted once: the README and the HTML frame read the whole document (the
+    // operations and types there are summaries; their pages are written by [`pages`]).
     let doc = minijinja::Value::from_serialize(&ctx);
-    // Each operation's value is taken from the document's (not converted again), for
-    // its Markdown page and its HTML section.
-    let mut operations = Vec::new();
-    for list in ["jobs", "events", "skipped"] {
-        let values = doc
-            .get_attr(list)
-            .and_then(|v| v.try_iter())
-            .map_err(|e| template_error("the documentation context", e))?;
-        operations.extend(values);
-    }
     let marker = format!("<!-- {} -->\n\n", header.trim().trim_start_matches("// "));
-    let page = |name: &str, single_page: bool, op: Option<&minijinja::Value>, links| {
-        let ctx = match op {
-            Some(op) => minijinja::context! { doc => doc.clone(), op => op.clone(), single_page },
-            None => minijinja::context! { doc => doc.clone(), single_page },
-        };
-        render(&env, name, ctx, links)
+    let readme = |single_page: bool, links| {
+        let ctx = minijinja::context! { doc => doc.clone(), single_page };
+        render(env, "README.md.j2", ctx, links)
+    };
+    let operation = |op, single_page, links| {
+        let mut text = String::new();
+        pages::operation(&mut text, &ctx, op, single_page);
+        finish(text, links)
+    };
+    let types = |single_page, links| {
+        let mut text = String::new();
+        pages::types(&mut text, &ctx, single_page);
+        finish(text, links)
     };
 
     // Markdown: pages link to each other.
     let mut files = BTreeMap::new();
     files.insert(
         PathBuf::from("docs/README.md"),
-        format!(
-            "{marker}{}",
-            page("README.md.j2", false, None, TypeLinks::FromReadme)?
-        ),
+        format!("{marker}{}", readme(false, TypeLinks::FromReadme)?),
     );
-    for (op, value) in ctx.all_operations().zip(&operations) {
-        let text = page(
-            "operation.md.j2",
-            false,
-            Some(value),
-            TypeLinks::FromOperation,
-        )?;
+    for op in ctx.all_operations() {
+        let text = operation(op, false, TypeLinks::FromOperation);
         files.insert(
             PathBuf::from(format!("docs/operations/{}.md", op.slug)),
             format!("{marker}{text}"),
@@ -178,30 +170,29 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
     if !ctx.types.is_empty() {
         files.insert(
             PathBuf::from("docs/types.md"),
-            format!(
-                "{marker}{}",
-                page("types.md.j2", false, None, TypeLinks::FromTypes)?
-            ),
+            format!("{marker}{}", types(false, TypeLinks::FromTypes)),
         );
     }
 
     // HTML: the same Markdown as one page, links become anchors. Each part is converted
     // on its own (a part is a whole Markdown document; one unclosed construct in a
     // spec's text cannot swallow the rest of the page).
-    let mut body = markdown_to_html(&page("README.md.j2", true, None, TypeLinks::SinglePage)?);
-    for value in &operations {
-        let part = page("operation.md.j2", true, Some(value), TypeLinks::SinglePage)?;
-        body.push_str(&markdown_to_html(&part));
+    let mut body = markdown_to_html(&readme(true, TypeLinks::SinglePage)?);
+    for op in ctx.all_operations() {
+        body.push_str(&markdown_to_html(&operation(
+            op,
+            true,
+            TypeLinks::SinglePage,
+        )));
     }
     if !ctx.types.is_empty() {
-        let part = page("types.md.j2", true, None, TypeLinks::SinglePage)?;
-        body.push_str(&markdown_to_html(&part));
+        body.push_str(&markdown_to_html(&types(true, TypeLinks::SinglePage)));
     }
     // The page around the body; the body is put in afterwards, as it is (not run
     // through the template's whitespace clean-up).
     const BODY: &str = "\u{0}jetwire-docs-body\u{0}";
     let html = render(
-        &env,
+        env,
         "index.html.j2",
         minijinja::context! { doc => doc.clone(), body => BODY, marker => header.trim().trim_start_matches("// ") },
         TypeLinks::SinglePage,
