@@ -50,6 +50,8 @@ impl Client {
     {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
+}
+impl Client {
     /// Get system status
     ///
     /// Host name, OS, kernel, uptime, load, memory, swap and CPU count of the host.
@@ -202,6 +204,8 @@ impl Client {
         let request = self.get_system_status_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Get disk usage
     ///
     /// Size and usage of every mounted storage file system, or of one mount point.
@@ -348,6 +352,8 @@ impl Client {
         let request = self.get_disk_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Get DNS configuration
     ///
     /// Name servers, search domains and options from the resolver configuration.
@@ -493,6 +499,8 @@ impl Client {
         let request = self.get_dns_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Get host name
     ///
     /// The configured host name of the host.
@@ -637,6 +645,8 @@ impl Client {
         let request = self.get_hostname_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Ping a host
     ///
     /// Whether a host answers the agent, with packet loss and round-trip times.
@@ -773,6 +783,8 @@ impl Client {
         let request = self.ping_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Set DNS configuration
     ///
     /// Replace the name servers and search domains of the resolver configuration.
@@ -920,6 +932,8 @@ impl Client {
         let request = self.set_dns_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Set host name
     ///
     /// Change the host name, persistently and (on the host itself) at once.
@@ -1066,6 +1080,8 @@ impl Client {
         let request = self.set_hostname_request("_all", payload, options)?;
         ::jetwire::typed::broadcast(&self.inner, request, timeout).await
     }
+}
+impl Client {
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
     /// payload, typed headers from `options.headers`. Validated like the typed

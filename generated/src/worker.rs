@@ -252,6 +252,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_disk(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -284,6 +286,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_dns(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -316,6 +320,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -348,6 +354,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_ping(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -378,6 +386,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_set_dns(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -410,6 +420,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_set_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters

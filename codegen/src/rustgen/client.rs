@@ -9,9 +9,21 @@ use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel, ParamKind, Para
 use crate::rustgen::operations::pattern_tokens;
 
 pub fn emit(model: &Model) -> TokenStream {
-    let jobs = model.jobs.iter().map(job_methods);
-    let json = (!model.jobs.is_empty()).then(|| json_methods(model));
-    let events = model.events.iter().map(subscribe_method);
+    // One `impl Client` block per operation (and one for the JSON methods): the same
+    // methods as one block, but each block is a top-level item the formatter handles
+    // on its own.
+    let jobs = model.jobs.iter().map(|op| {
+        let methods = job_methods(op);
+        quote!(impl Client { #methods })
+    });
+    let json = (!model.jobs.is_empty()).then(|| {
+        let methods = json_methods(model);
+        quote!(impl Client { #methods })
+    });
+    let events = model.events.iter().map(|op| {
+        let method = subscribe_method(op);
+        quote!(impl Client { #method })
+    });
     quote! {
         /// The typed job client: validates every request against the spec before
         /// publishing (a violation is `JobError::InvalidRequest` with every violation,
@@ -61,10 +73,11 @@ pub fn emit(model: &Model) -> TokenStream {
                 ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
             }
 
-            #(#jobs)*
-            #json
-            #(#events)*
         }
+
+        #(#jobs)*
+        #json
+        #(#events)*
     }
 }
 

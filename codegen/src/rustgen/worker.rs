@@ -31,13 +31,9 @@ pub fn emit(model: &Model) -> TokenStream {
             })
         }
     };
-    let handler_impl = (!model.jobs.is_empty()).then(|| {
-        quote! {
-            impl<H: Handler> Dispatcher<H> {
-                #(#dispatch_fns)*
-            }
-        }
-    });
+    // One inherent block per operation, so that each is a small top-level item for
+    // the formatter.
+    let handler_impl = dispatch_fns.map(|f| quote!(impl<H: Handler> Dispatcher<H> { #f }));
     quote! {
         /// The service's job handlers: one method per job operation. A method gets the
         /// job's context, its subject parameters and its decoded, validated payload;
@@ -68,7 +64,7 @@ pub fn emit(model: &Model) -> TokenStream {
             }
         }
 
-        #handler_impl
+        #(#handler_impl)*
 
         #events
     }
@@ -261,8 +257,8 @@ fn events(model: &Model) -> TokenStream {
             pub fn new(nats: ::jetwire::async_nats::Client) -> Self {
                 Events { nats }
             }
-
-            #(#methods)*
         }
+
+        #(impl Events { #methods })*
     }
 }

@@ -50,6 +50,8 @@ impl Client {
     {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
+}
+impl Client {
     /// Create a coordinate system
     ///
     /// Create a system with its points at their initial positions.
@@ -147,6 +149,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Move a point
     ///
     /// Move one point of a system by (dx, dy).
@@ -245,6 +249,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Read a point
     ///
     /// The current position of one point of a system.
@@ -341,6 +347,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
     /// payload, typed headers from `options.headers`. Validated like the typed

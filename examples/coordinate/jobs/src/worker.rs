@@ -139,6 +139,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_move_point(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -171,6 +173,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_point(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters

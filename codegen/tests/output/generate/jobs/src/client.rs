@@ -50,6 +50,8 @@ impl Client {
     {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
+}
+impl Client {
     /// Reports the status of the matching hosts.
     ///
     /// Publishes to `jobs.query.status.{target}` (query) and waits for the result, at most 20s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -138,6 +140,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Renames a host.
     ///
     /// Sets the static hostname and waits until it is applied.
@@ -249,6 +253,8 @@ impl Client {
             .headers(headers)
             .build()
     }
+}
+impl Client {
     /// Restarts a service; no reply.
     ///
     /// Publishes to `jobs.modify.restart.{host}.{service}` (modify) and waits for the result, at most 20s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -341,6 +347,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Looks a host up by name or by address.
     ///
     /// Publishes to `jobs.query.lookup` (query) and waits for the result, at most 20s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -421,6 +429,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
     /// payload, typed headers from `options.headers`. Validated like the typed
@@ -619,6 +629,8 @@ impl Client {
             }
         }
     }
+}
+impl Client {
     /// Announces that a host's configuration changed.
     ///
     /// Subscribes (core NATS) to `events.host.{host}.changed`, every parameter a wildcard. Each item is one received message: its subject parameters and its decoded, validated payload, or the violations when it does not match the spec.

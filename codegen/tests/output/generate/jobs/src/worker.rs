@@ -124,6 +124,8 @@ impl<H: Handler> Dispatcher<H> {
         let result = self.0.get_status(&job.context, params, payload).await;
         ::jetwire::typed::handler_outcome(result, job.operation)
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_set_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -156,6 +158,8 @@ impl<H: Handler> Dispatcher<H> {
         );
         outcome
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_restart_service(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -182,6 +186,8 @@ impl<H: Handler> Dispatcher<H> {
         let result = self.0.restart_service(&job.context, params, payload).await;
         ::jetwire::typed::handler_outcome(result, job.operation)
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_lookup(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -218,6 +224,8 @@ impl Events {
     pub fn new(nats: ::jetwire::async_nats::Client) -> Self {
         Events { nats }
     }
+}
+impl Events {
     /// Announces that a host's configuration changed.
     ///
     /// Validates the payload and publishes it (core NATS) to `events.host.{host}.changed`.

@@ -50,6 +50,8 @@ impl Client {
     {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
+}
+impl Client {
     /// An operation called `type` | with a pipe.
     ///
     /// Publishes to `jobs.query.{type}.{host-id}.{self}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -145,6 +147,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job `submit_things`.
     ///
     /// Publishes to `jobs.modify.submit` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -214,6 +218,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job `things`.
     ///
     /// Publishes to `jobs.modify.things` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -282,6 +288,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Parameter names that clash with generated locals and with each other.
     ///
     /// Publishes to `jobs.query.clash.{payload}.{values}.{a-b}.{a_b}.{operation}` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -416,6 +424,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job `new`.
     ///
     /// Publishes to `jobs.modify.renew` (modify) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -482,6 +492,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
     /// payload, typed headers from `options.headers`. Validated like the typed

@@ -133,6 +133,8 @@ impl<H: Handler> Dispatcher<H> {
         let result = self.0.type_(&job.context, params, payload).await;
         ::jetwire::typed::handler_outcome(result, job.operation)
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_submit_things(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -159,6 +161,8 @@ impl<H: Handler> Dispatcher<H> {
         let result = self.0.submit_things(&job.context, params, payload).await;
         ::jetwire::typed::handler_outcome(result, job.operation)
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_things_2(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -185,6 +189,8 @@ impl<H: Handler> Dispatcher<H> {
         let result = self.0.things_2(&job.context, params, payload).await;
         ::jetwire::typed::handler_outcome(result, job.operation)
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_clash(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters
@@ -209,6 +215,8 @@ impl<H: Handler> Dispatcher<H> {
         let result = self.0.clash(&job.context, params, payload).await;
         ::jetwire::typed::handler_outcome(result, job.operation)
     }
+}
+impl<H: Handler> Dispatcher<H> {
     async fn dispatch_new_2(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
         let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
             .parameters

@@ -50,6 +50,8 @@ impl Client {
     {
         ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
     }
+}
+impl Client {
     /// Runs the job `ping`.
     ///
     /// Publishes to `jobs.query.ping` (query) and waits for the result, at most 30s by default (`JobError::TimedOut` leaves the job running; wait again with its request id).
@@ -113,6 +115,8 @@ impl Client {
             .payload(payload)
             .build()
     }
+}
+impl Client {
     /// Runs the job operation `operation` (its id in the spec) from JSON and waits
     /// for the reply, as JSON: subject parameter values by name, the request
     /// payload, typed headers from `options.headers`. Validated like the typed
