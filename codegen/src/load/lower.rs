@@ -2,7 +2,6 @@
 //! files, the schema interner, the channels/messages/operations built so far (each
 //! deduplicated by the location it was resolved to) and the diagnostics.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -12,6 +11,7 @@ use super::extension::RootExtension;
 use super::fields::Fields;
 use super::pointer;
 use super::schema::{RefResolver, SchemaInterner};
+use super::yaml::FastMap;
 use crate::error::{Error, Result};
 use crate::ir::{
     Channel, ChannelId, Diagnostic, Location, Message, MessageId, Operation, Server, Severity,
@@ -61,14 +61,14 @@ pub struct Lowering {
     pub default_content_type: Option<String>,
     pub servers: Vec<Server>,
     pub channels: Vec<Channel>,
-    pub channel_ids: HashMap<PlaceKey, ChannelId>,
+    pub channel_ids: FastMap<PlaceKey, ChannelId>,
     /// Why a channel's address is not a NATS subject, per channel.
-    pub subject_problems: HashMap<ChannelId, String>,
+    pub subject_problems: FastMap<ChannelId, String>,
     pub messages: Vec<Message>,
-    pub message_ids: HashMap<PlaceKey, MessageId>,
+    pub message_ids: FastMap<PlaceKey, MessageId>,
     pub operations: Vec<Operation>,
     /// Operation id → where it was declared.
-    pub operation_ids: HashMap<String, Location>,
+    pub operation_ids: FastMap<String, Location>,
 }
 
 impl Lowering {
@@ -81,12 +81,12 @@ impl Lowering {
             default_content_type: None,
             servers: Vec::new(),
             channels: Vec::new(),
-            channel_ids: HashMap::new(),
-            subject_problems: HashMap::new(),
+            channel_ids: FastMap::default(),
+            subject_problems: FastMap::default(),
             messages: Vec::new(),
-            message_ids: HashMap::new(),
+            message_ids: FastMap::default(),
             operations: Vec::new(),
-            operation_ids: HashMap::new(),
+            operation_ids: FastMap::default(),
         }
     }
 

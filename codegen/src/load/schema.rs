@@ -7,12 +7,12 @@
 //! Following `$ref`s across files is the job of a [`RefResolver`]; this module only
 //! knows how to read one schema object once the resolver has produced it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use super::yaml::FastMap;
 use crate::error::{Error, Result};
 use crate::ir::{
     AdditionalProperties, Diagnostic, InstanceType, Location, Schema, SchemaArena, SchemaId,
@@ -37,10 +37,44 @@ pub trait RefResolver {
 pub struct SchemaInterner {
     pub arena: SchemaArena,
     pub diagnostics: Vec<Diagnostic>,
-    interned: HashMap<(PathBuf, String), SchemaId>,
+    interned: Interned,
     /// `$ref`-only locations being followed (they are not nodes, so a loop of `$ref`s
     /// must be caught here).
     following: Vec<(PathBuf, String)>,
+}
+
+/// Schema id by location: per file (a document has few), by pointer, so that a lookup
+/// needs no copy of the location.
+#[derive(Debug, Default)]
+struct Interned {
+    files: Vec<(PathBuf, FastMap<String, SchemaId>)>,
+}
+
+impl Interned {
+    fn file(&self, file: &Path) -> Option<usize> {
+        // Byte-equal paths first: the locations come from one `Documents`, which spells
+        // each file one way.
+        self.files
+            .iter()
+            .position(|(f, _)| f.as_os_str() == file.as_os_str())
+            .or_else(|| self.files.iter().position(|(f, _)| f == file))
+    }
+
+    fn get(&self, at: &Location) -> Option<SchemaId> {
+        let i = self.file(&at.file)?;
+        self.files[i].1.get(at.pointer.as_str()).copied()
+    }
+
+    fn insert(&mut self, at: &Location, id: SchemaId) {
+        let i = match self.file(&at.file) {
+            Some(i) => i,
+            None => {
+                self.files.push((at.file.clone(), FastMap::default()));
+                self.files.len() - 1
+            }
+        };
+        self.files[i].1.insert(at.pointer.clone(), id);
+    }
 }
 
 /// Keywords that carry no meaning for the generated types and are skipped silently.
@@ -76,8 +110,7 @@ impl SchemaInterner {
         value: &Value,
         name: Option<String>,
     ) -> Result<SchemaId> {
-        let key = (at.file.clone(), at.pointer.clone());
-        if let Some(&id) = self.interned.get(&key) {
+        if let Some(id) = self.interned.get(&at) {
             let node = &mut self.arena.nodes[id.0];
             if node.name.is_none() {
                 node.name = name;
@@ -91,15 +124,18 @@ impl SchemaInterner {
             })?;
             self.warn_ref_siblings(&at, value);
             let target_at = resolver.resolve_location(&at, reference)?;
-            let target_key = (target_at.file.clone(), target_at.pointer.clone());
-            if target_key == key {
+            if target_at.file == at.file && target_at.pointer == at.pointer {
                 return Err(Error::Ref {
                     location: at,
                     reference: reference.to_string(),
                     reason: "the reference points at itself".into(),
                 });
             }
-            if self.following.contains(&key) {
+            if self
+                .following
+                .iter()
+                .any(|(file, pointer)| *file == at.file && *pointer == at.pointer)
+            {
                 return Err(Error::Ref {
                     location: at,
                     reference: reference.to_string(),
@@ -108,20 +144,20 @@ impl SchemaInterner {
             }
             // Already interned (what the recursion below would find first): its value
             // is not needed.
-            if let Some(&id) = self.interned.get(&target_key) {
+            if let Some(id) = self.interned.get(&target_at) {
                 let node = &mut self.arena.nodes[id.0];
                 if node.name.is_none() {
                     node.name = name;
                 }
-                self.interned.insert(key, id);
+                self.interned.insert(&at, id);
                 return Ok(id);
             }
             let (target_at, target) = resolver.resolve(&at, reference)?;
-            self.following.push(key.clone());
+            self.following.push((at.file.clone(), at.pointer.clone()));
             let id = self.intern(resolver, target_at, &target, name);
             self.following.pop();
             let id = id?;
-            self.interned.insert(key, id);
+            self.interned.insert(&at, id);
             return Ok(id);
         }
 
@@ -132,7 +168,7 @@ impl SchemaInterner {
             name: derived_name,
             schema: Schema::default(),
         });
-        self.interned.insert(key, id);
+        self.interned.insert(&at, id);
 
         let schema = self.read_schema(resolver, &at, value)?;
         let node = &mut self.arena.nodes[id.0];

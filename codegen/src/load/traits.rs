@@ -2,10 +2,9 @@
 //! Patch (RFC 7386), in the order listed, and the object's own fields are applied last
 //! so that they win.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
+use super::yaml::FastMap;
 use crate::ir::Location;
 
 /// An object after its traits were applied, with where each top-level field came from
@@ -16,7 +15,7 @@ pub struct Merged {
     pub value: Value,
     /// Top-level key → the location of the object (the trait or the object itself)
     /// that supplied it.
-    pub origins: HashMap<String, Location>,
+    pub origins: FastMap<String, Location>,
 }
 
 /// Applies `traits` (each resolved, with its location) to `object` (at `at`, its own
@@ -27,7 +26,7 @@ pub fn apply_traits(
     traits: &[(Location, Value)],
 ) -> Merged {
     let mut result = Value::Object(Map::new());
-    let mut origins = HashMap::new();
+    let mut origins = FastMap::default();
     for (trait_at, trait_value) in traits {
         merge_patch(&mut result, trait_value);
         if let Value::Object(map) = trait_value {
