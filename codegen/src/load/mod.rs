@@ -63,14 +63,29 @@ const LOADER_STACK_BYTES: usize = 256 << 20;
 /// relative `$ref`s.
 pub fn load_spec_from_str(path: &Path, text: &str) -> Result<Spec> {
     let (path, text) = (path.to_path_buf(), text.to_string());
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
     let worker = std::thread::Builder::new()
         .name("jetwire-load".into())
         .stack_size(LOADER_STACK_BYTES)
-        .spawn(move || load_on_this_thread(&path, &text));
+        .spawn(move || {
+            let mut leftovers = None;
+            let result = load_on_this_thread(&path, &text, &mut leftovers);
+            // The caller goes on with the result while this thread frees the parsed
+            // documents (a large tree: freeing it takes a good part of a load).
+            let _ = sender.send(result);
+            drop(leftovers);
+        });
     match worker {
-        Ok(handle) => match handle.join() {
+        Ok(handle) => match receiver.recv() {
             Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
+            // Nothing sent: the loader panicked; pass its panic on.
+            Err(_) => match handle.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => Err(Error::Io {
+                    path: PathBuf::from("<loader thread>"),
+                    source: std::io::Error::other("the loader ended without a result"),
+                }),
+            },
         },
         Err(source) => Err(Error::Io {
             path: PathBuf::from("<loader thread>"),
@@ -79,7 +94,12 @@ pub fn load_spec_from_str(path: &Path, text: &str) -> Result<Spec> {
     }
 }
 
-fn load_on_this_thread(path: &Path, text: &str) -> Result<Spec> {
+/// Loads the document; the files read are left in `leftovers` for the caller to free.
+fn load_on_this_thread(
+    path: &Path,
+    text: &str,
+    leftovers: &mut Option<(Documents, std::rc::Rc<Value>)>,
+) -> Result<Spec> {
     documents::stack_depth::mark_base();
     let docs = Documents::new(path, text)?;
     let root = docs.root_shared();
@@ -112,12 +132,14 @@ fn load_on_this_thread(path: &Path, text: &str) -> Result<Spec> {
 
     let mut diagnostics = lowering.diagnostics;
     diagnostics.extend(lowering.interner.diagnostics);
+    let source = SourceInfo {
+        path: lowering.docs.root_path().to_path_buf(),
+        asyncapi_version: version.text,
+        sha256: lowering.docs.sha256(),
+    };
+    *leftovers = Some((lowering.docs, root));
     Ok(Spec {
-        source: SourceInfo {
-            path: lowering.docs.root_path().to_path_buf(),
-            asyncapi_version: version.text,
-            sha256: lowering.docs.sha256(),
-        },
+        source,
         info,
         servers: lowering.servers,
         channels: lowering.channels,
