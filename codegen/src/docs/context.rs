@@ -1,6 +1,12 @@
-//! The template context: the IR reduced to what the documentation shows, with every
-//! value already formatted (durations, JSON examples, field tables).
+//! The documentation's content: the IR reduced to what the documentation shows, with
+//! every value already formatted (durations, JSON examples, field tables).
+//!
+//! [`DocContext`] is serialized for the templates (README with the protocol, the HTML
+//! frame), which read the document's settings and a summary of each operation and
+//! type; the rest is skipped there and written by [`crate::docs::pages`].
 
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -46,27 +52,36 @@ pub struct TypeDoc {
     /// The Rust type name (in the crate's `types` module).
     pub name: String,
     /// The name in the document (component key or title), when it differs.
+    #[serde(skip)]
     pub schema_name: Option<String>,
     /// The section's anchor (see [`fields::TypeRef::anchor`]).
     pub anchor: String,
     /// Where the schema is written: `asyncapi.yaml#/components/schemas/Disk`.
+    #[serde(skip)]
     pub location: String,
     /// What it is, as Markdown: `object`, `string (uuid)`, `[A](..) | [B](..)`.
+    #[serde(skip)]
     pub kind: String,
     /// The title when it is not the name.
+    #[serde(skip)]
     pub title: Option<String>,
+    #[serde(skip)]
     pub description: Option<String>,
     /// For the index: the title, else the description's first line.
+    #[serde(skip)]
     pub summary: Option<String>,
+    #[serde(skip)]
     pub deprecated: bool,
-    /// The field table, Markdown (see [`fields::table`]).
-    pub fields_table: String,
+    /// The field table, Markdown (see [`fields::table`]); shared with the messages
+    /// whose payload the type is.
+    #[serde(skip)]
+    pub fields_table: Rc<str>,
     /// The schema's examples, pretty JSON.
+    #[serde(skip)]
     pub examples: Vec<String>,
 }
 
 /// A link to a named type's section.
-#[derive(Serialize)]
 pub struct TypeLinkDoc {
     pub name: String,
     pub anchor: String,
@@ -155,40 +170,55 @@ pub struct ConsumerDoc {
     pub target: Option<String>,
 }
 
+/// One operation. The templates read its summary (the README's index, the HTML
+/// navigation); the rest is skipped there and written by [`crate::docs::pages`].
 #[derive(Serialize)]
 pub struct OperationDoc {
     pub id: String,
     /// File name / anchor: the id with only `[A-Za-z0-9_-]`.
     pub slug: String,
+    #[serde(skip)]
     pub action: &'static str,
     pub title: Option<String>,
     pub summary: Option<String>,
+    #[serde(skip)]
     pub description: Option<String>,
+    #[serde(skip)]
     pub deprecated: bool,
+    #[serde(skip)]
     pub tags: Vec<String>,
     pub channel: String,
     /// The address as written (`None` for a dynamic address).
+    #[serde(skip)]
     pub address: Option<String>,
     /// The NATS subject template, when the address is one.
     pub subject: Option<String>,
+    #[serde(skip)]
     pub wildcard: Option<String>,
     /// An example concrete subject (parameters from their enum, default or example).
+    #[serde(skip)]
     pub example_subject: Option<String>,
     /// Why no client/worker code exists, for skipped operations.
     pub skipped_reason: Option<String>,
     pub class: &'static str,
+    #[serde(skip)]
     pub parameters: Vec<ParameterDoc>,
+    #[serde(skip)]
     pub request: Vec<MessageDoc>,
+    #[serde(skip)]
     pub reply: Vec<MessageDoc>,
+    #[serde(skip)]
     pub errors: Vec<MessageDoc>,
+    #[serde(skip)]
     pub has_reply_declared: bool,
+    #[serde(skip)]
     pub policy: PolicyDoc,
     /// A worked submission, for jobs with a NATS subject.
+    #[serde(skip)]
     pub wire: Option<WireExample>,
 }
 
 /// One concrete submission of a job: what to publish where, and where the answer is.
-#[derive(Serialize)]
 pub struct WireExample {
     pub subject: String,
     pub request_id: String,
@@ -202,7 +232,6 @@ pub struct WireExample {
 /// The request id the worked examples use.
 const SAMPLE_REQUEST_ID: &str = "0192b6d0-6c6f-7a1e-9a34-2f1c0e8d5b11";
 
-#[derive(Serialize)]
 pub struct ParameterDoc {
     pub name: String,
     pub description: Option<String>,
@@ -212,7 +241,6 @@ pub struct ParameterDoc {
     pub examples: Vec<String>,
 }
 
-#[derive(Serialize)]
 pub struct PolicyDoc {
     pub timeout: String,
     pub retryable: bool,
@@ -227,7 +255,6 @@ pub struct PolicyDoc {
     pub consumer: Option<ConsumerDoc>,
 }
 
-#[derive(Serialize)]
 pub struct PartitioningDoc {
     /// What the key is, in words: "the payload field `/system_id`".
     pub key: String,
@@ -235,7 +262,6 @@ pub struct PartitioningDoc {
     pub parameter: String,
 }
 
-#[derive(Serialize)]
 pub struct MessageDoc {
     pub name: String,
     pub title: Option<String>,
@@ -246,15 +272,14 @@ pub struct MessageDoc {
     /// The payload's named type, when it has one.
     pub payload_type: Option<TypeLinkDoc>,
     /// The payload's field table, Markdown, when it has fields.
-    pub fields_table: Option<String>,
+    pub fields_table: Option<Rc<str>>,
     /// The headers' field table, Markdown, when there are headers.
-    pub headers_table: Option<String>,
+    pub headers_table: Option<Rc<str>>,
     pub correlation_id: Option<String>,
     pub examples: Vec<ExampleDoc>,
     pub deprecated: bool,
 }
 
-#[derive(Serialize)]
 pub struct ExampleDoc {
     pub name: Option<String>,
     pub summary: Option<String>,
@@ -341,7 +366,7 @@ fn slug(id: &str) -> String {
         .collect()
 }
 
-fn message_doc(spec: &Spec, types: &TypeIndex, id: MessageId) -> MessageDoc {
+fn message_doc(spec: &Spec, types: &TypeIndex, tables: &Tables, id: MessageId) -> MessageDoc {
     let m = &spec.messages[id.0];
     let pretty =
         |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
@@ -360,8 +385,8 @@ fn message_doc(spec: &Spec, types: &TypeIndex, id: MessageId) -> MessageDoc {
             name: r.rust_name.clone(),
             anchor: r.anchor.clone(),
         }),
-        fields_table: m.payload.and_then(|p| table(spec, types, p)),
-        headers_table: m.headers.and_then(|h| table(spec, types, h)),
+        fields_table: m.payload.and_then(|p| table(spec, types, tables, p)),
+        headers_table: m.headers.and_then(|h| table(spec, types, tables, h)),
         correlation_id: m.correlation_id.as_ref().map(|c| c.location.clone()),
         examples: m
             .examples
@@ -377,15 +402,23 @@ fn message_doc(spec: &Spec, types: &TypeIndex, id: MessageId) -> MessageDoc {
     }
 }
 
+/// The field tables of the named types that a message's payload or headers can share:
+/// objects (a table of properties is the same on the type's section and the message).
+type Tables = HashMap<SchemaId, Rc<str>>;
+
 /// The field table of a message's payload or headers, when the schema has rows.
-fn table(spec: &Spec, types: &TypeIndex, id: SchemaId) -> Option<String> {
+fn table(spec: &Spec, types: &TypeIndex, tables: &Tables, id: SchemaId) -> Option<Rc<str>> {
+    if let Some(table) = tables.get(&id) {
+        return Some(table.clone());
+    }
     let rows = fields::rows(&spec.schemas, types, id);
-    (!rows.is_empty()).then(|| fields::table(&rows, "*(payload)*"))
+    (!rows.is_empty()).then(|| fields::table(&rows, "*(payload)*").into())
 }
 
 fn operation_doc(
     spec: &Spec,
     types: &TypeIndex,
+    tables: &Tables,
     op: &Operation,
     skipped_reason: Option<String>,
 ) -> OperationDoc {
@@ -473,11 +506,11 @@ fn operation_doc(
         Some(r) => (
             r.messages
                 .iter()
-                .map(|m| message_doc(spec, types, *m))
+                .map(|m| message_doc(spec, types, tables, *m))
                 .collect(),
             r.errors
                 .iter()
-                .map(|m| message_doc(spec, types, *m))
+                .map(|m| message_doc(spec, types, tables, *m))
                 .collect(),
         ),
         None => (vec![], vec![]),
@@ -510,7 +543,7 @@ fn operation_doc(
         request: op
             .messages
             .iter()
-            .map(|m| message_doc(spec, types, *m))
+            .map(|m| message_doc(spec, types, tables, *m))
             .collect(),
         reply,
         errors,
@@ -662,9 +695,11 @@ fn type_index(spec: &Spec) -> TypeIndex {
     TypeIndex::build(&spec.schemas, all, used)
 }
 
-fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
+/// The type sections, and the tables of the object types among them for [`table`].
+fn type_docs(spec: &Spec, types: &TypeIndex) -> (Vec<TypeDoc>, Tables) {
+    let mut tables = Tables::new();
     let arena = &spec.schemas;
-    types
+    let docs = types
         .documented()
         .iter()
         .filter_map(|id| {
@@ -691,10 +726,20 @@ fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
                     .map(str::to_string)
             });
             let mut fields = fields::rows(arena, types, *id);
-            if let Some(value) = fields.first_mut().filter(|r| r.path.is_empty()) {
-                // The section's text above says it already.
-                value.description = None;
-            }
+            let fields_table: Rc<str> = match fields.first_mut() {
+                Some(value) if value.path.is_empty() => {
+                    // The section's text above says it already.
+                    value.description = None;
+                    fields::table(&fields, "*(value)*").into()
+                }
+                _ => {
+                    let table: Rc<str> = fields::table(&fields, "*(value)*").into();
+                    if !fields.is_empty() {
+                        tables.insert(*id, table.clone());
+                    }
+                    table
+                }
+            };
             Some(TypeDoc {
                 name: r.rust_name.clone(),
                 schema_name: node.name.clone().filter(|n| *n != r.rust_name),
@@ -705,7 +750,7 @@ fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
                 description,
                 summary,
                 deprecated: s.deprecated,
-                fields_table: fields::table(&fields, "*(value)*"),
+                fields_table,
                 examples: s
                     .examples
                     .iter()
@@ -713,12 +758,14 @@ fn type_docs(spec: &Spec, types: &TypeIndex) -> Vec<TypeDoc> {
                     .collect(),
             })
         })
-        .collect()
+        .collect();
+    (docs, tables)
 }
 
 pub fn build(spec: &Spec) -> DocContext {
     let js = &spec.jetstream;
     let types = type_index(spec);
+    let (type_docs, tables) = type_docs(spec, &types);
     let mut jobs = Vec::new();
     let mut events = Vec::new();
     let mut skipped = Vec::new();
@@ -729,12 +776,12 @@ pub fn build(spec: &Spec) -> DocContext {
                 Some(a) => format!("the address '{a}' is not a NATS subject"),
                 None => "the channel has no address".into(),
             };
-            skipped.push(operation_doc(spec, &types, op, Some(reason)));
+            skipped.push(operation_doc(spec, &types, &tables, op, Some(reason)));
             continue;
         }
         match op.action {
-            Action::Receive => jobs.push(operation_doc(spec, &types, op, None)),
-            Action::Send => events.push(operation_doc(spec, &types, op, None)),
+            Action::Receive => jobs.push(operation_doc(spec, &types, &tables, op, None)),
+            Action::Send => events.push(operation_doc(spec, &types, &tables, op, None)),
         }
     }
     DocContext {
@@ -801,7 +848,7 @@ pub fn build(spec: &Spec) -> DocContext {
         jobs,
         events,
         skipped,
-        types: type_docs(spec, &types),
+        types: type_docs,
     }
 }
 

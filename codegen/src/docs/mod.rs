@@ -86,6 +86,7 @@ impl TypeLinks {
     }
 }
 
+/// A template rendered and made final ([`finish`]).
 fn render(
     env: &Environment,
     name: &str,
@@ -95,40 +96,50 @@ fn render(
     let template = env
         .get_template(name)
         .map_err(|e| template_error(name, e))?;
-    let out = template.render(ctx).map_err(|e| template_error(name, e))?;
-    Ok(finish(out, links))
+    let text = template.render(ctx).map_err(|e| template_error(name, e))?;
+    let mut out = String::with_capacity(text.len());
+    finish(&mut out, &text, links);
+    Ok(out)
 }
 
-/// A page as written (by a template or [`pages`]) made final: the type links pointed
-/// the page's way, at most one blank line in a row, and one trailing newline, whatever
-/// the templates' whitespace control left.
-fn finish(mut out: String, links: TypeLinks) -> String {
-    let placeholder = format!("]({}", fields::TYPE_LINK);
-    if out.contains(&placeholder) {
-        out = out.replace(&placeholder, links.prefix());
+/// Appends a page as written (by a template or [`pages`]) to `out`, made final: the
+/// type links pointed the page's way, at most one blank line in a row, and one
+/// trailing newline, whatever the templates' whitespace control left. One pass over
+/// the text: the pages are most of the documentation's bytes.
+fn finish(out: &mut String, text: &str, links: TypeLinks) {
+    const PLACEHOLDER: &[u8] = b"](@type#";
+    debug_assert_eq!(PLACEHOLDER, format!("]({}", fields::TYPE_LINK).as_bytes());
+    let start = out.len();
+    let bytes = text.as_bytes();
+    // `text[copied..i]` is still to be appended as it is.
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                let run = bytes[i..].iter().take_while(|b| **b == b'\n').count();
+                if run > 2 {
+                    out.push_str(&text[copied..i + 2]);
+                    copied = i + run;
+                }
+                i += run;
+            }
+            b']' if bytes[i..].starts_with(PLACEHOLDER) => {
+                out.push_str(&text[copied..i]);
+                out.push_str(links.prefix());
+                i += PLACEHOLDER.len();
+                copied = i;
+            }
+            _ => i += 1,
+        }
     }
-    if out.contains("\n\n\n") {
-        out = collapse_blank_lines(&out);
-    }
-    while out.ends_with("\n\n") {
+    out.push_str(&text[copied..]);
+    while out[start..].ends_with("\n\n") {
         out.pop();
     }
-    if !out.ends_with('\n') {
+    if !out[start..].ends_with('\n') {
         out.push('\n');
     }
-    out
-}
-
-/// `text` with every run of three or more newlines cut to two, in one pass.
-fn collapse_blank_lines(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("\n\n") {
-        out.push_str(&rest[..at + 2]);
-        rest = rest[at + 2..].trim_start_matches('\n');
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The documentation files, keyed by path relative to the crate root (`docs/...`).
@@ -139,84 +150,95 @@ pub fn generate(spec: &Spec, header: &str) -> Result<BTreeMap<PathBuf, String>> 
     // operations and types there are summaries; their pages are written by [`pages`]).
     let doc = minijinja::Value::from_serialize(&ctx);
     let marker = format!("<!-- {} -->\n\n", header.trim().trim_start_matches("// "));
-    let readme = |single_page: bool, links| {
+    let readme = |single_page: bool| {
         let ctx = minijinja::context! { doc => doc.clone(), single_page };
-        render(env, "README.md.j2", ctx, links)
+        let name = "README.md.j2";
+        env.get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| template_error(name, e))
     };
-    let operation = |op, single_page, links| {
-        let mut text = String::new();
-        pages::operation(&mut text, &ctx, op, single_page);
-        finish(text, links)
+    // A Markdown file: the marker, then the page made final.
+    let file = |text: &str, links| {
+        let mut out = String::with_capacity(marker.len() + text.len());
+        out.push_str(&marker);
+        finish(&mut out, text, links);
+        out
     };
-    let types = |single_page, links| {
-        let mut text = String::new();
-        pages::types(&mut text, &ctx, single_page);
-        finish(text, links)
-    };
+    // Each page is written into `page`, then made final into its file or into `part`
+    // (the HTML page's Markdown); both are reused from page to page.
+    let mut page = String::new();
+    let mut part = String::new();
 
     // Markdown: pages link to each other.
     let mut files = BTreeMap::new();
     files.insert(
         PathBuf::from("docs/README.md"),
-        format!("{marker}{}", readme(false, TypeLinks::FromReadme)?),
+        file(&readme(false)?, TypeLinks::FromReadme),
     );
     for op in ctx.all_operations() {
-        let text = operation(op, false, TypeLinks::FromOperation);
+        page.clear();
+        pages::operation(&mut page, &ctx, op, false);
         files.insert(
             PathBuf::from(format!("docs/operations/{}.md", op.slug)),
-            format!("{marker}{text}"),
+            file(&page, TypeLinks::FromOperation),
         );
     }
     if !ctx.types.is_empty() {
+        page.clear();
+        pages::types(&mut page, &ctx, false);
         files.insert(
             PathBuf::from("docs/types.md"),
-            format!("{marker}{}", types(false, TypeLinks::FromTypes)),
+            file(&page, TypeLinks::FromTypes),
         );
     }
 
-    // HTML: the same Markdown as one page, links become anchors. Each part is converted
-    // on its own (a part is a whole Markdown document; one unclosed construct in a
-    // spec's text cannot swallow the rest of the page).
-    let mut body = markdown_to_html(&readme(true, TypeLinks::SinglePage)?);
-    for op in ctx.all_operations() {
-        body.push_str(&markdown_to_html(&operation(
-            op,
-            true,
-            TypeLinks::SinglePage,
-        )));
-    }
-    if !ctx.types.is_empty() {
-        body.push_str(&markdown_to_html(&types(true, TypeLinks::SinglePage)));
-    }
-    // The page around the body; the body is put in afterwards, as it is (not run
-    // through the template's whitespace clean-up).
+    // HTML: the same Markdown as one page, links become anchors, inside the page
+    // around it (the body is put in as it is, not through the template's whitespace
+    // clean-up). Each part is converted on its own (a part is a whole Markdown
+    // document; one unclosed construct in a spec's text cannot swallow the rest of
+    // the page).
     const BODY: &str = "\u{0}jetwire-docs-body\u{0}";
-    let html = render(
+    let frame = render(
         env,
         "index.html.j2",
         minijinja::context! { doc => doc.clone(), body => BODY, marker => header.trim().trim_start_matches("// ") },
         TypeLinks::SinglePage,
     )?;
-    let html = html.replacen(BODY, &body, 1);
+    let (head, tail) = frame.split_once(BODY).unwrap_or((&frame, ""));
+    // HTML is longer than its Markdown: room for it up front saves copying the page
+    // each time it outgrows its buffer.
+    let markdown_len: usize = files.values().map(String::len).sum();
+    let mut html = String::with_capacity(head.len() + 2 * markdown_len + tail.len());
+    html.push_str(head);
+    let mut push_part = |html: &mut String, text: &str| {
+        part.clear();
+        finish(&mut part, text, TypeLinks::SinglePage);
+        push_markdown_html(html, &part);
+    };
+    push_part(&mut html, &readme(true)?);
+    for op in ctx.all_operations() {
+        page.clear();
+        pages::operation(&mut page, &ctx, op, true);
+        push_part(&mut html, &page);
+    }
+    if !ctx.types.is_empty() {
+        page.clear();
+        pages::types(&mut page, &ctx, true);
+        push_part(&mut html, &page);
+    }
+    html.push_str(tail);
     files.insert(PathBuf::from("docs/index.html"), html);
     Ok(files)
 }
 
-fn markdown_to_html(markdown: &str) -> String {
-    use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
+/// Appends the HTML of a Markdown document to `out`.
+fn push_markdown_html(out: &mut String, markdown: &str) {
+    use pulldown_cmark::{html, Event, Options, Parser, Tag};
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_HEADING_ATTRIBUTES);
     // The spec's texts cannot script the page: raw HTML is shown as text, and links or
     // images with a scheme other than http(s)/mailto (or a relative one) go nowhere.
-    let safe = |url: CowStr<'static>| -> CowStr<'static> {
-        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-        match scheme.as_deref() {
-            None | Some("http" | "https" | "mailto") => url,
-            Some(s) if s.contains(['/', '#', '?']) => url,
-            Some(_) => CowStr::Borrowed("#"),
-        }
-    };
     let parser = Parser::new_ext(markdown, options).map(|event| match event {
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
         Event::Start(Tag::Link {
@@ -226,7 +248,7 @@ fn markdown_to_html(markdown: &str) -> String {
             id,
         }) => Event::Start(Tag::Link {
             link_type,
-            dest_url: safe(dest_url.into_static()),
+            dest_url: safe_url(dest_url),
             title,
             id,
         }),
@@ -237,34 +259,71 @@ fn markdown_to_html(markdown: &str) -> String {
             id,
         }) => Event::Start(Tag::Image {
             link_type,
-            dest_url: safe(dest_url.into_static()),
+            dest_url: safe_url(dest_url),
             title,
             id,
         }),
         other => other,
     });
-    let mut out = String::new();
-    html::push_html(&mut out, parser);
-    out
+    html::push_html(out, parser);
+}
+
+/// `url` when its scheme is http(s) or mailto, or it has none (relative); else `#`.
+fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
+    match url.split_once(':') {
+        None => url,
+        Some((scheme, _))
+            if ["http", "https", "mailto"]
+                .iter()
+                .any(|s| scheme.eq_ignore_ascii_case(s)) =>
+        {
+            url
+        }
+        Some((scheme, _)) if scheme.contains(['/', '#', '?']) => url,
+        Some(_) => pulldown_cmark::CowStr::Borrowed("#"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{collapse_blank_lines, markdown_to_html};
+    use super::{finish, push_markdown_html, TypeLinks};
+
+    fn finished(text: &str, links: TypeLinks) -> String {
+        let mut out = String::from("<!-- marker -->\n\n");
+        finish(&mut out, text, links);
+        out
+    }
 
     #[test]
-    fn runs_of_blank_lines_become_one() {
+    fn runs_of_blank_lines_become_one_and_one_newline_ends_the_page() {
+        let links = TypeLinks::FromTypes;
         assert_eq!(
-            collapse_blank_lines("a\n\n\n\n\nb\nc\n\nd\n\n\n"),
-            "a\n\nb\nc\n\nd\n\n"
+            finished("a\n\n\n\n\nb\nc\n\nd\n\n\n", links),
+            "<!-- marker -->\n\na\n\nb\nc\n\nd\n"
         );
-        assert_eq!(collapse_blank_lines("\n\n\nx"), "\n\nx");
-        assert_eq!(collapse_blank_lines("x"), "x");
+        assert_eq!(finished("\n\n\nx", links), "<!-- marker -->\n\n\n\nx\n");
+        assert_eq!(finished("x", links), "<!-- marker -->\n\nx\n");
+        assert_eq!(finished("", links), "<!-- marker -->\n\n\n");
+    }
+
+    #[test]
+    fn type_links_point_the_pages_way() {
+        let text = "[`A`](@type#a) | [B](@type#b)\n](@type";
+        assert_eq!(
+            finished(text, TypeLinks::FromOperation),
+            "<!-- marker -->\n\n[`A`](../types.md#a) | [B](../types.md#b)\n](@type\n"
+        );
+        assert_eq!(
+            finished(text, TypeLinks::SinglePage),
+            "<!-- marker -->\n\n[`A`](#type-a) | [B](#type-b)\n](@type\n"
+        );
     }
 
     #[test]
     fn spec_texts_cannot_script_the_page() {
-        let html = markdown_to_html(
+        let mut html = String::new();
+        push_markdown_html(
+            &mut html,
             "<script>alert(1)</script>\n\nText <b>bold</b> [x](javascript:alert(1)) ![i](data:x) \
              [y](https://e.example/a) [z](#op-a)",
         );

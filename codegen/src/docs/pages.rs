@@ -411,10 +411,10 @@ fn message(out: &mut String, m: &MessageDoc, heading: &str) {
     out.push_str("\n\n");
     if !m.has_payload {
         out.push_str("No payload.\n\n");
-    } else if let Some(table) = some_text(&m.fields_table) {
+    } else if let Some(table) = m.fields_table.as_deref().filter(|t| !t.is_empty()) {
         push_all(out, &[table, "\n"]);
     }
-    if let Some(table) = some_text(&m.headers_table) {
+    if let Some(table) = m.headers_table.as_deref().filter(|t| !t.is_empty()) {
         push_all(out, &["Headers:\n\n", table, "\n"]);
     }
     for e in &m.examples {
