@@ -32,50 +32,36 @@ impl GetSystemStatusParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(GetSystemStatusParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -190,50 +176,36 @@ impl GetDiskParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(GetDiskParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -380,50 +352,36 @@ impl GetDnsParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(GetDnsParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -536,50 +494,36 @@ impl GetHostnameParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(GetHostnameParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -692,50 +636,36 @@ impl PingParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(PingParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -884,50 +814,36 @@ impl SetDnsParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(SetDnsParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -1091,50 +1007,36 @@ impl SetHostnameParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "target",
-                    value,
-                    ::std::option::Option::Some(
-                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
-                    ),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read
+            .free(
+                "target",
+                ::std::option::Option::Some(
+                    "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                ),
+            );
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(SetHostnameParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "target",
-            &self.target,
-            ::std::option::Option::Some("^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                (
+                    "target",
+                    self.target.as_str(),
+                    ::std::option::Option::Some(
+                        "^(_any|_all|[A-Za-z0-9][A-Za-z0-9_-]{0,62})$",
+                    ),
+                ),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {

@@ -41,51 +41,56 @@ fn params(op: &OpModel) -> TokenStream {
         quote! { #doc pub #field: #ty, }
     });
     let enums = op.params.iter().filter_map(param_enum);
+    // The reading and checking rules are the runtime's (`typed::SubjectValues`,
+    // `typed::subject_violations`); each body names the parameters.
     let assemble = if op.params.is_empty() {
         quote! {
             let _ = values;
             ::std::result::Result::Ok(#ident {})
         }
     } else {
-        let parse = op.params.iter().map(parse_one);
+        let read = op.params.iter().map(|p| {
+            let field = &p.field;
+            let name = &p.name;
+            match &p.kind {
+                ParamKind::Enum { ident, .. } => quote!(let #field = read.listed::<#ident>(#name);),
+                ParamKind::Free { pattern } => {
+                    let pattern = pattern_tokens(pattern);
+                    quote!(let #field = read.free(#name, #pattern);)
+                }
+            }
+        });
         let tuple = op.params.iter().map(|p| &p.field);
         let some = op.params.iter().map(|p| &p.field);
         let fields = op.params.iter().map(|p| &p.field);
         quote! {
-            let mut violations = ::std::vec::Vec::new();
-            #(#parse)*
+            let mut read = ::jetwire::typed::SubjectValues::new(values);
+            #(#read)*
             match (#(#tuple,)*) {
                 (#(::std::option::Option::Some(#some),)*) => {
                     ::std::result::Result::Ok(#ident { #(#fields),* })
                 }
-                _ => ::std::result::Result::Err(violations),
+                _ => ::std::result::Result::Err(read.into_violations()),
             }
         }
     };
-    let free_checks = op.params.iter().filter_map(|p| match &p.kind {
-        ParamKind::Free { pattern } => {
-            let field = &p.field;
-            let name = &p.name;
-            let pattern = pattern_tokens(pattern);
-            Some(quote! {
-                if let ::std::option::Option::Some(v) =
-                    ::jetwire::typed::check_subject_parameter(#name, &self.#field, #pattern)
-                {
-                    out.push(v);
-                }
-            })
-        }
-        ParamKind::Enum { .. } => None,
-    });
-    let free_checks: Vec<TokenStream> = free_checks.collect();
+    let free_checks: Vec<TokenStream> = op
+        .params
+        .iter()
+        .filter_map(|p| match &p.kind {
+            ParamKind::Free { pattern } => {
+                let field = &p.field;
+                let name = &p.name;
+                let pattern = pattern_tokens(pattern);
+                Some(quote!((#name, self.#field.as_str(), #pattern)))
+            }
+            ParamKind::Enum { .. } => None,
+        })
+        .collect();
     let violations_body = if free_checks.is_empty() {
         quote!(::std::vec::Vec::new())
     } else {
-        quote! {
-            let mut out = ::std::vec::Vec::new();
-            #(#free_checks)*
-            out
-        }
+        quote!(::jetwire::typed::subject_violations(&[#(#free_checks),*]))
     };
     let values = op.params.iter().map(|p| {
         let field = &p.field;
@@ -121,43 +126,6 @@ fn params(op: &OpModel) -> TokenStream {
         }
 
         #(#enums)*
-    }
-}
-
-fn parse_one(p: &ParamModel) -> TokenStream {
-    let field = &p.field;
-    let name = &p.name;
-    let convert = match &p.kind {
-        ParamKind::Enum { ident, .. } => quote! {
-            match value.parse::<#ident>() {
-                ::std::result::Result::Ok(v) => ::std::option::Option::Some(v),
-                ::std::result::Result::Err(v) => {
-                    violations.push(v);
-                    ::std::option::Option::None
-                }
-            }
-        },
-        ParamKind::Free { pattern } => {
-            let pattern = pattern_tokens(pattern);
-            quote! {
-                match ::jetwire::typed::check_subject_parameter(#name, value, #pattern) {
-                    ::std::option::Option::None => ::std::option::Option::Some(value.clone()),
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-        }
-    };
-    quote! {
-        let #field = match values.iter().find(|(n, _)| *n == #name) {
-            ::std::option::Option::Some((_, value)) => #convert,
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter(#name));
-                ::std::option::Option::None
-            }
-        };
     }
 }
 

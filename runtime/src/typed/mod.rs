@@ -11,6 +11,7 @@ mod events;
 mod handle;
 mod json;
 mod outcome;
+mod params;
 mod request;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use json::{
     untyped, untyped_broadcast, untyped_reply, untyped_submitted,
 };
 pub use outcome::{decode_payload, handler_outcome, set_correlation_id, unknown_operation};
+pub use params::{subject_violations, SubjectValues};
 pub use request::{
     check_subject_parameter, encode_payload, header_pairs, missing_subject_parameter,
     parameter_path, render_subject, subject_values, RequestBuilder,

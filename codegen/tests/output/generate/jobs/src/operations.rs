@@ -19,27 +19,13 @@ impl GetStatusParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let target = match values.iter().find(|(n, _)| *n == "target") {
-            ::std::option::Option::Some((_, value)) => {
-                match value.parse::<GetStatusTarget>() {
-                    ::std::result::Result::Ok(v) => ::std::option::Option::Some(v),
-                    ::std::result::Result::Err(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("target"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let target = read.listed::<GetStatusTarget>("target");
         match (target,) {
             (::std::option::Option::Some(target),) => {
                 ::std::result::Result::Ok(GetStatusParams { target })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
@@ -139,48 +125,22 @@ impl SetHostnameParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let host = match values.iter().find(|(n, _)| *n == "host") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "host",
-                    value,
-                    ::std::option::Option::Some("^[a-z0-9-]+$"),
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("host"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let host = read.free("host", ::std::option::Option::Some("^[a-z0-9-]+$"));
         match (host,) {
             (::std::option::Option::Some(host),) => {
                 ::std::result::Result::Ok(SetHostnameParams { host })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host",
-            &self.host,
-            ::std::option::Option::Some("^[a-z0-9-]+$"),
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[("host", self.host.as_str(), ::std::option::Option::Some("^[a-z0-9-]+$"))],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -271,49 +231,9 @@ impl RestartServiceParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let host = match values.iter().find(|(n, _)| *n == "host") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "host",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("host"));
-                ::std::option::Option::None
-            }
-        };
-        let service = match values.iter().find(|(n, _)| *n == "service") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "service",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("service"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let host = read.free("host", ::std::option::Option::None);
+        let service = read.free("service", ::std::option::Option::None);
         match (host, service) {
             (::std::option::Option::Some(host), ::std::option::Option::Some(service)) => {
                 ::std::result::Result::Ok(RestartServiceParams {
@@ -321,29 +241,19 @@ impl RestartServiceParams {
                     service,
                 })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host",
-            &self.host,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "service",
-            &self.service,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                ("host", self.host.as_str(), ::std::option::Option::None),
+                ("service", self.service.as_str(), ::std::option::Option::None),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -421,48 +331,22 @@ impl HostChangedParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let host = match values.iter().find(|(n, _)| *n == "host") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "host",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("host"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let host = read.free("host", ::std::option::Option::None);
         match (host,) {
             (::std::option::Option::Some(host),) => {
                 ::std::result::Result::Ok(HostChangedParams { host })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host",
-            &self.host,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[("host", self.host.as_str(), ::std::option::Option::None)],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {

@@ -23,64 +23,10 @@ impl TypeParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let type_ = match values.iter().find(|(n, _)| *n == "type") {
-            ::std::option::Option::Some((_, value)) => {
-                match value.parse::<TypeType>() {
-                    ::std::result::Result::Ok(v) => ::std::option::Option::Some(v),
-                    ::std::result::Result::Err(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("type"));
-                ::std::option::Option::None
-            }
-        };
-        let host_id = match values.iter().find(|(n, _)| *n == "host-id") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "host-id",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("host-id"));
-                ::std::option::Option::None
-            }
-        };
-        let self_ = match values.iter().find(|(n, _)| *n == "self") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "self",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("self"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let type_ = read.listed::<TypeType>("type");
+        let host_id = read.free("host-id", ::std::option::Option::None);
+        let self_ = read.free("self", ::std::option::Option::None);
         match (type_, host_id, self_) {
             (
                 ::std::option::Option::Some(type_),
@@ -93,29 +39,19 @@ impl TypeParams {
                     self_,
                 })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "host-id",
-            &self.host_id,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "self",
-            &self.self_,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                ("host-id", self.host_id.as_str(), ::std::option::Option::None),
+                ("self", self.self_.as_str(), ::std::option::Option::None),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
@@ -326,113 +262,12 @@ impl ClashParams {
     pub fn from_subject_values(
         values: &[(&str, ::std::string::String)],
     ) -> ::std::result::Result<Self, ::std::vec::Vec<::jetwire::Violation>> {
-        let mut violations = ::std::vec::Vec::new();
-        let payload_2 = match values.iter().find(|(n, _)| *n == "payload") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "payload",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("payload"));
-                ::std::option::Option::None
-            }
-        };
-        let values_2 = match values.iter().find(|(n, _)| *n == "values") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "values",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("values"));
-                ::std::option::Option::None
-            }
-        };
-        let a_b = match values.iter().find(|(n, _)| *n == "a-b") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "a-b",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("a-b"));
-                ::std::option::Option::None
-            }
-        };
-        let a_b_2 = match values.iter().find(|(n, _)| *n == "a_b") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "a_b",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations.push(::jetwire::typed::missing_subject_parameter("a_b"));
-                ::std::option::Option::None
-            }
-        };
-        let operation_2 = match values.iter().find(|(n, _)| *n == "operation") {
-            ::std::option::Option::Some((_, value)) => {
-                match ::jetwire::typed::check_subject_parameter(
-                    "operation",
-                    value,
-                    ::std::option::Option::None,
-                ) {
-                    ::std::option::Option::None => {
-                        ::std::option::Option::Some(value.clone())
-                    }
-                    ::std::option::Option::Some(v) => {
-                        violations.push(v);
-                        ::std::option::Option::None
-                    }
-                }
-            }
-            ::std::option::Option::None => {
-                violations
-                    .push(::jetwire::typed::missing_subject_parameter("operation"));
-                ::std::option::Option::None
-            }
-        };
+        let mut read = ::jetwire::typed::SubjectValues::new(values);
+        let payload_2 = read.free("payload", ::std::option::Option::None);
+        let values_2 = read.free("values", ::std::option::Option::None);
+        let a_b = read.free("a-b", ::std::option::Option::None);
+        let a_b_2 = read.free("a_b", ::std::option::Option::None);
+        let operation_2 = read.free("operation", ::std::option::Option::None);
         match (payload_2, values_2, a_b, a_b_2, operation_2) {
             (
                 ::std::option::Option::Some(payload_2),
@@ -449,50 +284,22 @@ impl ClashParams {
                     operation_2,
                 })
             }
-            _ => ::std::result::Result::Err(violations),
+            _ => ::std::result::Result::Err(read.into_violations()),
         }
     }
     /// Every way the values break the subject rules: not one NATS subject
     /// token, or not matching the parameter's pattern (enumerated parameters
     /// are valid by construction).
     pub fn violations(&self) -> ::std::vec::Vec<::jetwire::Violation> {
-        let mut out = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "payload",
-            &self.payload_2,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "values",
-            &self.values_2,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "a-b",
-            &self.a_b,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "a_b",
-            &self.a_b_2,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        if let ::std::option::Option::Some(v) = ::jetwire::typed::check_subject_parameter(
-            "operation",
-            &self.operation_2,
-            ::std::option::Option::None,
-        ) {
-            out.push(v);
-        }
-        out
+        ::jetwire::typed::subject_violations(
+            &[
+                ("payload", self.payload_2.as_str(), ::std::option::Option::None),
+                ("values", self.values_2.as_str(), ::std::option::Option::None),
+                ("a-b", self.a_b.as_str(), ::std::option::Option::None),
+                ("a_b", self.a_b_2.as_str(), ::std::option::Option::None),
+                ("operation", self.operation_2.as_str(), ::std::option::Option::None),
+            ],
+        )
     }
     /// The parameter values in subject template order.
     pub fn subject_values(&self) -> ::std::vec::Vec<&str> {
