@@ -278,17 +278,9 @@ impl RefResolver for Documents {
         if let Some(doc) = self.files.get(file) {
             // The nearest node that has a position (a pointer past the end of the
             // document is placed at its deepest existing parent).
-            let mut probe = pointer;
-            loop {
-                if let Some(&(line, column)) = doc.positions.get(probe) {
-                    location.line = Some(line);
-                    location.column = Some(column);
-                    break;
-                }
-                match probe.rsplit_once('/') {
-                    Some((parent, _)) => probe = parent,
-                    None => break,
-                }
+            if let Some((line, column)) = doc.positions.nearest(pointer) {
+                location.line = Some(line);
+                location.column = Some(column);
             }
         }
         location

@@ -1,6 +1,7 @@
 //! YAML (and therefore JSON) text → a `serde_json::Value` plus the line/column of every
-//! node, keyed by JSON pointer, so that later errors can say where they are.
+//! node, found by JSON pointer, so that later errors can say where they are.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
@@ -22,8 +23,204 @@ const MERGE_KEY: &str = "<<";
 /// Upper bound on nodes created, aliases included (guards against alias bombs).
 const MAX_NODES: usize = 2_000_000;
 
-/// JSON pointer → (1-based line, 1-based column) of the node's first character.
-pub type Positions = HashMap<String, (u32, u32), BuildHasherDefault<PointerHasher>>;
+/// Where each node of a file starts: (1-based line, 1-based column) of its first
+/// character, found by JSON pointer.
+///
+/// A node is stored as its parent and its own (escaped) reference token, indexed by
+/// the pair: a pointer is found one token at a time, and no node needs a string of its
+/// whole pointer (a document has a node per ~20 bytes, and pointers are long).
+#[derive(Debug, Clone, Default)]
+pub struct Positions {
+    nodes: Vec<PositionNode>,
+    /// The nodes' escaped reference tokens, end to end.
+    tokens: String,
+    /// Hash of (parent, token) → the newest node with that hash; older nodes with the
+    /// same hash are chained through [`PositionNode::next`].
+    index: FastMap<u64, u32>,
+    root: Option<u32>,
+    /// The last pointer walked: the lowering asks for many pointers in a row that share
+    /// a long prefix (the fields of one object), and the walk resumes where they part.
+    last_walk: RefCell<LastWalk>,
+}
+
+/// A pointer and, for each of its leading tokens that was found, the byte offset where
+/// the token ends and the node it leads to.
+#[derive(Debug, Clone, Default)]
+struct LastWalk {
+    pointer: String,
+    ends: Vec<(usize, u32)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PositionNode {
+    parent: u32,
+    token_start: u32,
+    token_end: u32,
+    line: u32,
+    column: u32,
+    /// The previous node with the same index hash ([`NO_NODE`] at the end).
+    next: u32,
+}
+
+const NO_NODE: u32 = u32::MAX;
+
+impl Positions {
+    fn with_capacity(nodes: usize) -> Self {
+        Positions {
+            nodes: Vec::with_capacity(nodes),
+            tokens: String::with_capacity(nodes * 8),
+            index: FastMap::with_capacity_and_hasher(nodes, Default::default()),
+            root: None,
+            last_walk: RefCell::default(),
+        }
+    }
+
+    fn hash(parent: u32, token: &str) -> u64 {
+        let mut hasher = PointerHasher::default();
+        hasher.add(u64::from(parent));
+        hasher.write(token.as_bytes());
+        hasher.finish()
+    }
+
+    /// Adds the root node (`parent: None`), or a child of `parent` whose escaped token
+    /// `push_token` appends to the string it is given.
+    fn add(
+        &mut self,
+        parent: Option<u32>,
+        (line, column): (u32, u32),
+        push_token: impl FnOnce(&mut String),
+    ) -> u32 {
+        let id = self.nodes.len() as u32;
+        let token_start = self.tokens.len() as u32;
+        push_token(&mut self.tokens);
+        let token_end = self.tokens.len() as u32;
+        let mut node = PositionNode {
+            parent: parent.unwrap_or(NO_NODE),
+            token_start,
+            token_end,
+            line,
+            column,
+            next: NO_NODE,
+        };
+        match parent {
+            None => self.root = Some(id),
+            Some(parent) => {
+                let token = &self.tokens[token_start as usize..token_end as usize];
+                let hash = Self::hash(parent, token);
+                if let Some(previous) = self.index.insert(hash, id) {
+                    node.next = previous;
+                }
+            }
+        }
+        self.nodes.push(node);
+        id
+    }
+
+    fn token(&self, node: &PositionNode) -> &str {
+        &self.tokens[node.token_start as usize..node.token_end as usize]
+    }
+
+    /// The newest child of `parent` with the escaped reference token `token`.
+    fn child(&self, parent: u32, token: &str) -> Option<u32> {
+        let mut id = *self.index.get(&Self::hash(parent, token))?;
+        while id != NO_NODE {
+            let node = &self.nodes[id as usize];
+            if node.parent == parent && self.token(node) == token {
+                return Some(id);
+            }
+            id = node.next;
+        }
+        None
+    }
+
+    fn position(&self, id: u32) -> (u32, u32) {
+        let node = &self.nodes[id as usize];
+        (node.line, node.column)
+    }
+
+    /// The JSON pointer of node `id`.
+    fn pointer(&self, id: u32) -> String {
+        let mut tokens = Vec::new();
+        let mut id = id;
+        while id != NO_NODE {
+            let node = &self.nodes[id as usize];
+            if node.parent != NO_NODE {
+                tokens.push(self.token(node));
+            }
+            id = node.parent;
+        }
+        let mut pointer = String::new();
+        for token in tokens.iter().rev() {
+            pointer.push('/');
+            pointer.push_str(token);
+        }
+        pointer
+    }
+
+    /// The nodes along `pointer` from the root, as far as they exist: the last one
+    /// reached and whether it is the whole pointer.
+    fn walk(&self, pointer: &str) -> Option<(u32, bool)> {
+        let root = self.root?;
+        if pointer.is_empty() {
+            return Some((root, true));
+        }
+        if !pointer.starts_with('/') {
+            return None;
+        }
+        let mut last = self.last_walk.borrow_mut();
+        let LastWalk {
+            pointer: last_pointer,
+            ends,
+        } = &mut *last;
+        // Resume after the deepest token this pointer shares with the last one.
+        let common = last_pointer
+            .bytes()
+            .zip(pointer.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let bytes = pointer.as_bytes();
+        let shared = ends
+            .iter()
+            .take_while(|(end, _)| *end <= common && (*end == bytes.len() || bytes[*end] == b'/'))
+            .count();
+        ends.truncate(shared);
+        last_pointer.clear();
+        last_pointer.push_str(pointer);
+        let (mut offset, mut node) = ends.last().copied().unwrap_or((0, root));
+        while offset < bytes.len() {
+            // `bytes[offset]` is the `/` before the next token.
+            let start = offset + 1;
+            let end = bytes[start..]
+                .iter()
+                .position(|b| *b == b'/')
+                .map_or(bytes.len(), |n| start + n);
+            match self.child(node, &pointer[start..end]) {
+                Some(child) => {
+                    node = child;
+                    offset = end;
+                    ends.push((end, child));
+                }
+                None => return Some((node, false)),
+            }
+        }
+        Some((node, true))
+    }
+
+    /// The position of the node at exactly `pointer`.
+    pub fn get(&self, pointer: &str) -> Option<(u32, u32)> {
+        match self.walk(pointer)? {
+            (node, true) => Some(self.position(node)),
+            (_, false) => None,
+        }
+    }
+
+    /// The position of the node at `pointer` or else of its nearest ancestor that has
+    /// one (a pointer past the end of the document is placed at its deepest existing
+    /// parent); none when not even the root matches.
+    pub fn nearest(&self, pointer: &str) -> Option<(u32, u32)> {
+        self.walk(pointer).map(|(node, _)| self.position(node))
+    }
+}
 
 /// A hash map with [`PointerHasher`]: for the loader's own keys (pointers, subject
 /// tokens), where iteration order never shows in the output.
@@ -77,12 +274,13 @@ impl PointerHasher {
 enum Frame {
     Sequence {
         items: Vec<Value>,
-        pointer: String,
+        /// The container's node in [`Positions`].
+        node: u32,
         anchor: usize,
     },
     Mapping {
         map: Map<String, Value>,
-        pointer: String,
+        node: u32,
         anchor: usize,
         /// The key read, waiting for its value.
         pending_key: Option<String>,
@@ -96,7 +294,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedText> {
     let mut builder = Builder {
         path,
         // About one node per 20 bytes of a typical document: the index rarely regrows.
-        positions: Positions::with_capacity_and_hasher(text.len() / 20, Default::default()),
+        positions: Positions::with_capacity(text.len() / 20),
         anchors: HashMap::new(),
         stack: Vec::new(),
         root: None,
@@ -181,19 +379,17 @@ impl Builder<'_> {
                 } else {
                     Value::String(text)
                 };
-                let pointer = self.place(&mark)?;
-                self.positions.insert(pointer, position(&mark));
+                self.place(&mark)?;
                 self.record(anchor, &value);
                 self.finish(value)
             }
             Event::SequenceStart(anchor, _) => {
                 self.check_key_position(&mark, "a sequence")?;
-                let pointer = self.place(&mark)?;
-                self.positions.insert(pointer.clone(), position(&mark));
+                let node = self.place(&mark)?;
                 self.push(
                     Frame::Sequence {
                         items: Vec::new(),
-                        pointer,
+                        node,
                         anchor,
                     },
                     &mark,
@@ -201,12 +397,11 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 self.check_key_position(&mark, "a mapping")?;
-                let pointer = self.place(&mark)?;
-                self.positions.insert(pointer.clone(), position(&mark));
+                let node = self.place(&mark)?;
                 self.push(
                     Frame::Mapping {
                         map: Map::new(),
-                        pointer,
+                        node,
                         anchor,
                         pending_key: None,
                         merged: HashSet::new(),
@@ -263,8 +458,7 @@ impl Builder<'_> {
                     )
                 })?;
                 self.nodes = self.nodes.saturating_add(count_nodes(&value));
-                let pointer = self.place(&mark)?;
-                self.positions.insert(pointer, position(&mark));
+                self.place(&mark)?;
                 self.finish(value)
             }
             _ => Ok(()),
@@ -301,15 +495,16 @@ impl Builder<'_> {
 
     fn current_pointer(&self) -> String {
         match self.stack.last() {
-            Some(Frame::Sequence { pointer, .. }) | Some(Frame::Mapping { pointer, .. }) => {
-                pointer.clone()
+            Some(Frame::Sequence { node, .. }) | Some(Frame::Mapping { node, .. }) => {
+                self.positions.pointer(*node)
             }
             None => String::new(),
         }
     }
 
-    /// The pointer of the node starting at `mark` (the caller records its position).
-    fn place(&mut self, mark: &Marker) -> Result<String> {
+    /// Records the node starting at `mark` (at the place the open containers give it)
+    /// and its position.
+    fn place(&mut self, mark: &Marker) -> Result<u32> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return Err(syntax(
@@ -319,18 +514,18 @@ impl Builder<'_> {
                 self.current_pointer(),
             ));
         }
-        let pointer = match self.stack.last_mut() {
-            None => String::new(),
-            Some(Frame::Sequence { items, pointer, .. }) => {
-                let mut child = String::with_capacity(pointer.len() + 4);
-                child.push_str(pointer);
-                child.push('/');
-                // Writing a number into a String cannot fail.
-                let _ = std::fmt::Write::write_fmt(&mut child, format_args!("{}", items.len()));
-                child
+        let at = position(mark);
+        let node = match self.stack.last_mut() {
+            None => self.positions.add(None, at, |_| {}),
+            Some(Frame::Sequence { items, node, .. }) => {
+                let index = items.len();
+                self.positions.add(Some(*node), at, |out| {
+                    // Writing a number into a String cannot fail.
+                    let _ = std::fmt::Write::write_fmt(out, format_args!("{index}"));
+                })
             }
             Some(Frame::Mapping {
-                pointer,
+                node,
                 pending_key,
                 map,
                 merged,
@@ -342,17 +537,14 @@ impl Builder<'_> {
                         self.path,
                         mark,
                         format!("duplicate key `{key}`"),
-                        pointer.clone(),
+                        self.positions.pointer(*node),
                     ));
                 }
-                let mut child = String::with_capacity(pointer.len() + 1 + key.len());
-                child.push_str(pointer);
-                child.push('/');
-                push_escaped(&mut child, key);
-                child
+                self.positions
+                    .add(Some(*node), at, |out| push_escaped(out, key))
             }
         };
-        Ok(pointer)
+        Ok(node)
     }
 
     fn record(&mut self, anchor: usize, value: &Value) {
@@ -370,7 +562,7 @@ impl Builder<'_> {
                 map,
                 pending_key,
                 merged,
-                pointer,
+                node,
                 ..
             }) => {
                 let key = pending_key.take().unwrap_or_default();
@@ -391,8 +583,8 @@ impl Builder<'_> {
                         })
                         .collect(),
                     _ => {
-                        let at = format!("{pointer}/{MERGE_KEY}");
-                        let (line, column) = self.positions.get(&at).copied().unwrap_or((1, 1));
+                        let at = format!("{}/{MERGE_KEY}", self.positions.pointer(*node));
+                        let (line, column) = self.positions.get(&at).unwrap_or((1, 1));
                         return Err(Error::Syntax {
                             location: Location {
                                 file: self.path.to_path_buf(),
@@ -480,16 +672,22 @@ mod tests {
             t.value,
             json!({"a": 1, "b": ["x", "y", {"c": true, "d": null, "e": 1.5}], "f": "2"})
         );
-        assert_eq!(t.positions["/a"], (1, 4));
-        assert_eq!(t.positions["/b/1"], (4, 5));
-        assert_eq!(t.positions["/b/2/d"], (5, 18));
+        assert_eq!(t.positions.get("/a"), Some((1, 4)));
+        assert_eq!(t.positions.get("/b/1"), Some((4, 5)));
+        assert_eq!(t.positions.get("/b/2/d"), Some((5, 18)));
+        assert!(t.positions.get("").is_some());
+        // Past the end of the document: the deepest existing parent.
+        assert_eq!(t.positions.get("/b/2/d/x"), None);
+        assert_eq!(t.positions.nearest("/b/2/d/x/y"), Some((5, 18)));
+        assert_eq!(t.positions.nearest("/b/01"), t.positions.get("/b"));
+        assert_eq!(t.positions.nearest("b"), None);
     }
 
     #[test]
     fn json_is_yaml() {
         let t = p("{\"a\": [1, {\"b/c\": \"x\"}]}");
         assert_eq!(t.value, json!({"a": [1, {"b/c": "x"}]}));
-        assert!(t.positions.contains_key("/a/1/b~1c"));
+        assert!(t.positions.get("/a/1/b~1c").is_some());
     }
 
     #[test]
