@@ -1210,6 +1210,8 @@ impl Client {
             }
         }
     }
+}
+impl Client {
     /// Like [`call_json`](Self::call_json) without waiting: returns the request id
     /// (its record is then read with `runtime().get(..)` or a typed handle).
     pub async fn submit_json(
@@ -1339,6 +1341,8 @@ impl Client {
             }
         }
     }
+}
+impl Client {
     /// Like [`call_json`](Self::call_json) with the target `_all`: runs the job on
     /// every live worker and returns each worker's reply (as JSON) or error, waiting
     /// at most `options.timeout` (by default the operation's). `params` need not

@@ -221,21 +221,12 @@ impl<H: Handler> Dispatcher<H> {
         &self,
         job: ::jetwire::Job,
     ) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::GetSystemStatusParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::GetSystemStatusParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::SystemStatusQuery = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -255,21 +246,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_disk(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::GetDiskParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::GetDiskParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::DiskQuery = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -289,21 +271,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_dns(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::GetDnsParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::GetDnsParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::DnsQuery = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -323,21 +296,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::GetHostnameParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::GetHostnameParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::HostnameQuery = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -357,19 +321,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_ping(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::PingParams::from_subject_values(&values) {
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::PingParams::from_subject_values,
+        ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::PingQuery = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -389,21 +346,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_set_dns(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::SetDnsParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::SetDnsParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::DnsUpdate = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -423,21 +371,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_set_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::SetHostnameParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::SetHostnameParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::HostnameUpdate = match ::jetwire::typed::decode_payload(
             &job.payload,

@@ -9,17 +9,13 @@ use crate::rustgen::model::{doc_attrs, doc_text, Model, OpModel, ParamKind, Para
 use crate::rustgen::operations::pattern_tokens;
 
 pub fn emit(model: &Model) -> TokenStream {
-    // One `impl Client` block per operation (and one for the JSON methods): the same
-    // methods as one block, but each block is a top-level item the formatter handles
-    // on its own.
+    // One `impl Client` block per operation (and per JSON method): the same methods as
+    // one block, but each block is a top-level item the formatter handles on its own.
     let jobs = model.jobs.iter().map(|op| {
         let methods = job_methods(op);
         quote!(impl Client { #methods })
     });
-    let json = (!model.jobs.is_empty()).then(|| {
-        let methods = json_methods(model);
-        quote!(impl Client { #methods })
-    });
+    let json = (!model.jobs.is_empty()).then(|| json_methods(model));
     let events = model.events.iter().map(|op| {
         let method = subscribe_method(op);
         quote!(impl Client { #method })
@@ -36,42 +32,42 @@ pub fn emit(model: &Model) -> TokenStream {
         }
 
         impl Client {
-            /// A client over an open NATS connection, for this crate's service. The
-            /// service's resources must be provisioned (`jetwire::provision`).
-            pub async fn new(
-                nats: ::jetwire::async_nats::Client,
-            ) -> ::std::result::Result<Self, ::jetwire::JobError> {
-                let inner = ::jetwire::client::Client::new(nats.clone(), &super::service::SERVICE).await?;
-                ::std::result::Result::Ok(Client::from_runtime(inner, nats))
-            }
+                /// A client over an open NATS connection, for this crate's service. The
+                /// service's resources must be provisioned (`jetwire::provision`).
+                pub async fn new(
+                    nats: ::jetwire::async_nats::Client,
+                ) -> ::std::result::Result<Self, ::jetwire::JobError> {
+                    let inner = ::jetwire::client::Client::new(nats.clone(), &super::service::SERVICE).await?;
+                    ::std::result::Result::Ok(Client::from_runtime(inner, nats))
+                }
 
-            /// Wraps an untyped runtime client built for
-            /// [`SERVICE`](super::service::SERVICE) and its NATS connection.
-            pub fn from_runtime(
-                inner: ::jetwire::client::Client,
-                nats: ::jetwire::async_nats::Client,
-            ) -> Self {
-                Client { inner, nats }
-            }
+                /// Wraps an untyped runtime client built for
+                /// [`SERVICE`](super::service::SERVICE) and its NATS connection.
+                pub fn from_runtime(
+                    inner: ::jetwire::client::Client,
+                    nats: ::jetwire::async_nats::Client,
+                ) -> Self {
+                    Client { inner, nats }
+                }
 
-            /// The untyped runtime client underneath.
-            pub fn runtime(&self) -> &::jetwire::client::Client {
-                &self.inner
-            }
+                /// The untyped runtime client underneath.
+                pub fn runtime(&self) -> &::jetwire::client::Client {
+                    &self.inner
+                }
 
-            /// The NATS connection (event subscriptions use it).
-            pub fn nats(&self) -> &::jetwire::async_nats::Client {
-                &self.nats
-            }
+                /// The NATS connection (event subscriptions use it).
+                pub fn nats(&self) -> &::jetwire::async_nats::Client {
+                    &self.nats
+                }
 
-            /// A handle for a job submitted earlier (by any client), by its request id.
-            pub fn job<T, E>(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> ::jetwire::typed::JobHandle<T, E>
-            where
-                T: ::jetwire::__private::serde::de::DeserializeOwned,
-                E: ::jetwire::TypedError,
-            {
-                ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
-            }
+                /// A handle for a job submitted earlier (by any client), by its request id.
+                pub fn job<T, E>(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> ::jetwire::typed::JobHandle<T, E>
+                where
+                    T: ::jetwire::__private::serde::de::DeserializeOwned,
+                    E: ::jetwire::TypedError,
+                {
+                    ::jetwire::typed::JobHandle::from_request_id(self.inner.clone(), request_id)
+                }
 
         }
 
@@ -81,9 +77,9 @@ pub fn emit(model: &Model) -> TokenStream {
     }
 }
 
-/// `call_json` / `submit_json` / `broadcast_json`: every job operation by id, with JSON
-/// in and out, for callers that treat operations alike (an HTTP gateway). They go
-/// through the typed methods, so validation is the same.
+/// `call_json` / `submit_json` / `broadcast_json` (an `impl Client` block each): every
+/// job operation by id, with JSON in and out, for callers that treat operations alike
+/// (an HTTP gateway). They go through the typed methods, so validation is the same.
 fn json_methods(model: &Model) -> TokenStream {
     let call_arms = model.jobs.iter().map(|op| json_arm(op, JsonMode::Call));
     let submit_arms = model.jobs.iter().map(|op| json_arm(op, JsonMode::Submit));
@@ -97,35 +93,39 @@ fn json_methods(model: &Model) -> TokenStream {
     };
     let broadcast = broadcast_json(model, &unknown);
     quote! {
-        /// Runs the job operation `operation` (its id in the spec) from JSON and waits
-        /// for the reply, as JSON: subject parameter values by name, the request
-        /// payload, typed headers from `options.headers`. Validated like the typed
-        /// methods; typed errors come back as their stored failure.
-        pub async fn call_json(
-            &self,
-            operation: &str,
-            params: &[(&str, ::std::string::String)],
-            payload: ::jetwire::__private::serde_json::Value,
-            options: ::jetwire::typed::CallOptions,
-        ) -> ::std::result::Result<::jetwire::__private::serde_json::Value, ::jetwire::JobError> {
-            match operation {
-                #(#call_arms)*
-                #unknown
+        impl Client {
+            /// Runs the job operation `operation` (its id in the spec) from JSON and waits
+            /// for the reply, as JSON: subject parameter values by name, the request
+            /// payload, typed headers from `options.headers`. Validated like the typed
+            /// methods; typed errors come back as their stored failure.
+            pub async fn call_json(
+                &self,
+                operation: &str,
+                params: &[(&str, ::std::string::String)],
+                payload: ::jetwire::__private::serde_json::Value,
+                options: ::jetwire::typed::CallOptions,
+            ) -> ::std::result::Result<::jetwire::__private::serde_json::Value, ::jetwire::JobError> {
+                match operation {
+                    #(#call_arms)*
+                    #unknown
+                }
             }
         }
 
-        /// Like [`call_json`](Self::call_json) without waiting: returns the request id
-        /// (its record is then read with `runtime().get(..)` or a typed handle).
-        pub async fn submit_json(
-            &self,
-            operation: &str,
-            params: &[(&str, ::std::string::String)],
-            payload: ::jetwire::__private::serde_json::Value,
-            options: ::jetwire::typed::CallOptions,
-        ) -> ::std::result::Result<::std::string::String, ::jetwire::JobError> {
-            match operation {
-                #(#submit_arms)*
-                #unknown
+        impl Client {
+            /// Like [`call_json`](Self::call_json) without waiting: returns the request id
+            /// (its record is then read with `runtime().get(..)` or a typed handle).
+            pub async fn submit_json(
+                &self,
+                operation: &str,
+                params: &[(&str, ::std::string::String)],
+                payload: ::jetwire::__private::serde_json::Value,
+                options: ::jetwire::typed::CallOptions,
+            ) -> ::std::result::Result<::std::string::String, ::jetwire::JobError> {
+                match operation {
+                    #(#submit_arms)*
+                    #unknown
+                }
             }
         }
 
@@ -165,25 +165,27 @@ fn broadcast_json(model: &Model, unknown: &TokenStream) -> Option<TokenStream> {
         }
     });
     Some(quote! {
-        /// Like [`call_json`](Self::call_json) with the target `_all`: runs the job on
-        /// every live worker and returns each worker's reply (as JSON) or error, waiting
-        /// at most `options.timeout` (by default the operation's). `params` need not
-        /// name the target; if they do, it must be `_all`. An operation without a target
-        /// that admits `_all` is `JobError::InvalidRequest`.
-        pub async fn broadcast_json(
-            &self,
-            operation: &str,
-            params: &[(&str, ::std::string::String)],
-            payload: ::jetwire::__private::serde_json::Value,
-            options: ::jetwire::typed::CallOptions,
-        ) -> ::std::result::Result<
-            ::jetwire::typed::Broadcast<::jetwire::__private::serde_json::Value, ::jetwire::JobFailure>,
-            ::jetwire::JobError,
-        > {
-            match operation {
-                #(#arms)*
-                #single
-                #unknown
+        impl Client {
+            /// Like [`call_json`](Self::call_json) with the target `_all`: runs the job on
+            /// every live worker and returns each worker's reply (as JSON) or error, waiting
+            /// at most `options.timeout` (by default the operation's). `params` need not
+            /// name the target; if they do, it must be `_all`. An operation without a target
+            /// that admits `_all` is `JobError::InvalidRequest`.
+            pub async fn broadcast_json(
+                &self,
+                operation: &str,
+                params: &[(&str, ::std::string::String)],
+                payload: ::jetwire::__private::serde_json::Value,
+                options: ::jetwire::typed::CallOptions,
+            ) -> ::std::result::Result<
+                ::jetwire::typed::Broadcast<::jetwire::__private::serde_json::Value, ::jetwire::JobFailure>,
+                ::jetwire::JobError,
+            > {
+                match operation {
+                    #(#arms)*
+                    #single
+                    #unknown
+                }
             }
         }
     })

@@ -178,19 +178,9 @@ fn dispatch_fn(model: &Model, op: &OpModel) -> TokenStream {
     };
     quote! {
         async fn #f(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-            let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-                .parameters
-                .iter()
-                .map(|(n, v)| (*n, v.clone()))
-                .collect();
-            let params = match #params::from_subject_values(&values) {
+            let params = match ::jetwire::typed::decode_params(&job, #params::from_subject_values) {
                 ::std::result::Result::Ok(p) => p,
-                ::std::result::Result::Err(violations) => {
-                    return ::jetwire::Outcome::invalid_request(
-                        "the subject parameters do not match the spec",
-                        violations,
-                    )
-                }
+                ::std::result::Result::Err(outcome) => return outcome,
             };
             #decode
             let result = self.0.#method(&job.context, params, payload).await;

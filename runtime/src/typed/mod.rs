@@ -23,7 +23,9 @@ pub use json::{
     assign_request_id, broadcast_params, decode_headers, decode_request, json_payload, reply_json,
     untyped, untyped_broadcast, untyped_reply, untyped_submitted,
 };
-pub use outcome::{decode_payload, handler_outcome, set_correlation_id, unknown_operation};
+pub use outcome::{
+    decode_params, decode_payload, handler_outcome, set_correlation_id, unknown_operation,
+};
 pub use params::{subject_violations, SubjectValues};
 pub use request::{
     check_subject_parameter, encode_payload, header_pairs, missing_subject_parameter,

@@ -12,6 +12,18 @@ use crate::record::{FailureKind, JobFailure};
 use crate::spec::OperationSpec;
 use crate::validate::{Validate, Violation};
 
+/// Reads a job's subject parameters with the generated `<Op>Params::from_subject_values`;
+/// a failure is the final `invalid_request` outcome with every violation.
+#[allow(clippy::result_large_err)]
+pub fn decode_params<P>(
+    job: &Job,
+    from_subject_values: impl FnOnce(&[(&str, String)]) -> Result<P, Vec<Violation>>,
+) -> Result<P, Outcome> {
+    from_subject_values(&job.parameters).map_err(|violations| {
+        Outcome::invalid_request("the subject parameters do not match the spec", violations)
+    })
+}
+
 /// Decodes and validates a job payload; a failure is the final `invalid_request` outcome,
 /// its violation located at the JSON pointer where decoding stopped.
 #[allow(clippy::result_large_err)]

@@ -383,3 +383,48 @@ fn json_broadcast_results_carry_typed_errors_as_their_failure() {
 struct Host2 {
     name: String,
 }
+
+#[test]
+fn subject_parameters_decode_or_become_an_invalid_request() {
+    static OP: OperationSpec = OperationSpec {
+        id: "op",
+        subject: "jobs.x.{target}",
+        parameters: &["target"],
+        class: crate::spec::JobClass::Query,
+        request_id_pointer: None,
+        timeout: Duration::from_secs(1),
+        retryable: false,
+        has_reply: true,
+        partitioning: None,
+    };
+    // What a generated `from_subject_values` does, for one free parameter.
+    fn read(values: &[(&str, String)]) -> Result<String, Vec<Violation>> {
+        let mut read = SubjectValues::new(values);
+        let target = read.free("target", Some("^web-"));
+        target.ok_or_else(|| read.into_violations())
+    }
+    let job = |parameters: Vec<(&'static str, String)>| crate::dispatch::Job {
+        request_id: "r-1".into(),
+        subject: "jobs.x.web-1".into(),
+        operation: &OP,
+        parameters,
+        headers: Vec::new(),
+        payload: bytes::Bytes::new(),
+        context: crate::dispatch::JobContext::detached("r-1"),
+    };
+    let ok = decode_params(&job(vec![("target", "web-1".into())]), read);
+    assert_eq!(ok.ok().as_deref(), Some("web-1"));
+    let Err(outcome) = decode_params(&job(vec![("target", "db-1".into())]), read) else {
+        panic!("db-1 does not match ^web-");
+    };
+    let v = violations(outcome);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].path, "{target}");
+    let Err(outcome) = decode_params(&job(Vec::new()), read) else {
+        panic!("the parameter is missing");
+    };
+    assert_eq!(
+        violations(outcome)[0].message,
+        "is missing from the subject"
+    );
+}

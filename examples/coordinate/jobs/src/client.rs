@@ -419,6 +419,8 @@ impl Client {
             }
         }
     }
+}
+impl Client {
     /// Like [`call_json`](Self::call_json) without waiting: returns the request id
     /// (its record is then read with `runtime().get(..)` or a typed handle).
     pub async fn submit_json(

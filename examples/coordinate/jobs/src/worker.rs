@@ -108,21 +108,12 @@ impl<H: Handler> ::jetwire::Dispatch for Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_create_system(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::CreateSystemParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::CreateSystemParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::CreateSystem = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -142,21 +133,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_move_point(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::MovePointParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::MovePointParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::MovePoint = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -176,21 +158,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_point(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::GetPointParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::GetPointParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::GetPoint = match ::jetwire::typed::decode_payload(
             &job.payload,

@@ -99,21 +99,12 @@ impl<H: Handler> ::jetwire::Dispatch for Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_get_status(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::GetStatusParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::GetStatusParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::StatusRequest = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -127,21 +118,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_set_hostname(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::SetHostnameParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::SetHostnameParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::SetHostname = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -161,21 +143,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_restart_service(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::RestartServiceParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::RestartServiceParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::RestartService = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -189,21 +162,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_lookup(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::LookupParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::LookupParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::operations::LookupPayload = match ::jetwire::typed::decode_payload(
             &job.payload,

@@ -110,19 +110,12 @@ impl<H: Handler> ::jetwire::Dispatch for Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_type(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::TypeParams::from_subject_values(&values) {
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::TypeParams::from_subject_values,
+        ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::Self_ = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -136,21 +129,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_submit_things(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::SubmitThingsParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::SubmitThingsParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::Submitted = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -164,21 +148,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_things_2(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::ThingsParams::from_subject_values(
-            &values,
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::ThingsParams::from_subject_values,
         ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: ::std::string::String = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -192,19 +167,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_clash(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::ClashParams::from_subject_values(&values) {
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::ClashParams::from_subject_values,
+        ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::Clash = match ::jetwire::typed::decode_payload(
             &job.payload,
@@ -218,19 +186,12 @@ impl<H: Handler> Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_new_2(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::NewParams::from_subject_values(&values) {
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::NewParams::from_subject_values,
+        ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: bool = match ::jetwire::typed::decode_payload(&job.payload) {
             ::std::result::Result::Ok(p) => p,

@@ -48,19 +48,12 @@ impl<H: Handler> ::jetwire::Dispatch for Dispatcher<H> {
 }
 impl<H: Handler> Dispatcher<H> {
     async fn dispatch_ping(&self, job: ::jetwire::Job) -> ::jetwire::Outcome {
-        let values: ::std::vec::Vec<(&str, ::std::string::String)> = job
-            .parameters
-            .iter()
-            .map(|(n, v)| (*n, v.clone()))
-            .collect();
-        let params = match super::operations::PingParams::from_subject_values(&values) {
+        let params = match ::jetwire::typed::decode_params(
+            &job,
+            super::operations::PingParams::from_subject_values,
+        ) {
             ::std::result::Result::Ok(p) => p,
-            ::std::result::Result::Err(violations) => {
-                return ::jetwire::Outcome::invalid_request(
-                    "the subject parameters do not match the spec",
-                    violations,
-                );
-            }
+            ::std::result::Result::Err(outcome) => return outcome,
         };
         let payload: super::types::Ping = match ::jetwire::typed::decode_payload(
             &job.payload,
