@@ -30,6 +30,7 @@ struct Document {
     /// borrows the documents mutably) without a copy of the whole tree.
     value: Rc<Value>,
     positions: yaml::Positions,
+    /// The file's content, for [`Documents::sha256`] (empty for the root, hashed at once).
     bytes: Vec<u8>,
 }
 
@@ -37,6 +38,9 @@ struct Document {
 pub struct Documents {
     root: PathBuf,
     files: BTreeMap<PathBuf, Document>,
+    /// The hash state after the root file, which the hash starts with (kept instead of a
+    /// copy of the root's text).
+    root_hash: Sha256,
 }
 
 impl Documents {
@@ -50,10 +54,16 @@ impl Documents {
             Document {
                 value: Rc::new(parsed.value),
                 positions: parsed.positions,
-                bytes: text.as_bytes().to_vec(),
+                bytes: Vec::new(),
             },
         );
-        Ok(Documents { root, files })
+        let mut root_hash = Sha256::new();
+        root_hash.update(text.as_bytes());
+        Ok(Documents {
+            root,
+            files,
+            root_hash,
+        })
     }
 
     pub fn root_path(&self) -> &Path {
@@ -72,8 +82,7 @@ impl Documents {
 
     /// Hex SHA-256 over the root file and then every other file read, in path order.
     pub fn sha256(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(&self.files[&self.root].bytes);
+        let mut hasher = self.root_hash.clone();
         for (path, doc) in &self.files {
             if *path != self.root {
                 hasher.update(&doc.bytes);
@@ -241,10 +250,10 @@ impl Documents {
             return Err(cannot(&format!("larger than {} MiB", MAX_FILE_BYTES >> 20)));
         }
         let bytes = std::fs::read(file).map_err(|e| cannot(&e))?;
-        let text = String::from_utf8(bytes.clone()).map_err(|_| {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
             LoadFailure::Unreadable(format!("{} is not UTF-8 text", file.display()))
         })?;
-        let parsed = yaml::parse(file, &text).map_err(LoadFailure::Parse)?;
+        let parsed = yaml::parse(file, text).map_err(LoadFailure::Parse)?;
         self.files.insert(
             file.to_path_buf(),
             Document {

@@ -51,7 +51,7 @@ pub fn load_spec(path: &Path) -> Result<Spec> {
             e.utf8_error().valid_up_to()
         ),
     })?;
-    load_spec_from_str(path, &text)
+    load_on_loader_thread(path.to_path_buf(), text)
 }
 
 /// Stack for the loading thread. Schemas are read recursively (a sub-schema is read
@@ -62,7 +62,11 @@ const LOADER_STACK_BYTES: usize = 256 << 20;
 /// Loads a document given as text; `path` names it in messages and is the base for
 /// relative `$ref`s.
 pub fn load_spec_from_str(path: &Path, text: &str) -> Result<Spec> {
-    let (path, text) = (path.to_path_buf(), text.to_string());
+    load_on_loader_thread(path.to_path_buf(), text.to_string())
+}
+
+/// Runs the load on a thread of its own (see [`LOADER_STACK_BYTES`]).
+fn load_on_loader_thread(path: PathBuf, text: String) -> Result<Spec> {
     let (sender, receiver) = std::sync::mpsc::sync_channel(1);
     let worker = std::thread::Builder::new()
         .name("jetwire-load".into())
