@@ -55,27 +55,26 @@ impl Lowering {
         }
         let object = value
             .as_object()
-            .ok_or_else(|| Error::invalid(at.clone(), "a message must be an object"))?
-            .clone();
+            .ok_or_else(|| Error::invalid(at.clone(), "a message must be an object"))?;
 
-        let traits = self.resolved_list(&at, &object, "traits", "a message trait")?;
+        let traits = self.resolved_list(&at, object, "traits", "a message trait")?;
         let Merged {
             value: merged,
             origins,
-        } = apply_traits(&at, &object, &traits);
+        } = apply_traits(&at, object, &traits);
         let origin = |key: &str| origins.get(key).cloned().unwrap_or_else(|| at.clone());
         let field_at = |this: &Self, key: &str| this.locate(&origin(key), key);
 
-        let Some(merged_map) = merged.as_object().cloned() else {
+        let Some(merged_map) = merged.as_object() else {
             return Err(Error::invalid(at, "a message must be an object"));
         };
-        self.check_keywords(&at, &object, MESSAGE_KEYWORDS, "a message");
+        self.check_keywords(&at, object, MESSAGE_KEYWORDS, "a message");
         for (trait_at, trait_value) in &traits {
             if let Some(map) = trait_value.as_object() {
                 self.check_keywords(trait_at, map, MESSAGE_KEYWORDS, "a message trait");
             }
         }
-        self.note_bindings(&origin("bindings"), &merged_map, "a message");
+        self.note_bindings(&origin("bindings"), merged_map, "a message");
 
         let f = self.fields(&at, &merged, "a message")?;
         // Field errors should point where the field was written (maybe in a trait).

@@ -14,7 +14,7 @@ use crate::ir::Location;
 pub struct Merged {
     pub value: Value,
     /// Top-level key → the location of the object (the trait or the object itself)
-    /// that supplied it.
+    /// that supplied it; empty when there are no traits (every field is the object's).
     pub origins: FastMap<String, Location>,
 }
 
@@ -39,15 +39,14 @@ pub fn apply_traits(
             }
         }
     }
-    let own: Map<String, Value> = object
-        .iter()
-        .filter(|(k, _)| k.as_str() != "traits")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for key in own.keys() {
-        origins.insert(key.clone(), at.clone());
+    let own = object.iter().filter(|(k, _)| k.as_str() != "traits");
+    // Without traits every field is the object's own: callers fall back to `at`.
+    if !traits.is_empty() {
+        for (key, _) in own.clone() {
+            origins.insert(key.clone(), at.clone());
+        }
     }
-    merge_patch(&mut result, &Value::Object(own));
+    merge_patch_entries(&mut result, own);
     Merged {
         value: result,
         origins,
@@ -60,6 +59,14 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
         *target = patch.clone();
         return;
     };
+    merge_patch_entries(target, patch);
+}
+
+/// [`merge_patch`] with an object patch given as its entries.
+fn merge_patch_entries<'p>(
+    target: &mut Value,
+    patch: impl IntoIterator<Item = (&'p String, &'p Value)>,
+) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }

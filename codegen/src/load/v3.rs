@@ -1,6 +1,6 @@
 //! AsyncAPI 3.0/3.1: channels, operations (with replies) and components.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::extension::operation_extension;
 use super::lower::{place, Lowering};
@@ -194,9 +194,11 @@ impl Lowering {
         let title = f.string("title")?;
         let summary = f.string("summary")?;
         let description = f.string("description")?;
-        let map = f.map.clone();
-        self.check_keywords(&at, &map, CHANNEL_KEYWORDS, &what);
-        self.note_bindings(&at, &map, &what);
+        // An object (`fields` said so); borrowed from `value`, not from `self`.
+        let empty = Map::new();
+        let map = value.as_object().unwrap_or(&empty);
+        self.check_keywords(&at, map, CHANNEL_KEYWORDS, &what);
+        self.note_bindings(&at, map, &what);
 
         let id = ChannelId(self.channels.len());
         self.channel_ids.insert(place(&at), id);
@@ -248,10 +250,11 @@ impl Lowering {
             location_expr: f.string("location")?,
             name,
         };
-        let map = f.map.clone();
+        let empty = Map::new();
+        let map = value.as_object().unwrap_or(&empty);
         self.check_keywords(
             &at,
-            &map,
+            map,
             &["enum", "default", "description", "examples", "location"],
             &what,
         );
@@ -262,9 +265,12 @@ impl Lowering {
         let (at, value) = self.deref(at, value)?;
         self.claim_operation_id(&id, &at)?;
         let what = format!("operation `{id}`");
-        let object = self.fields(&at, &value, &what)?.map.clone();
-        let traits = self.resolved_list(&at, &object, "traits", "an operation trait")?;
-        let merged = apply_traits(&at, &object, &traits);
+        self.fields(&at, &value, &what)?;
+        // An object (`fields` said so); borrowed from `value`, not from `self`.
+        let empty = Map::new();
+        let object = value.as_object().unwrap_or(&empty);
+        let traits = self.resolved_list(&at, object, "traits", "an operation trait")?;
+        let merged = apply_traits(&at, object, &traits);
         let origin = |key: &str| {
             merged
                 .origins
@@ -272,15 +278,15 @@ impl Lowering {
                 .cloned()
                 .unwrap_or_else(|| at.clone())
         };
-        self.check_keywords(&at, &object, OPERATION_KEYWORDS, &what);
+        self.check_keywords(&at, object, OPERATION_KEYWORDS, &what);
         for (trait_at, trait_value) in &traits {
             if let Some(map) = trait_value.as_object() {
                 self.check_keywords(trait_at, map, OPERATION_KEYWORDS, "an operation trait");
             }
         }
-        let map = merged.value.as_object().cloned().unwrap_or_default();
-        self.note_bindings(&origin("bindings"), &map, &what);
-        self.note_security(&origin("security"), &map, &what);
+        let map = merged.value.as_object().unwrap_or(&empty);
+        self.note_bindings(&origin("bindings"), map, &what);
+        self.note_security(&origin("security"), map, &what);
 
         let f = self.fields(&at, &merged.value, &what)?;
         let action = match f.required_string("action")?.as_str() {
@@ -406,8 +412,10 @@ impl Lowering {
     fn reply_v3(&mut self, at: Location, value: Value, what: &str) -> Result<Reply> {
         let (at, value) = self.deref(at, value)?;
         let reply_what = format!("the reply of {what}");
-        let map = self.fields(&at, &value, &reply_what)?.map.clone();
-        self.check_keywords(&at, &map, &["address", "channel", "messages"], &reply_what);
+        self.fields(&at, &value, &reply_what)?;
+        let empty = Map::new();
+        let map = value.as_object().unwrap_or(&empty);
+        self.check_keywords(&at, map, &["address", "channel", "messages"], &reply_what);
 
         let address_location = match map.get("address") {
             None | Some(Value::Null) => None,
