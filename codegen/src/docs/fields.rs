@@ -223,6 +223,24 @@ pub fn table(rows: &[FieldRow], whole: &str) -> String {
 /// Appends `value` as a Markdown table cell: one line (whitespace runs become one
 /// space), `|` escaped.
 pub fn push_cell(out: &mut String, value: &str) {
+    // Most cells are one line of single-spaced words without `|`: as they are.
+    let mut after_space = true;
+    let mut plain = true;
+    for b in value.bytes() {
+        match b {
+            b' ' if after_space => plain = false,
+            b' ' => after_space = true,
+            b'|' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' => plain = false,
+            _ => after_space = false,
+        }
+        if !plain {
+            break;
+        }
+    }
+    if plain && !after_space && (value.is_ascii() || !value.chars().any(char::is_whitespace)) {
+        out.push_str(value);
+        return;
+    }
     for (i, word) in value.split_whitespace().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -461,7 +479,9 @@ fn type_name_at(arena: &SchemaArena, index: &TypeIndex, id: SchemaId, depth: usi
             .join(" | ")
     };
     if let Some(f) = &s.format {
-        base.push_str(&format!(" ({f})"));
+        base.push_str(" (");
+        base.push_str(f);
+        base.push(')');
     }
     if s.nullable {
         base.push_str(" | null");
@@ -618,6 +638,37 @@ mod tests {
             ]
             .map(|(n, a)| (n.to_string(), a.to_string()))
         );
+    }
+
+    #[test]
+    fn cells_are_one_line_with_pipes_escaped() {
+        let reference = |value: &str| {
+            value
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('|', "\\|")
+        };
+        for value in [
+            "",
+            " ",
+            "plain words",
+            "a|b",
+            " lead",
+            "trail ",
+            "two  spaces",
+            "tab\there",
+            "line\nbreak\r\n",
+            "≥ 0; ≤ 1000",
+            "no\u{a0}break",
+            "ideographic\u{3000}space",
+            "| both |",
+            "\u{b}vt\u{c}ff",
+        ] {
+            let mut out = String::new();
+            push_cell(&mut out, value);
+            assert_eq!(out, reference(value), "{value:?}");
+        }
     }
 
     #[test]
