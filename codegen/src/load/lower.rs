@@ -2,11 +2,12 @@
 //! files, the schema interner, the channels/messages/operations built so far (each
 //! deduplicated by the location it was resolved to) and the diagnostics.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use super::documents::Documents;
+use super::documents::{ref_of, Documents};
 use super::extension::RootExtension;
 use super::fields::Fields;
 use super::pointer;
@@ -125,6 +126,37 @@ impl Lowering {
     /// Follows a chain of `$ref`s from `value` (at `at`).
     pub fn deref(&mut self, at: Location, value: Value) -> Result<(Location, Value)> {
         self.docs.deref(at, value)
+    }
+
+    /// [`Self::deref`] for a borrowed value: `value` itself when it is not a `$ref`, so
+    /// that reading the document in place copies nothing.
+    pub fn deref_borrowed<'v>(
+        &mut self,
+        at: Location,
+        value: &'v Value,
+    ) -> Result<(Location, Cow<'v, Value>)> {
+        if ref_of(value).is_none() {
+            return Ok((at, Cow::Borrowed(value)));
+        }
+        let (at, value) = self.docs.deref(at, value.clone())?;
+        Ok((at, Cow::Owned(value)))
+    }
+
+    /// `value` as an object, or the error [`Self::fields`] gives (the map is borrowed
+    /// from `value`, not from `self`).
+    pub fn object<'v>(
+        &self,
+        at: &Location,
+        value: &'v Value,
+        what: &str,
+    ) -> Result<&'v Map<String, Value>> {
+        match value {
+            Value::Object(map) => Ok(map),
+            _ => Err(match self.fields(at, value, what) {
+                Err(error) => error,
+                Ok(_) => Error::invalid(at.clone(), format!("{what} must be an object")),
+            }),
+        }
     }
 
     /// The `$ref` inside a field that must be a reference object (`channel: {$ref}`).

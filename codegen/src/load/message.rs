@@ -46,10 +46,10 @@ impl Lowering {
     pub fn message(
         &mut self,
         at: Location,
-        value: Value,
+        value: &Value,
         key_hint: Option<String>,
     ) -> Result<MessageId> {
-        let (at, value) = self.deref(at, value)?;
+        let (at, value) = self.deref_borrowed(at, value)?;
         if let Some(&id) = self.message_ids.get(&place(&at)) {
             return Ok(id);
         }

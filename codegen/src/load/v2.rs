@@ -88,7 +88,7 @@ impl Lowering {
             let at = self.docs.root_at("/components/messages");
             for (key, value) in self.entries(&at, messages, "components.messages")? {
                 let message_at = self.locate(&at, &key);
-                self.message(message_at, value, Some(key))?;
+                self.message(message_at, &value, Some(key))?;
             }
         }
         Ok(())
@@ -285,7 +285,7 @@ impl Lowering {
         let (at, value) = self.deref(at, value)?;
         let Some(one_of) = value.get("oneOf") else {
             let hint = message_hint(&written_at, &at, format!("{operation_id}Message"));
-            return Ok(vec![self.message(at, value, Some(hint))?]);
+            return Ok(vec![self.message(at, &value, Some(hint))?]);
         };
         let list_at = self.locate(&at, "oneOf");
         let items = one_of
@@ -301,7 +301,7 @@ impl Lowering {
                 &message_at,
                 format!("{operation_id}Message{}", i + 1),
             );
-            let id = self.message(message_at, message, Some(hint))?;
+            let id = self.message(message_at, &message, Some(hint))?;
             if !out.contains(&id) {
                 out.push(id);
             }

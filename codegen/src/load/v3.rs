@@ -83,18 +83,17 @@ impl Lowering {
         }
         if let Some(channels) = root.get("channels") {
             let channels_at = self.locate(&root_at, "channels");
-            let entries = self.entries(&channels_at, channels, "channels")?;
-            for (key, value) in entries {
-                let at = self.locate(&channels_at, &key);
-                self.channel_v3(key, at, value)?;
+            // Read in place: `root` is not borrowed from `self`.
+            for (key, value) in self.object(&channels_at, channels, "channels")? {
+                let at = self.locate(&channels_at, key);
+                self.channel_v3(key.clone(), at, value)?;
             }
         }
         if let Some(operations) = root.get("operations") {
             let operations_at = self.locate(&root_at, "operations");
-            let entries = self.entries(&operations_at, operations, "operations")?;
-            for (id, value) in entries {
-                let at = self.locate(&operations_at, &id);
-                self.operation_v3(id, at, value)?;
+            for (id, value) in self.object(&operations_at, operations, "operations")? {
+                let at = self.locate(&operations_at, id);
+                self.operation_v3(id.clone(), at, value)?;
             }
         }
         self.check_info(root);
@@ -109,10 +108,9 @@ impl Lowering {
         // Messages only defined as components are still part of the contract.
         if let Some(messages) = root.get("components").and_then(|c| c.get("messages")) {
             let at = self.docs.root_at("/components/messages");
-            let entries = self.entries(&at, messages, "components.messages")?;
-            for (key, value) in entries {
-                let message_at = self.locate(&at, &key);
-                self.message(message_at, value, Some(key))?;
+            for (key, value) in self.object(&at, messages, "components.messages")? {
+                let message_at = self.locate(&at, key);
+                self.message(message_at, value, Some(key.clone()))?;
             }
         }
         Ok(())
@@ -174,8 +172,8 @@ impl Lowering {
     }
 
     /// Lowers the channel `value` at `at` (following `$ref`s), once per location.
-    fn channel_v3(&mut self, key: String, at: Location, value: Value) -> Result<ChannelId> {
-        let (at, value) = self.deref(at, value)?;
+    fn channel_v3(&mut self, key: String, at: Location, value: &Value) -> Result<ChannelId> {
+        let (at, value) = self.deref_borrowed(at, value)?;
         if let Some(&id) = self.channel_ids.get(&place(&at)) {
             return Ok(id);
         }
@@ -217,9 +215,9 @@ impl Lowering {
         let mut messages = Vec::new();
         if let Some(value) = map.get("messages") {
             let messages_at = self.locate(&at, "messages");
-            for (message_key, message) in self.entries(&messages_at, value, "messages")? {
-                let message_at = self.locate(&messages_at, &message_key);
-                let mid = self.message(message_at, message, Some(message_key))?;
+            for (message_key, message) in self.object(&messages_at, value, "messages")? {
+                let message_at = self.locate(&messages_at, message_key);
+                let mid = self.message(message_at, message, Some(message_key.clone()))?;
                 if !messages.contains(&mid) {
                     messages.push(mid);
                 }
@@ -261,8 +259,8 @@ impl Lowering {
         Ok(parameter)
     }
 
-    fn operation_v3(&mut self, id: String, at: Location, value: Value) -> Result<()> {
-        let (at, value) = self.deref(at, value)?;
+    fn operation_v3(&mut self, id: String, at: Location, value: &Value) -> Result<()> {
+        let (at, value) = self.deref_borrowed(at, value)?;
         self.claim_operation_id(&id, &at)?;
         let what = format!("operation `{id}`");
         self.fields(&at, &value, &what)?;
@@ -362,7 +360,7 @@ impl Lowering {
             return Ok(id);
         }
         let key = channel_key(&target_at.pointer);
-        self.channel_v3(key, target_at, target)
+        self.channel_v3(key, target_at, &target)
     }
 
     /// A list of `$ref`s to messages of `channel`.
@@ -387,7 +385,7 @@ impl Lowering {
             let item_at = self.locate_index(at, i);
             let (message_at, message) =
                 self.reference_in(&item_at, &item, "an operation message")?;
-            let id = self.message(message_at.clone(), message, None)?;
+            let id = self.message(message_at.clone(), &message, None)?;
             let of_channel = &self.channels[channel.0];
             if !of_channel.messages.contains(&id) {
                 return Err(Error::invalid(
@@ -466,7 +464,7 @@ impl Lowering {
                     let item_at = self.locate_index(&list_at, i);
                     let (message_at, message) =
                         self.reference_in(&item_at, &item, "a reply message")?;
-                    out.push(self.message(message_at, message, None)?);
+                    out.push(self.message(message_at, &message, None)?);
                 }
                 out
             }
