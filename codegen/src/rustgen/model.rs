@@ -4,6 +4,7 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
+use rustc_hash::FxHashMap;
 
 use crate::ir::{
     Action, Channel, Diagnostic, Message, MessageId, Operation, Severity, Spec, SubjectTemplate,
@@ -280,6 +281,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
     let mut const_names = Scope::default();
     let mut jobs = Vec::new();
     let mut events = Vec::new();
+    let mut patterns = Patterns::default();
 
     for op in &spec.operations {
         let channel = &spec.channels[op.channel.0];
@@ -354,6 +356,7 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                     field,
                     &pascal,
                     &mut type_names,
+                    &mut patterns,
                     &mut diagnostics,
                 )
             })
@@ -391,7 +394,9 @@ pub fn build<'a>(spec: &'a Spec, types: &mut Types<'a>) -> Result<Model<'a>> {
                     // A pattern that refuses `_all` would fail every broadcast.
                     ParamKind::Free { pattern } => pattern
                         .as_deref()
-                        .is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match("_all")))
+                        .is_none_or(|p| {
+                            patterns.get(p).as_ref().is_ok_and(|re| re.is_match("_all"))
+                        })
                         .then(|| quote!("_all")),
                     ParamKind::Enum { ident, variants } => variants
                         .iter()
@@ -453,6 +458,7 @@ fn param_model(
     field: String,
     op_pascal: &str,
     names: &mut Scope,
+    patterns: &mut Patterns,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> ParamModel {
     let declared = channel.parameters.iter().find(|p| p.name == name);
@@ -474,7 +480,7 @@ fn param_model(
             }
         }
         if let Some(pattern) = &p.pattern {
-            if let Err(e) = regex::Regex::new(pattern) {
+            if let Err(e) = patterns.get(pattern) {
                 warn(format!(
                     "parameter '{name}': pattern '{pattern}' is not a valid regular \
                      expression ({e}); every value is rejected"
@@ -516,6 +522,22 @@ fn param_model(
         field: naming::ident(&field),
         description: declared.and_then(|p| p.description.clone()),
         kind,
+    }
+}
+
+/// Parameter patterns, compiled once each: documents share a parameter (and its
+/// pattern) between many channels, and compiling a regex costs more than the rest of
+/// an operation's model.
+#[derive(Default)]
+struct Patterns(FxHashMap<String, std::result::Result<regex::Regex, regex::Error>>);
+
+impl Patterns {
+    fn get(&mut self, pattern: &str) -> &std::result::Result<regex::Regex, regex::Error> {
+        if !self.0.contains_key(pattern) {
+            self.0
+                .insert(pattern.to_string(), regex::Regex::new(pattern));
+        }
+        &self.0[pattern]
     }
 }
 

@@ -2,20 +2,70 @@
 //! become snake_case / PascalCase identifiers that are valid, not keywords, and unique
 //! within their scope.
 
-use std::collections::BTreeSet;
-
 use heck::{ToPascalCase, ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::{Ident, Span};
+use rustc_hash::FxHashSet;
 
 /// Words that cannot be plain identifiers (strict and reserved keywords of edition 2021,
 /// plus `self`-like path keywords which cannot even be raw identifiers).
-const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
-    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
-    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
-    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
-    "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
-];
+fn is_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "abstract"
+            | "as"
+            | "async"
+            | "await"
+            | "become"
+            | "box"
+            | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "do"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "final"
+            | "fn"
+            | "for"
+            | "gen"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "macro"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "override"
+            | "priv"
+            | "pub"
+            | "ref"
+            | "return"
+            | "self"
+            | "Self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "try"
+            | "type"
+            | "typeof"
+            | "union"
+            | "unsafe"
+            | "unsized"
+            | "use"
+            | "virtual"
+            | "where"
+            | "while"
+            | "yield"
+    )
+}
 
 /// Makes `raw` (already cased) a valid identifier: non-alphanumeric characters become
 /// `_`, a leading digit gets a prefix, keywords get a trailing `_`, empty becomes `fallback`.
@@ -41,7 +91,7 @@ fn sanitize(raw: &str, fallback: &str) -> String {
 
 /// A keyword gets a trailing `_` (`type` → `type_`); other names are returned as they are.
 pub fn escape_keyword(mut s: String) -> String {
-    if KEYWORDS.contains(&s.as_str()) {
+    if is_keyword(&s) {
         s.push('_');
     }
     s
@@ -72,7 +122,21 @@ pub fn snake_base(name: &str) -> String {
 
 /// A method name from a pattern (`submit_{}`) and a [`snake_base`] name.
 pub fn method(pattern: &str, base: &str) -> Ident {
-    ident(&escape_keyword(pattern.replace("{}", base)))
+    ident(&escape_keyword(fill(pattern, base)))
+}
+
+/// `pattern` with every `{}` replaced by `base` (as `str::replace` does, without
+/// setting up a substring search for a two-byte needle).
+fn fill(pattern: &str, base: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + base.len());
+    let mut rest = pattern;
+    while let Some(i) = rest.as_bytes().windows(2).position(|w| w == b"{}") {
+        out.push_str(&rest[..i]);
+        out.push_str(base);
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `getStatus` → `get_status`.
@@ -104,7 +168,8 @@ pub fn ident(name: &str) -> Ident {
 /// for PascalCase names).
 #[derive(Default)]
 pub struct Scope {
-    used: BTreeSet<String>,
+    // Only asked whether a name is taken, never listed: the order does not matter.
+    used: FxHashSet<String>,
 }
 
 impl Scope {
@@ -116,7 +181,8 @@ impl Scope {
     }
 
     pub fn claim(&mut self, name: String) -> String {
-        if self.used.insert(name.clone()) {
+        if !self.used.contains(&name) {
+            self.used.insert(name.clone());
             return name;
         }
         let sep = if name.contains('_') || name.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -124,10 +190,15 @@ impl Scope {
         } else {
             ""
         };
-        (2..)
-            .map(|n| format!("{name}{sep}{n}"))
-            .find(|candidate| self.used.insert(candidate.clone()))
-            .expect("an unused suffix exists")
+        let mut n = 2;
+        loop {
+            let candidate = format!("{name}{sep}{n}");
+            if !self.used.contains(&candidate) {
+                self.used.insert(candidate.clone());
+                return candidate;
+            }
+            n += 1;
+        }
     }
 
     pub fn is_taken(&self, name: &str) -> bool {
@@ -138,17 +209,14 @@ impl Scope {
     /// with `{}` replaced by the base — is free, and claims them all.
     pub fn claim_family(&mut self, base: &str, patterns: &[&str]) -> String {
         // Each name keyword-escaped on its own, as `method` builds them.
-        let expand = |b: &str| -> Vec<String> {
-            patterns
-                .iter()
-                .map(|p| escape_keyword(p.replace("{}", b)))
-                .collect()
-        };
+        fn expand<'p>(patterns: &'p [&str], b: &'p str) -> impl Iterator<Item = String> + 'p {
+            patterns.iter().map(move |p| escape_keyword(fill(p, b)))
+        }
         let chosen = std::iter::once(base.to_string())
             .chain((2..).map(|n| format!("{base}_{n}")))
-            .find(|b| expand(b).iter().all(|n| !self.used.contains(n)))
+            .find(|b| expand(patterns, b).all(|n| !self.used.contains(&n)))
             .expect("an unused suffix exists");
-        self.used.extend(expand(&chosen));
+        self.used.extend(expand(patterns, &chosen));
         chosen
     }
 }
