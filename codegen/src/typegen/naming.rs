@@ -1,33 +1,81 @@
 //! Rust names for schema names and JSON property names: case conversion, keyword
 //! escaping and deterministic de-duplication.
 
-use std::collections::BTreeSet;
+pub(crate) mod case;
 
-use heck::{ToPascalCase, ToSnakeCase};
+use rustc_hash::FxHashSet;
 
 /// Strict and reserved keywords (2021 edition), which need `r#` as identifiers.
-const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
-    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
-    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
-    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
-    "virtual", "where", "while", "yield",
-];
+fn is_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "abstract"
+            | "as"
+            | "async"
+            | "await"
+            | "become"
+            | "box"
+            | "break"
+            | "const"
+            | "continue"
+            | "do"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "final"
+            | "fn"
+            | "for"
+            | "gen"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "macro"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "override"
+            | "priv"
+            | "pub"
+            | "ref"
+            | "return"
+            | "static"
+            | "struct"
+            | "trait"
+            | "true"
+            | "try"
+            | "type"
+            | "typeof"
+            | "unsafe"
+            | "unsized"
+            | "use"
+            | "virtual"
+            | "where"
+            | "while"
+            | "yield"
+    )
+}
 
 /// Keywords that cannot be raw identifiers.
-const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+fn is_not_raw(name: &str) -> bool {
+    matches!(name, "self" | "Self" | "super" | "crate" | "_")
+}
 
 /// `system status` / `system-status` / `systemStatus` → `SystemStatus`, always a valid
 /// type identifier.
 pub(crate) fn type_name(raw: &str) -> String {
-    let mut name = raw.to_pascal_case();
+    let mut name = case::pascal(raw);
     if name.is_empty() {
         name = "Type".to_string();
     }
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, 'T');
     }
-    if NOT_RAW.contains(&name.as_str()) {
+    if is_not_raw(&name) {
         name.push('_');
     }
     name
@@ -36,14 +84,14 @@ pub(crate) fn type_name(raw: &str) -> String {
 /// An enum variant name for a string value: `in-progress` → `InProgress`, `""` →
 /// `Empty`, `2xx` → `V2xx`.
 pub(crate) fn variant_name(raw: &str) -> String {
-    let name = raw.to_pascal_case();
+    let name = case::pascal(raw);
     if name.is_empty() {
         return if raw.is_empty() { "Empty" } else { "Value" }.to_string();
     }
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         return format!("V{name}");
     }
-    if NOT_RAW.contains(&name.as_str()) {
+    if is_not_raw(&name) {
         return format!("{name}_");
     }
     name
@@ -52,16 +100,16 @@ pub(crate) fn variant_name(raw: &str) -> String {
 /// A field identifier for a property name: `requestId` → `request_id`, `type` →
 /// `r#type`, `self` → `self_`, `2fa` → `_2fa`.
 pub(crate) fn field_name(raw: &str) -> String {
-    let mut name = raw.to_snake_case();
+    let mut name = case::snake(raw);
     if name.is_empty() {
         name = "field".to_string();
     }
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
     }
-    if NOT_RAW.contains(&name.as_str()) {
+    if is_not_raw(&name) {
         name.push('_');
-    } else if KEYWORDS.contains(&name.as_str()) {
+    } else if is_keyword(&name) {
         name.insert_str(0, "r#");
     }
     name
@@ -76,24 +124,30 @@ pub(crate) fn unraw(ident: &str) -> &str {
 /// `_3` for snake-case names) to later claimants of a taken name.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Names {
-    taken: BTreeSet<String>,
+    // Only asked whether a name is taken, never listed: the order does not matter.
+    taken: FxHashSet<String>,
 }
 
 impl Names {
     pub fn claim(&mut self, wanted: &str) -> String {
+        if !self.taken.contains(wanted) {
+            self.taken.insert(wanted.to_string());
+            return wanted.to_string();
+        }
         let sep = if wanted.contains('_') || wanted.starts_with(|c: char| c.is_lowercase()) {
             "_"
         } else {
             ""
         };
-        let mut name = wanted.to_string();
         let mut n = 2;
-        while self.taken.contains(&name) {
-            name = format!("{wanted}{sep}{n}");
+        loop {
+            let name = format!("{wanted}{sep}{n}");
+            if !self.taken.contains(&name) {
+                self.taken.insert(name.clone());
+                return name;
+            }
             n += 1;
         }
-        self.taken.insert(name.clone());
-        name
     }
 
     pub fn release(&mut self, name: &str) {
