@@ -5,6 +5,9 @@
 //! recursive references resolve to that entry; anonymous schemas that turn out to be
 //! plain types (a string, a `Vec<T>`) give their reservation back.
 
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::merge::{flatten, without_null};
@@ -27,7 +30,16 @@ pub(crate) enum Built {
     Ty(Ty),
 }
 
-impl TypeSpace<'_> {
+impl<'a> TypeSpace<'a> {
+    /// The node of `id`, borrowed when the document holds it (almost always): only
+    /// made-up schemas are copied, as they live in `self`, which mapping changes.
+    fn node_ref(&self, id: SchemaId) -> Cow<'a, SchemaNode> {
+        match id.0.checked_sub(self.arena.nodes.len()) {
+            Some(i) => Cow::Owned(self.synthetic[i].clone()),
+            None => Cow::Borrowed(self.arena.get(id)),
+        }
+    }
+
     /// The Rust type for schema `id`; `hint` names it when the schema has no name.
     pub(crate) fn ty_for(&mut self, id: SchemaId, hint: &str) -> Result<Ty> {
         if let Some(ty) = self.memo.get(&id) {
@@ -47,7 +59,7 @@ impl TypeSpace<'_> {
             return Ok(Ty::prim(Prim::Value));
         }
 
-        let node = self.node(id).clone();
+        let node = self.node_ref(id);
         if let Some(allowed) = node.schema.boolean {
             if !allowed {
                 self.diag(
@@ -117,7 +129,15 @@ impl TypeSpace<'_> {
                 } else {
                     let name = std::mem::take(&mut self.entries[e].name);
                     self.names.release(&name);
-                    self.entries[e].kind = EntryKind::Removed;
+                    if e + 1 == self.entries.len() {
+                        // Nothing was added after it and nothing refers to it (it is not
+                        // recursive): the reservation can go altogether. Most properties
+                        // are such plain types; keeping each as `Removed` only grew the
+                        // list every later pass walks.
+                        self.entries.pop();
+                    } else {
+                        self.entries[e].kind = EntryKind::Removed;
+                    }
                     (ty, nullable)
                 }
             }
@@ -244,14 +264,14 @@ impl TypeSpace<'_> {
             checks.extend(s.min_length.map(Check::MinLength));
             checks.extend(s.max_length.map(Check::MaxLength));
             if let Some(pattern) = &s.pattern {
-                match regex::Regex::new(pattern) {
-                    Ok(_) => checks.push(Check::Pattern(pattern.clone())),
-                    Err(err) => self.diag(
+                match pattern_error(pattern) {
+                    None => checks.push(Check::Pattern(pattern.clone())),
+                    Some(err) => self.diag(
                         id,
                         Severity::Warning,
                         format!(
                             "pattern `{pattern}` is not supported by the regex engine and is not checked ({})",
-                            last_line(&err.to_string())
+                            last_line(&err)
                         ),
                     ),
                 }
@@ -411,7 +431,7 @@ impl TypeSpace<'_> {
         name: &str,
         closed: bool,
     ) -> Result<Option<Ty>> {
-        let hint = format!("{name}Value");
+        let hint = || [name, "Value"].concat();
         if let Some(AdditionalProperties::Schema(a)) = &s.additional_properties {
             if self.node(*a).schema.boolean != Some(true) {
                 if !s.pattern_properties.is_empty() {
@@ -421,7 +441,7 @@ impl TypeSpace<'_> {
                         "`patternProperties` next to an `additionalProperties` schema are not checked",
                     );
                 }
-                let value = self.ty_for(*a, &hint)?;
+                let value = self.ty_for(*a, &hint())?;
                 return Ok(Some(Ty::wrap(TyKind::Map, value)));
             }
         }
@@ -430,14 +450,14 @@ impl TypeSpace<'_> {
             1 => {
                 let (pattern, p) = s.pattern_properties.first().expect("one entry");
                 let (pattern, p) = (pattern.clone(), *p);
-                let mut map = Ty::wrap(TyKind::Map, self.ty_for(p, &hint)?);
+                let mut map = Ty::wrap(TyKind::Map, self.ty_for(p, &hint())?);
                 if !closed {
                     self.diag(
                         id,
                         Severity::Note,
                         format!("properties whose names do not match `{pattern}` are typed like those that do"),
                     );
-                } else if regex::Regex::new(&pattern).is_ok() {
+                } else if pattern_error(&pattern).is_none() {
                     map.checks.push(Check::KeyPattern(pattern));
                 } else {
                     self.diag(
@@ -473,8 +493,9 @@ impl TypeSpace<'_> {
                 continue;
             }
             let required = s.required.contains(key);
-            let ty = self.ty_for(pid, &format!("{owner}{}", type_name(key)))?;
-            let prop = self.node(pid).schema.clone();
+            let ty = self.ty_for(pid, &[owner, &type_name(key)].concat())?;
+            let prop_node = self.node_ref(pid);
+            let prop = &prop_node.schema;
             let (ty, mode) = if required {
                 let mode = if ty.is_option() {
                     FieldMode::RequiredNullable
@@ -499,10 +520,10 @@ impl TypeSpace<'_> {
                 (Ty::option(ty), FieldMode::Optional)
             };
             // A named schema's documentation belongs to its type, not to this field.
-            let doc = if self.node(pid).name.is_some() {
+            let doc = if prop_node.name.is_some() {
                 Doc::default()
             } else {
-                doc_of(&prop)
+                doc_of(prop)
             };
             fields.push(Field {
                 ident: idents.claim(&field_name(key)),
@@ -519,7 +540,7 @@ impl TypeSpace<'_> {
             }
             let ty = match &s.additional_properties {
                 Some(AdditionalProperties::Schema(a)) => {
-                    self.ty_for(*a, &format!("{owner}{}", type_name(key)))?
+                    self.ty_for(*a, &[owner, &type_name(key)].concat())?
                 }
                 _ => Ty::prim(Prim::Value),
             };
@@ -594,7 +615,7 @@ impl TypeSpace<'_> {
         }
         let item = match s.items {
             Some(items) if s.prefix_items.is_empty() => {
-                self.ty_for(items, &format!("{name}Item"))?
+                self.ty_for(items, &[&name, "Item"].concat())?
             }
             _ => Ty::prim(Prim::Value),
         };
@@ -1143,6 +1164,32 @@ pub(crate) fn int_fits(p: Prim, v: i128) -> bool {
         _ => return false,
     };
     (min..=max).contains(&v)
+}
+
+/// Why `pattern` is not a regex the engine accepts, or `None` when it is.
+///
+/// Large documents repeat the same few patterns in many schemas, and compiling a regex
+/// costs far more than mapping the rest of a schema: the answer (which depends on the
+/// pattern alone) is remembered per thread, for a bounded number of patterns.
+fn pattern_error(pattern: &str) -> Option<String> {
+    thread_local! {
+        static SEEN: std::cell::RefCell<FxHashMap<String, Option<String>>> =
+            std::cell::RefCell::new(FxHashMap::default());
+    }
+    /// Past this many distinct patterns the memory is dropped and refilled.
+    const CAPACITY: usize = 4096;
+    SEEN.with(|seen| {
+        if let Some(answer) = seen.borrow().get(pattern) {
+            return answer.clone();
+        }
+        let answer = regex::Regex::new(pattern).err().map(|e| e.to_string());
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= CAPACITY {
+            seen.clear();
+        }
+        seen.insert(pattern.to_string(), answer.clone());
+        answer
+    })
 }
 
 /// The gist of a multi-line error message (regex errors draw the pattern first).

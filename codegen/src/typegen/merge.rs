@@ -7,6 +7,8 @@
 //! schema holding the `allOf` alone: `allOf: [$ref], nullable: true` is the usual way
 //! to make a reference nullable.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::TypeSpace;
@@ -15,7 +17,16 @@ use crate::Result;
 
 /// The schema without its `null` alternative, and whether it had one (`type` listing
 /// `null`, `nullable`/`x-nullable`, or `null` among the `enum` values).
-pub(crate) fn without_null(s: &Schema) -> (Schema, bool) {
+pub(crate) fn without_null(s: &Schema) -> (Cow<'_, Schema>, bool) {
+    let has_null = s.nullable
+        || s.types.contains(&InstanceType::Null)
+        || s.enum_values
+            .as_ref()
+            .is_some_and(|values| values.contains(&Value::Null));
+    if !has_null {
+        // Most schemas: nothing to take out, no copy.
+        return (Cow::Borrowed(s), false);
+    }
     let mut s = s.clone();
     let mut nullable = std::mem::take(&mut s.nullable);
     if s.types.contains(&InstanceType::Null) {
@@ -28,7 +39,7 @@ pub(crate) fn without_null(s: &Schema) -> (Schema, bool) {
             values.retain(|v| !v.is_null());
         }
     }
-    (s, nullable)
+    (Cow::Owned(s), nullable)
 }
 
 /// The schema of `id` with its `allOf` merged in (recursively).
