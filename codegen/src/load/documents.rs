@@ -181,7 +181,6 @@ impl Documents {
     /// how many did, the value reached and its pointer.
     fn descend(&self, file: &Path, tokens: &[String]) -> (usize, &Value, String) {
         let mut value: &Value = &self.files[file].value;
-        let mut current = String::new();
         let mut i = 0;
         while i < tokens.len() {
             let next = match value {
@@ -191,8 +190,12 @@ impl Documents {
             };
             let Some(next) = next else { break };
             value = next;
-            current = pointer::child(&current, &tokens[i]);
             i += 1;
+        }
+        let mut current = String::new();
+        for token in &tokens[..i] {
+            current.push('/');
+            pointer::push_escaped(&mut current, token);
         }
         (i, value, current)
     }

@@ -27,6 +27,9 @@ pub fn push_escaped(out: &mut String, token: &str) {
 
 /// Undoes [`escape_token`].
 pub fn unescape_token(token: &str) -> String {
+    if !token.contains('~') {
+        return token.to_string();
+    }
     token.replace("~1", "/").replace("~0", "~")
 }
 

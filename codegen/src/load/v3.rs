@@ -371,20 +371,17 @@ impl Lowering {
         channel: ChannelId,
         what: &str,
     ) -> Result<Vec<MessageId>> {
-        let items = list
-            .as_array()
-            .ok_or_else(|| {
-                Error::invalid(
-                    at.clone(),
-                    format!("`messages` of {what} must be a list of `$ref`s"),
-                )
-            })?
-            .clone();
+        let items = list.as_array().ok_or_else(|| {
+            Error::invalid(
+                at.clone(),
+                format!("`messages` of {what} must be a list of `$ref`s"),
+            )
+        })?;
         let mut out = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             let item_at = self.locate_index(at, i);
             let (message_at, message) =
-                self.reference_in(&item_at, &item, "an operation message")?;
+                self.reference_in(&item_at, item, "an operation message")?;
             let id = self.message(message_at.clone(), &message, None)?;
             let of_channel = &self.channels[channel.0];
             if !of_channel.messages.contains(&id) {
@@ -453,17 +450,14 @@ impl Lowering {
             }
             (Some(list), None) => {
                 let list_at = self.locate(&at, "messages");
-                let items = list
-                    .as_array()
-                    .ok_or_else(|| {
-                        Error::invalid(list_at.clone(), "`messages` must be a list of `$ref`s")
-                    })?
-                    .clone();
+                let items = list.as_array().ok_or_else(|| {
+                    Error::invalid(list_at.clone(), "`messages` must be a list of `$ref`s")
+                })?;
                 let mut out = Vec::new();
-                for (i, item) in items.into_iter().enumerate() {
+                for (i, item) in items.iter().enumerate() {
                     let item_at = self.locate_index(&list_at, i);
                     let (message_at, message) =
-                        self.reference_in(&item_at, &item, "a reply message")?;
+                        self.reference_in(&item_at, item, "a reply message")?;
                     out.push(self.message(message_at, &message, None)?);
                 }
                 out
