@@ -12,7 +12,7 @@ pub fn escape_token(token: &str) -> String {
 /// Appends `token` escaped as [`escape_token`] does (pointers are built for every node
 /// of a document: this spares the intermediate strings).
 pub fn push_escaped(out: &mut String, token: &str) {
-    if !token.contains(['~', '/']) {
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
         out.push_str(token);
         return;
     }

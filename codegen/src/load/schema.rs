@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use super::pointer;
 use super::yaml::FastMap;
 use crate::error::{Error, Result};
 use crate::ir::{
@@ -446,7 +447,7 @@ impl Reader<'_> {
     }
 
     fn location_of(&self, keyword: &str) -> Location {
-        let pointer = format!("{}/{}", self.at.pointer, escape_token(keyword));
+        let pointer = pointer::child(&self.at.pointer, keyword);
         self.resolver.locate(&self.at.file, &pointer)
     }
 
@@ -460,7 +461,7 @@ impl Reader<'_> {
     }
 
     fn sub(&mut self, keyword: &str, value: &Value) -> Result<SchemaId> {
-        let pointer = format!("{}/{}", self.at.pointer, escape_token(keyword));
+        let pointer = pointer::child(&self.at.pointer, keyword);
         self.sub_at(pointer, value)
     }
 
@@ -470,13 +471,9 @@ impl Reader<'_> {
         map: &Map<String, Value>,
     ) -> Result<IndexMap<String, SchemaId>> {
         let mut out = IndexMap::new();
+        let base = pointer::child(&self.at.pointer, keyword);
         for (key, value) in map {
-            let pointer = format!(
-                "{}/{}/{}",
-                self.at.pointer,
-                escape_token(keyword),
-                escape_token(key)
-            );
+            let pointer = pointer::child(&base, key);
             out.insert(key.clone(), self.sub_at(pointer, value)?);
         }
         Ok(out)
@@ -484,8 +481,9 @@ impl Reader<'_> {
 
     fn schema_list(&mut self, keyword: &str, list: &[Value]) -> Result<Vec<SchemaId>> {
         let mut out = Vec::with_capacity(list.len());
+        let base = pointer::child(&self.at.pointer, keyword);
         for (i, value) in list.iter().enumerate() {
-            let pointer = format!("{}/{}/{i}", self.at.pointer, escape_token(keyword));
+            let pointer = format!("{base}/{i}");
             out.push(self.sub_at(pointer, value)?);
         }
         Ok(out)
