@@ -1,9 +1,10 @@
 //! Case conversion as `heck` 0.5 does it, without its per-character formatting for the
-//! usual (ASCII) names: naming every property of a large document spent more time in
-//! `heck` than in mapping the schemas. Non-ASCII input goes to `heck` itself, so
-//! the results are `heck`'s in every case (the tests compare the two).
+//! usual (ASCII) names: naming the properties and operations of a large document spent
+//! more time in `heck` than in mapping its schemas. Non-ASCII input goes to `heck`
+//! itself, so the results are `heck`'s in every case (the tests compare the two).
+//! Shared by `typegen` and `rustgen`, which must spell names alike.
 
-use heck::{ToPascalCase, ToSnakeCase};
+use heck::{ToPascalCase, ToShoutySnakeCase, ToSnakeCase};
 
 /// `heck`'s `to_pascal_case`.
 pub(crate) fn pascal(s: &str) -> String {
@@ -33,6 +34,23 @@ pub(crate) fn snake(s: &str) -> String {
         let start = out.len();
         out.push_str(word);
         out[start..].make_ascii_lowercase();
+    });
+    out
+}
+
+/// `heck`'s `to_shouty_snake_case`.
+pub(crate) fn shouty_snake(s: &str) -> String {
+    if !s.is_ascii() {
+        return s.to_shouty_snake_case();
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    words(s, |word| {
+        if !out.is_empty() {
+            out.push('_');
+        }
+        let start = out.len();
+        out.push_str(word);
+        out[start..].make_ascii_uppercase();
     });
     out
 }
@@ -135,6 +153,11 @@ mod tests {
         for s in corpus() {
             assert_eq!(pascal(&s), s.to_pascal_case(), "pascal of {s:?}");
             assert_eq!(snake(&s), s.to_snake_case(), "snake of {s:?}");
+            assert_eq!(
+                shouty_snake(&s),
+                s.to_shouty_snake_case(),
+                "shouty snake of {s:?}"
+            );
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Rust types and `validate()`), `rustgen` (client, worker, service metadata, crate files),
 //! `docs` (Markdown and HTML from `templates/`).
 
+mod case;
 pub mod diff;
 pub mod docs;
 pub mod error;

@@ -2,9 +2,10 @@
 //! become snake_case / PascalCase identifiers that are valid, not keywords, and unique
 //! within their scope.
 
-use heck::{ToPascalCase, ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::{Ident, Span};
 use rustc_hash::FxHashSet;
+
+use crate::case;
 
 /// Words that cannot be plain identifiers (strict and reserved keywords of edition 2021,
 /// plus `self`-like path keywords which cannot even be raw identifiers).
@@ -100,7 +101,7 @@ pub fn escape_keyword(mut s: String) -> String {
 /// `getStatus` → `get_status`, without keyword escaping: the base of derived names
 /// (`type` → `type_with`, `submit_type`), each escaped on its own with [`method`].
 pub fn snake_base(name: &str) -> String {
-    let s = name.to_snake_case();
+    let s = case::snake(name);
     let mut s: String = s
         .chars()
         .map(|c| {
@@ -141,12 +142,12 @@ fn fill(pattern: &str, base: &str) -> String {
 
 /// `getStatus` → `get_status`.
 pub fn snake(name: &str) -> String {
-    sanitize(&name.to_snake_case(), "value_")
+    sanitize(&case::snake(name), "value_")
 }
 
 /// `get-status` → `GetStatus`.
 pub fn pascal(name: &str) -> String {
-    let p = sanitize(&name.to_pascal_case(), "Value");
+    let p = sanitize(&case::pascal(name), "Value");
     // `sanitize` may have prefixed a lowercase fallback; types must start uppercase.
     let mut chars = p.chars();
     match chars.next() {
@@ -157,7 +158,7 @@ pub fn pascal(name: &str) -> String {
 
 /// `getStatus` → `GET_STATUS`.
 pub fn shouty(name: &str) -> String {
-    sanitize(&name.to_shouty_snake_case(), "VALUE_")
+    sanitize(&case::shouty_snake(name), "VALUE_")
 }
 
 pub fn ident(name: &str) -> Ident {

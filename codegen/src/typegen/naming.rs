@@ -1,9 +1,9 @@
 //! Rust names for schema names and JSON property names: case conversion, keyword
 //! escaping and deterministic de-duplication.
 
-pub(crate) mod case;
-
 use rustc_hash::FxHashSet;
+
+use crate::case;
 
 /// Strict and reserved keywords (2021 edition), which need `r#` as identifiers.
 fn is_keyword(name: &str) -> bool {
@@ -129,6 +129,13 @@ pub(crate) struct Names {
 }
 
 impl Names {
+    /// A scope expecting about `n` names (a struct's fields, an enum's variants).
+    pub fn with_capacity(n: usize) -> Self {
+        Names {
+            taken: FxHashSet::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
     pub fn claim(&mut self, wanted: &str) -> String {
         if !self.taken.contains(wanted) {
             self.taken.insert(wanted.to_string());
