@@ -42,6 +42,16 @@ impl<'a> TypeSpace<'a> {
 
     /// The Rust type for schema `id`; `hint` names it when the schema has no name.
     pub(crate) fn ty_for(&mut self, id: SchemaId, hint: &str) -> Result<Ty> {
+        self.ty_for_hinted(id, || hint.to_string())
+    }
+
+    /// [`Self::ty_for`] with the hint made only when it is used (most schemas are
+    /// named, already converted or plain types, which need none).
+    pub(crate) fn ty_for_hinted(
+        &mut self,
+        id: SchemaId,
+        hint: impl FnOnce() -> String,
+    ) -> Result<Ty> {
         if let Some(ty) = self.memo.get(&id) {
             if let Some(e) = innermost_named(ty) {
                 if matches!(self.entries[e].kind, EntryKind::Pending) {
@@ -79,11 +89,16 @@ impl<'a> TypeSpace<'a> {
             return Ok(ty);
         }
 
-        let wanted = node
-            .name
-            .as_deref()
-            .map(type_name)
-            .unwrap_or_else(|| hint.to_string());
+        if node.name.is_none() && is_leaf(&schema) {
+            // What `build` gives such a schema, without reserving an entry and a name
+            // only to give both back (nothing nested could have referred to them).
+            let ty = self.build_leaf(id, &schema);
+            let ty = if nullable { Ty::option(ty) } else { ty };
+            self.memo.insert(id, ty.clone());
+            return Ok(ty);
+        }
+
+        let wanted = node.name.as_deref().map(type_name).unwrap_or_else(hint);
         let e = self.reserve(&wanted, id, doc_of(&schema));
         let placeholder = Ty::named(e);
         self.memo.insert(
@@ -179,6 +194,15 @@ impl<'a> TypeSpace<'a> {
         }
     }
 
+    /// `build` for a schema [`is_leaf`] accepts.
+    fn build_leaf(&mut self, id: SchemaId, s: &Schema) -> Ty {
+        self.report_approximations(id, s);
+        match inferred_types(s).as_slice() {
+            [t] => self.scalar_ty(id, s, *t),
+            _ => value_ty(s),
+        }
+    }
+
     fn build_single(
         &mut self,
         id: SchemaId,
@@ -186,9 +210,18 @@ impl<'a> TypeSpace<'a> {
         e: EntryId,
         t: InstanceType,
     ) -> Result<Built> {
+        match t {
+            InstanceType::Object => self.build_object(id, s, e),
+            InstanceType::Array => self.build_array(id, s, e),
+            _ => Ok(Built::Ty(self.scalar_ty(id, s, t))),
+        }
+    }
+
+    /// The type of a schema of one scalar type `t` (not an object or array).
+    fn scalar_ty(&mut self, id: SchemaId, s: &Schema, t: InstanceType) -> Ty {
         let prim = match t {
-            InstanceType::Object => return self.build_object(id, s, e),
-            InstanceType::Array => return self.build_array(id, s, e),
+            // Not called for these (see `build_single`); any value is the safe reading.
+            InstanceType::Object | InstanceType::Array => Prim::Value,
             InstanceType::Null => Prim::Unit,
             InstanceType::Boolean => Prim::Bool,
             InstanceType::String => self.string_prim(id, s),
@@ -200,7 +233,7 @@ impl<'a> TypeSpace<'a> {
         };
         let mut ty = Ty::prim(prim);
         ty.checks = self.scalar_checks(id, s, prim);
-        Ok(Built::Ty(ty))
+        ty
     }
 
     fn string_prim(&mut self, id: SchemaId, s: &Schema) -> Prim {
@@ -339,7 +372,7 @@ impl<'a> TypeSpace<'a> {
         };
         let var_names = strings("x-enum-varnames").or_else(|| strings("x-enumNames"));
         let descriptions = strings("x-enum-descriptions");
-        let mut names = Names::default();
+        let mut names = Names::with_capacity(values.len());
         let mut seen = Vec::new();
         let mut variants = Vec::new();
         for (i, v) in values.iter().enumerate() {
@@ -486,14 +519,14 @@ impl<'a> TypeSpace<'a> {
         owner: &str,
         skip: Option<&str>,
     ) -> Result<Vec<Field>> {
-        let mut idents = Names::default();
-        let mut fields = Vec::new();
+        let mut idents = Names::with_capacity(s.properties.len());
+        let mut fields = Vec::with_capacity(s.properties.len());
         for (key, &pid) in &s.properties {
             if Some(key.as_str()) == skip {
                 continue;
             }
             let required = s.required.contains(key);
-            let ty = self.ty_for(pid, &[owner, &type_name(key)].concat())?;
+            let ty = self.ty_for_hinted(pid, || [owner, &type_name(key)].concat())?;
             let prop_node = self.node_ref(pid);
             let prop = &prop_node.schema;
             let (ty, mode) = if required {
@@ -956,6 +989,21 @@ impl<'a> TypeSpace<'a> {
             self.diag(id, Severity::Warning, note);
         }
     }
+}
+
+/// Whether `build` maps `s` to a plain type without converting another schema or
+/// naming anything: a scalar or any JSON value, not a union, `allOf`, `enum`, object
+/// or array.
+fn is_leaf(s: &Schema) -> bool {
+    s.all_of.is_empty()
+        && s.one_of.is_empty()
+        && s.any_of.is_empty()
+        && s.enum_values.is_none()
+        && match inferred_types(s).as_slice() {
+            [] => true,
+            [t] => !matches!(t, InstanceType::Object | InstanceType::Array),
+            _ => false,
+        }
 }
 
 /// The entry a type is (or wraps in `Option`/`Box`), if any.
