@@ -10,10 +10,10 @@
 //! always ends at a link.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write;
 
 use heck::ToPascalCase;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::ir::{AdditionalProperties, InstanceType, Schema, SchemaArena, SchemaId};
 
@@ -28,7 +28,8 @@ pub struct FieldRow {
     /// The type as Markdown: named types are links (see [`TYPE_LINK`]).
     pub ty: String,
     pub required: bool,
-    pub constraints: Vec<String>,
+    /// The constraints, `; `-separated (see [`constraints`]).
+    pub constraints: String,
     pub description: Option<String>,
 }
 
@@ -212,7 +213,7 @@ pub fn table(rows: &[FieldRow], whole: &str) -> String {
         out.push_str(" | ");
         push_cell(&mut out, &r.ty);
         out.push_str(if r.required { " | yes | " } else { " | no | " });
-        push_cell(&mut out, &r.constraints.join("; "));
+        push_cell(&mut out, &r.constraints);
         out.push_str(" | ");
         push_cell(&mut out, r.description.as_deref().unwrap_or(""));
         out.push_str(" |\n");
@@ -460,23 +461,30 @@ fn type_name_at(arena: &SchemaArena, index: &TypeIndex, id: SchemaId, depth: usi
             "any".into()
         }
     } else {
-        s.types
-            .iter()
-            .map(|t| match t {
+        let mut base = String::new();
+        for (i, t) in s.types.iter().enumerate() {
+            if i > 0 {
+                base.push_str(" | ");
+            }
+            match t {
                 InstanceType::Array => match &s.items {
-                    Some(items) => format!("array of {}", inner(items)),
-                    None => "array".into(),
+                    Some(items) => {
+                        base.push_str("array of ");
+                        base.push_str(&inner(items));
+                    }
+                    None => base.push_str("array"),
                 },
                 InstanceType::Object => match &s.additional_properties {
                     Some(AdditionalProperties::Schema(v)) if s.properties.is_empty() => {
-                        format!("map of {}", inner(v))
+                        base.push_str("map of ");
+                        base.push_str(&inner(v));
                     }
-                    _ => "object".into(),
+                    _ => base.push_str("object"),
                 },
-                other => instance_name(*other).into(),
-            })
-            .collect::<Vec<_>>()
-            .join(" | ")
+                other => base.push_str(instance_name(*other)),
+            }
+        }
+        base
     };
     if let Some(f) = &s.format {
         base.push_str(" (");
@@ -501,10 +509,6 @@ fn instance_name(t: InstanceType) -> &'static str {
     }
 }
 
-fn json(v: &Value) -> String {
-    v.to_string()
-}
-
 fn num(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
@@ -513,73 +517,94 @@ fn num(n: f64) -> String {
     }
 }
 
-/// The schema's constraints, one short phrase each.
-pub fn constraints(s: &Schema) -> Vec<String> {
-    let mut c = Vec::new();
+/// The schema's constraints, one short phrase each, `; `-separated.
+pub fn constraints(s: &Schema) -> String {
+    let mut c = Phrases(String::new());
     if let Some(values) = &s.enum_values {
-        c.push(format!(
-            "one of {}",
-            values.iter().map(json).collect::<Vec<_>>().join(", ")
-        ));
+        let text = c.next();
+        text.push_str("one of ");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            let _ = write!(text, "{v}");
+        }
     }
     if let Some(v) = &s.const_value {
-        c.push(format!("= {}", json(v)));
+        c.add(format_args!("= {v}"));
     }
     if let Some(n) = s.min_length {
-        c.push(format!("minLength {n}"));
+        c.add(format_args!("minLength {n}"));
     }
     if let Some(n) = s.max_length {
-        c.push(format!("maxLength {n}"));
+        c.add(format_args!("maxLength {n}"));
     }
     if let Some(p) = &s.pattern {
-        c.push(format!("pattern `{p}`"));
+        c.add(format_args!("pattern `{p}`"));
     }
     if let Some(n) = s.minimum {
-        c.push(format!("≥ {}", num(n)));
+        c.add(format_args!("≥ {}", num(n)));
     }
     if let Some(n) = s.exclusive_minimum {
-        c.push(format!("> {}", num(n)));
+        c.add(format_args!("> {}", num(n)));
     }
     if let Some(n) = s.maximum {
-        c.push(format!("≤ {}", num(n)));
+        c.add(format_args!("≤ {}", num(n)));
     }
     if let Some(n) = s.exclusive_maximum {
-        c.push(format!("< {}", num(n)));
+        c.add(format_args!("< {}", num(n)));
     }
     if let Some(n) = s.multiple_of {
-        c.push(format!("multiple of {}", num(n)));
+        c.add(format_args!("multiple of {}", num(n)));
     }
     if let Some(n) = s.min_items {
-        c.push(format!("minItems {n}"));
+        c.add(format_args!("minItems {n}"));
     }
     if let Some(n) = s.max_items {
-        c.push(format!("maxItems {n}"));
+        c.add(format_args!("maxItems {n}"));
     }
     if s.unique_items {
-        c.push("unique items".into());
+        c.add(format_args!("unique items"));
     }
     if let Some(n) = s.min_properties {
-        c.push(format!("minProperties {n}"));
+        c.add(format_args!("minProperties {n}"));
     }
     if let Some(n) = s.max_properties {
-        c.push(format!("maxProperties {n}"));
+        c.add(format_args!("maxProperties {n}"));
     }
     if let Some(AdditionalProperties::Allowed(false)) = s.additional_properties {
-        c.push("no other properties".into());
+        c.add(format_args!("no other properties"));
     }
     if let Some(d) = &s.default {
-        c.push(format!("default {}", json(d)));
+        c.add(format_args!("default {d}"));
     }
     if s.deprecated {
-        c.push("deprecated".into());
+        c.add(format_args!("deprecated"));
     }
     if s.read_only {
-        c.push("read-only".into());
+        c.add(format_args!("read-only"));
     }
     if s.write_only {
-        c.push("write-only".into());
+        c.add(format_args!("write-only"));
     }
-    c
+    c.0
+}
+
+/// Phrases joined with `; `, written in place.
+struct Phrases(String);
+
+impl Phrases {
+    /// The text, ready for the next phrase.
+    fn next(&mut self) -> &mut String {
+        if !self.0.is_empty() {
+            self.0.push_str("; ");
+        }
+        &mut self.0
+    }
+
+    fn add(&mut self, phrase: std::fmt::Arguments) {
+        let _ = self.next().write_fmt(phrase);
+    }
 }
 
 #[cfg(test)]
