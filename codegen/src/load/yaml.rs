@@ -28,9 +28,25 @@ const MAX_NODES: usize = 2_000_000;
 ///
 /// A node is stored as its parent and its own (escaped) reference token, indexed by
 /// the pair: a pointer is found one token at a time, and no node needs a string of its
-/// whole pointer (a document has a node per ~20 bytes, and pointers are long).
-#[derive(Debug, Clone, Default)]
+/// whole pointer (a document has a node per ~20 bytes, and pointers are long). A file
+/// parsed in two pieces (see [`parse`]) has a segment per piece; node ids are global
+/// (a segment's ids start at its `base`), and the second piece's top-level keys hang
+/// off its own root, found as children of the first piece's node it continues.
+#[derive(Debug, Clone)]
 pub struct Positions {
+    segments: Vec<Segment>,
+    /// The last pointer walked: the lowering asks for many pointers in a row that share
+    /// a long prefix (the fields of one object), and the walk resumes where they part.
+    last_walk: RefCell<LastWalk>,
+}
+
+/// The nodes of one parsed piece of text.
+#[derive(Debug, Clone, Default)]
+struct Segment {
+    /// The global id of `nodes[0]`.
+    base: u32,
+    /// Added to the lines of the piece (the lines before it in the file).
+    line_offset: u32,
     nodes: Vec<PositionNode>,
     /// The nodes' escaped reference tokens, end to end.
     tokens: String,
@@ -38,9 +54,9 @@ pub struct Positions {
     /// same hash are chained through [`PositionNode::next`].
     index: FastMap<u64, u32>,
     root: Option<u32>,
-    /// The last pointer walked: the lowering asks for many pointers in a row that share
-    /// a long prefix (the fields of one object), and the walk resumes where they part.
-    last_walk: RefCell<LastWalk>,
+    /// For a second piece: the node of the first piece whose children its root's
+    /// children are.
+    continues: Option<u32>,
 }
 
 /// A pointer and, for each of its leading tokens that was found, the byte offset where
@@ -63,18 +79,11 @@ struct PositionNode {
 }
 
 const NO_NODE: u32 = u32::MAX;
+/// The first node id of the second piece of a file parsed in two (above any count of
+/// nodes [`MAX_NODES`] allows in the first).
+const SECOND_PIECE_BASE: u32 = 1 << 30;
 
-impl Positions {
-    fn with_capacity(nodes: usize) -> Self {
-        Positions {
-            nodes: Vec::with_capacity(nodes),
-            tokens: String::with_capacity(nodes * 8),
-            index: FastMap::with_capacity_and_hasher(nodes, Default::default()),
-            root: None,
-            last_walk: RefCell::default(),
-        }
-    }
-
+impl Segment {
     fn hash(parent: u32, token: &str) -> u64 {
         let mut hasher = PointerHasher::default();
         hasher.add(u64::from(parent));
@@ -82,18 +91,63 @@ impl Positions {
         hasher.finish()
     }
 
+    fn holds(&self, id: u32) -> bool {
+        id >= self.base && ((id - self.base) as usize) < self.nodes.len()
+    }
+
+    fn node(&self, id: u32) -> &PositionNode {
+        &self.nodes[(id - self.base) as usize]
+    }
+
+    fn token(&self, node: &PositionNode) -> &str {
+        &self.tokens[node.token_start as usize..node.token_end as usize]
+    }
+
+    /// The newest child of `parent` (a node of this segment) with the escaped token.
+    fn child(&self, parent: u32, token: &str) -> Option<u32> {
+        let mut id = *self.index.get(&Self::hash(parent, token))?;
+        while id != NO_NODE {
+            let node = self.node(id);
+            if node.parent == parent && self.token(node) == token {
+                return Some(id);
+            }
+            id = node.next;
+        }
+        None
+    }
+}
+
+impl Positions {
+    /// Room for `nodes` nodes, numbered from `base`, on lines `line_offset` further down.
+    fn with_capacity(nodes: usize, base: u32, line_offset: u32) -> Self {
+        Positions {
+            segments: vec![Segment {
+                base,
+                line_offset,
+                nodes: Vec::with_capacity(nodes),
+                tokens: String::with_capacity(nodes * 8),
+                index: FastMap::with_capacity_and_hasher(nodes, Default::default()),
+                root: None,
+                continues: None,
+            }],
+            last_walk: RefCell::default(),
+        }
+    }
+
     /// Adds the root node (`parent: None`), or a child of `parent` whose escaped token
-    /// `push_token` appends to the string it is given.
+    /// `push_token` appends to the string it is given (to the only segment: while a
+    /// piece is parsed).
     fn add(
         &mut self,
         parent: Option<u32>,
         (line, column): (u32, u32),
         push_token: impl FnOnce(&mut String),
     ) -> u32 {
-        let id = self.nodes.len() as u32;
-        let token_start = self.tokens.len() as u32;
-        push_token(&mut self.tokens);
-        let token_end = self.tokens.len() as u32;
+        let segment = &mut self.segments[0];
+        let id = segment.base + segment.nodes.len() as u32;
+        let token_start = segment.tokens.len() as u32;
+        push_token(&mut segment.tokens);
+        let token_end = segment.tokens.len() as u32;
         let mut node = PositionNode {
             parent: parent.unwrap_or(NO_NODE),
             token_start,
@@ -103,49 +157,60 @@ impl Positions {
             next: NO_NODE,
         };
         match parent {
-            None => self.root = Some(id),
+            None => segment.root = Some(id),
             Some(parent) => {
-                let token = &self.tokens[token_start as usize..token_end as usize];
-                let hash = Self::hash(parent, token);
-                if let Some(previous) = self.index.insert(hash, id) {
+                let token = &segment.tokens[token_start as usize..token_end as usize];
+                let hash = Segment::hash(parent, token);
+                if let Some(previous) = segment.index.insert(hash, id) {
                     node.next = previous;
                 }
             }
         }
-        self.nodes.push(node);
+        segment.nodes.push(node);
         id
     }
 
-    fn token(&self, node: &PositionNode) -> &str {
-        &self.tokens[node.token_start as usize..node.token_end as usize]
+    fn segment(&self, id: u32) -> &Segment {
+        self.segments
+            .iter()
+            .find(|s| s.holds(id))
+            .unwrap_or(&self.segments[0])
     }
 
-    /// The newest child of `parent` with the escaped reference token `token`.
+    fn root(&self) -> Option<u32> {
+        self.segments.first()?.root
+    }
+
+    /// The newest child of `parent` with the escaped reference token `token`: in the
+    /// parent's segment, or among the root's children of a segment continuing it.
     fn child(&self, parent: u32, token: &str) -> Option<u32> {
-        let mut id = *self.index.get(&Self::hash(parent, token))?;
-        while id != NO_NODE {
-            let node = &self.nodes[id as usize];
-            if node.parent == parent && self.token(node) == token {
-                return Some(id);
+        let segment = self.segment(parent);
+        if segment.holds(parent) {
+            if let Some(child) = segment.child(parent, token) {
+                return Some(child);
             }
-            id = node.next;
         }
-        None
+        self.segments
+            .iter()
+            .filter(|s| s.continues == Some(parent))
+            .find_map(|s| s.child(s.root?, token))
     }
 
     fn position(&self, id: u32) -> (u32, u32) {
-        let node = &self.nodes[id as usize];
-        (node.line, node.column)
+        let segment = self.segment(id);
+        let node = segment.node(id);
+        (node.line + segment.line_offset, node.column)
     }
 
-    /// The JSON pointer of node `id`.
+    /// The JSON pointer of node `id` (within its piece).
     fn pointer(&self, id: u32) -> String {
+        let segment = self.segment(id);
         let mut tokens = Vec::new();
         let mut id = id;
-        while id != NO_NODE {
-            let node = &self.nodes[id as usize];
+        while segment.holds(id) {
+            let node = segment.node(id);
             if node.parent != NO_NODE {
-                tokens.push(self.token(node));
+                tokens.push(segment.token(node));
             }
             id = node.parent;
         }
@@ -160,7 +225,7 @@ impl Positions {
     /// The nodes along `pointer` from the root, as far as they exist: the last one
     /// reached and whether it is the whole pointer.
     fn walk(&self, pointer: &str) -> Option<(u32, bool)> {
-        let root = self.root?;
+        let root = self.root()?;
         if pointer.is_empty() {
             return Some((root, true));
         }
@@ -290,18 +355,205 @@ enum Frame {
 }
 
 /// Parses `text` (the content of `path`) as one YAML document.
+///
+/// A large document whose root is a block mapping is parsed in two pieces at once,
+/// split before a top-level key; when anything could make that differ from parsing
+/// it whole (an error, anchors, aliases or merge keys, a key in both pieces, directives
+/// or document markers), it is parsed whole, so the result and every error are the
+/// same either way.
 pub fn parse(path: &Path, text: &str) -> Result<ParsedText> {
+    // Editors on some systems start UTF-8 files with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(parsed) = parse_in_two(path, text) {
+        return Ok(parsed);
+    }
+    parse_piece(path, text, 0, 0).map(|piece| piece.parsed)
+}
+
+/// Documents smaller than this are parsed on one thread (a thread costs more).
+const SPLIT_MIN_BYTES: usize = 256 << 10;
+
+/// [`parse`] on two threads, when the document allows (see there).
+fn parse_in_two(path: &Path, text: &str) -> Option<ParsedText> {
+    if text.len() < SPLIT_MIN_BYTES {
+        return None;
+    }
+    let split = split_point(text)?;
+    let (first, second) = text.split_at(split.at);
+    let (first, second) = std::thread::scope(|scope| {
+        let second = std::thread::Builder::new()
+            .name("jetwire-yaml".into())
+            .spawn_scoped(scope, || {
+                parse_piece(path, second, SECOND_PIECE_BASE, split.line_offset)
+            })
+            .ok()?;
+        let first = parse_piece(path, first, 0, 0);
+        Some((first, second.join().ok()?))
+    })?;
+    let (first, second) = (first.ok()?, second.ok()?);
+    if !first.plain || !second.plain || first.nodes + second.nodes > MAX_NODES {
+        return None;
+    }
+    let ParsedText {
+        mut value,
+        mut positions,
+    } = first.parsed;
+    let ParsedText {
+        value: Value::Object(rest),
+        positions: rest_positions,
+    } = second.parsed
+    else {
+        return None;
+    };
+    // The second piece's keys continue the mapping the first piece ends in: the last
+    // entry at each level of `split.path`.
+    let mut target = value.as_object_mut()?;
+    let mut pointer = String::new();
+    for key in &split.path {
+        let (last_key, last_value) = target.iter_mut().next_back()?;
+        if last_key != key {
+            return None;
+        }
+        pointer.push('/');
+        push_escaped(&mut pointer, key);
+        target = last_value.as_object_mut()?;
+    }
+    if rest.keys().any(|key| target.contains_key(key)) {
+        return None;
+    }
+    target.extend(rest);
+    let (continued, true) = positions.walk(&pointer)? else {
+        return None;
+    };
+    for mut segment in rest_positions.segments {
+        segment.continues = Some(continued);
+        positions.segments.push(segment);
+    }
+    Some(ParsedText { value, positions })
+}
+
+/// Where [`parse_in_two`] splits a text, and the keys of the mappings the split line
+/// is inside (outermost first).
+struct Split {
+    at: usize,
+    line_offset: u32,
+    path: Vec<String>,
+}
+
+/// The line nearest the middle of `text` that is a `key:` line after which no line is
+/// indented less (so the rest is entries of the same mapping), inside mappings that
+/// are all `key:` lines. None when there is no such line, or the text has directives,
+/// document markers or tab indentation.
+fn split_point(text: &str) -> Option<Split> {
+    let bytes = text.as_bytes();
+    // Start, end and indentation (None: blank or comment) of each line.
+    let mut lines: Vec<(usize, usize, Option<usize>)> = Vec::with_capacity(text.len() / 20);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |n| start + n);
+        let line = &bytes[start..end];
+        if line.starts_with(b"%") || line.starts_with(b"---") || line.starts_with(b"...") {
+            return None;
+        }
+        let indent = line.iter().take_while(|b| **b == b' ').count();
+        let indent = match line[indent..].first() {
+            None | Some(b'\r' | b'#') => None,
+            Some(b'\t') => return None,
+            Some(_) => Some(indent),
+        };
+        lines.push((start, end, indent));
+        start = end + 1;
+    }
+    let middle = text.len() / 2;
+    let mut least_after = usize::MAX;
+    let mut best: Option<usize> = None;
+    for i in (1..lines.len()).rev() {
+        let (start, end, Some(indent)) = lines[i] else {
+            continue;
+        };
+        if indent <= least_after
+            && is_key_line(&bytes[start + indent..end])
+            && best.is_none_or(|b| middle.abs_diff(start) < middle.abs_diff(lines[b].0))
+        {
+            best = Some(i);
+        }
+        least_after = least_after.min(indent);
+    }
+    let best = best?;
+    let (at, _, indent) = lines[best];
+    // The enclosing `key:` lines, innermost first.
+    let mut path = Vec::new();
+    let mut inside = indent?;
+    for &(start, end, indent) in lines[..best].iter().rev() {
+        if inside == 0 {
+            break;
+        }
+        let Some(indent) = indent.filter(|i| *i < inside) else {
+            continue;
+        };
+        let line = &text[start + indent..end];
+        let key = line.trim_end_matches('\r').strip_suffix(':')?;
+        if !is_plain_key(key) {
+            return None;
+        }
+        path.push(key.to_string());
+        inside = indent;
+    }
+    if inside != 0 {
+        return None;
+    }
+    path.reverse();
+    Some(Split {
+        at,
+        line_offset: u32::try_from(best).ok()?,
+        path,
+    })
+}
+
+/// `key:` or `key: ...` with a plain key.
+fn is_key_line(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|b| *b == b':') else {
+        return false;
+    };
+    matches!(line.get(colon + 1), None | Some(b' ' | b'\r'))
+        && std::str::from_utf8(&line[..colon]).is_ok_and(is_plain_key)
+}
+
+/// A key that reads the same wherever it is: letters, digits, `_`, `-`, `.`, starting
+/// with a letter, a digit or `_`.
+fn is_plain_key(key: &str) -> bool {
+    key.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// One parsed piece of a file, and what [`parse_in_two`] must know to join two.
+struct Piece {
+    parsed: ParsedText,
+    /// No anchors, aliases or merge keys (whose meaning crosses pieces).
+    plain: bool,
+    nodes: usize,
+}
+
+/// Parses `text`, the piece of the file starting after `line_offset` lines, numbering
+/// its nodes from `base`.
+fn parse_piece(path: &Path, text: &str, base: u32, line_offset: u32) -> Result<Piece> {
     let mut builder = Builder {
         path,
         // About one node per 20 bytes of a typical document: the index rarely regrows.
-        positions: Positions::with_capacity(text.len() / 20),
+        positions: Positions::with_capacity(text.len() / 20, base, line_offset),
         anchors: HashMap::new(),
         stack: Vec::new(),
         root: None,
         nodes: 0,
+        plain: true,
     };
-    // Editors on some systems start UTF-8 files with a byte order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
@@ -328,9 +580,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedText> {
             other => builder.event(other, mark)?,
         }
     }
-    Ok(ParsedText {
-        value: builder.root.unwrap_or(Value::Null),
-        positions: builder.positions,
+    Ok(Piece {
+        parsed: ParsedText {
+            value: builder.root.unwrap_or(Value::Null),
+            positions: builder.positions,
+        },
+        plain: builder.plain,
+        nodes: builder.nodes,
     })
 }
 
@@ -353,10 +609,23 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     root: Option<Value>,
     nodes: usize,
+    /// No anchor, alias or merge key met so far.
+    plain: bool,
 }
 
 impl Builder<'_> {
     fn event(&mut self, event: Event, mark: Marker) -> Result<()> {
+        match &event {
+            Event::Scalar(_, _, anchor, _)
+            | Event::SequenceStart(anchor, _)
+            | Event::MappingStart(anchor, _)
+                if *anchor > 0 =>
+            {
+                self.plain = false
+            }
+            Event::Alias(_) => self.plain = false,
+            _ => {}
+        }
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 // A scalar in key position is a key, not a value.
@@ -570,6 +839,7 @@ impl Builder<'_> {
                     map.insert(key, value);
                     return Ok(());
                 }
+                self.plain = false;
                 // YAML merge keys (`<<: *defaults` or `<<: [*a, *b]`): keys already
                 // present win, and earlier sources win over later ones.
                 map.remove(MERGE_KEY);
@@ -720,5 +990,52 @@ mod tests {
         assert_eq!(t.value["c"], json!({"b": 1}));
         let deep = "[".repeat(10_000);
         assert!(parse(Path::new("t.yaml"), &deep).is_err());
+    }
+
+    /// A large document parsed in two pieces gives the same value and positions as
+    /// parsed whole; one with anchors is parsed whole.
+    #[test]
+    fn two_pieces_read_as_one() {
+        let mut text = String::from("top: 1\nouter:\n  list:\n  - 1\n  inner:\n");
+        for i in 0..6_000 {
+            text.push_str(&format!(
+                "    k{i}:\n      # note\n      x: {i}\n      y: [1, 'two']\n      z:\n        w: null\n"
+            ));
+        }
+        let path = Path::new("t.yaml");
+        let whole = parse_piece(path, &text, 0, 0).unwrap().parsed;
+        let split = split_point(&text).unwrap();
+        assert_eq!(split.path, ["outer", "inner"]);
+        let two = parse_in_two(path, &text).unwrap();
+        assert_eq!(two.value, whole.value);
+        let mut pointers = vec![
+            String::new(),
+            "/top".into(),
+            "/outer/list/0".into(),
+            "/outer/inner/nope".into(),
+        ];
+        for i in (0..6_000).step_by(7) {
+            for rest in ["", "/x", "/y/1", "/z/w", "/z/w/past"] {
+                pointers.push(format!("/outer/inner/k{i}{rest}"));
+            }
+        }
+        for pointer in &pointers {
+            assert_eq!(
+                two.positions.get(pointer),
+                whole.positions.get(pointer),
+                "{pointer}"
+            );
+            assert_eq!(
+                two.positions.nearest(pointer),
+                whole.positions.nearest(pointer),
+                "{pointer}"
+            );
+        }
+        let anchored = text.replace("    k5999:\n", "    k5999: &a\n");
+        assert!(parse_in_two(path, &anchored).is_none());
+        assert_eq!(
+            parse(path, &anchored).unwrap().value["outer"]["inner"]["k0"],
+            whole.value["outer"]["inner"]["k0"]
+        );
     }
 }
