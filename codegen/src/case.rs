@@ -67,36 +67,37 @@ fn words(s: &str, mut word: impl FnMut(&str)) {
         Lower,
         Upper,
     }
-    for part in s.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if part.is_empty() {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut mode = Mode::Boundary;
+    for (i, &c) in bytes.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            start = i + 1;
+            mode = Mode::Boundary;
             continue;
         }
-        let bytes = part.as_bytes();
-        let mut start = 0;
-        let mut mode = Mode::Boundary;
-        for (i, &c) in bytes.iter().enumerate() {
-            let Some(&next) = bytes.get(i + 1) else {
-                word(&part[start..]);
-                break;
-            };
-            let next_mode = if c.is_ascii_lowercase() {
-                Mode::Lower
-            } else if c.is_ascii_uppercase() {
-                Mode::Upper
-            } else {
-                mode
-            };
-            if next_mode == Mode::Lower && next.is_ascii_uppercase() {
-                word(&part[start..=i]);
-                start = i + 1;
-                mode = Mode::Boundary;
-            } else if mode == Mode::Upper && c.is_ascii_uppercase() && next.is_ascii_lowercase() {
-                word(&part[start..i]);
-                start = i;
-                mode = Mode::Boundary;
-            } else {
-                mode = next_mode;
-            }
+        let Some(next) = bytes.get(i + 1).copied().filter(u8::is_ascii_alphanumeric) else {
+            // The last character before a separator or the end.
+            word(&s[start..=i]);
+            continue;
+        };
+        let next_mode = if c.is_ascii_lowercase() {
+            Mode::Lower
+        } else if c.is_ascii_uppercase() {
+            Mode::Upper
+        } else {
+            mode
+        };
+        if next_mode == Mode::Lower && next.is_ascii_uppercase() {
+            word(&s[start..=i]);
+            start = i + 1;
+            mode = Mode::Boundary;
+        } else if mode == Mode::Upper && c.is_ascii_uppercase() && next.is_ascii_lowercase() {
+            word(&s[start..i]);
+            start = i;
+            mode = Mode::Boundary;
+        } else {
+            mode = next_mode;
         }
     }
 }
