@@ -1038,4 +1038,23 @@ mod tests {
             whole.value["outer"]["inner"]["k0"]
         );
     }
+
+    /// Errors in a large document are the errors of parsing it whole.
+    #[test]
+    fn errors_in_pieces_are_reported_as_for_the_whole() {
+        let mut text = String::from("outer:\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("  k{i}:\n    x: {i}\n"));
+        }
+        let path = Path::new("t.yaml");
+        assert!(parse_in_two(path, &text).is_some());
+        let duplicate = format!("{text}  k1:\n    x: 1\n");
+        let bad_syntax = format!("{text}  k20000: [1, 2\n");
+        for text in [duplicate, bad_syntax] {
+            let err = parse(path, &text).unwrap_err();
+            let whole = parse_piece(path, &text, 0, 0).err().unwrap();
+            assert_eq!(err.to_string(), whole.to_string());
+            assert_eq!(err.location(), whole.location());
+        }
+    }
 }
