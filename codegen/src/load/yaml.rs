@@ -52,7 +52,7 @@ struct Segment {
     tokens: String,
     /// Hash of (parent, token) → the newest node with that hash; older nodes with the
     /// same hash are chained through [`PositionNode::next`].
-    index: FastMap<u64, u32>,
+    index: FastMap<u32, u32>,
     root: Option<u32>,
     /// For a second piece: the node of the first piece whose children its root's
     /// children are.
@@ -84,11 +84,14 @@ const NO_NODE: u32 = u32::MAX;
 const SECOND_PIECE_BASE: u32 = 1 << 30;
 
 impl Segment {
-    fn hash(parent: u32, token: &str) -> u64 {
+    /// 32 bits of the hash of (parent, token): enough to spread the nodes (a match is
+    /// checked against the node), and the index stays small enough to stay in cache.
+    fn hash(parent: u32, token: &str) -> u32 {
         let mut hasher = PointerHasher::default();
         hasher.add(u64::from(parent));
         hasher.write(token.as_bytes());
-        hasher.finish()
+        // The multiplication leaves its best-mixed bits at the top.
+        (hasher.finish() >> 32) as u32
     }
 
     fn holds(&self, id: u32) -> bool {
