@@ -381,6 +381,11 @@ fn parse_in_two(path: &Path, text: &str) -> Option<ParsedText> {
     if text.len() < SPLIT_MIN_BYTES {
         return None;
     }
+    parse_split(path, text)
+}
+
+/// [`parse_in_two`] whatever the size of `text`.
+fn parse_split(path: &Path, text: &str) -> Option<ParsedText> {
     let split = split_point(text)?;
     let (first, second) = text.split_at(split.at);
     let (first, second) = std::thread::scope(|scope| {
@@ -1059,5 +1064,92 @@ mod tests {
             assert_eq!(err.to_string(), whole.to_string());
             assert_eq!(err.location(), whole.location());
         }
+    }
+
+    /// Every pointer in `value` (all nodes, and one past each leaf).
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    let mut next = at.clone();
+                    next.push('/');
+                    push_escaped(&mut next, key);
+                    pointers(value, next, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, value) in items.iter().enumerate() {
+                    pointers(value, format!("{at}/{i}"), out);
+                }
+            }
+            _ => out.push(format!("{at}/past")),
+        }
+        out.push(at);
+    }
+
+    /// Every real document here and in the shared AsyncAPI examples, split wherever the
+    /// splitter chooses (whatever its size), reads as when parsed whole: the same value,
+    /// and the same position for every node.
+    #[test]
+    fn real_documents_split_read_as_whole() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![
+            root.join("../asyncapi.yaml"),
+            root.join("../examples/coordinate/asyncapi.yaml"),
+        ];
+        let mut dirs = vec![
+            root.join("../../shared/asyncapi/examples"),
+            root.join("tests/fixtures"),
+        ];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let mut split = 0;
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let Ok(whole) = parse_piece(path, text, 0, 0) else {
+                assert!(parse_split(path, text).is_none(), "{}", path.display());
+                continue;
+            };
+            let Some(two) = parse_split(path, text) else {
+                continue;
+            };
+            split += 1;
+            let whole = whole.parsed;
+            assert_eq!(two.value, whole.value, "{}", path.display());
+            let mut all = Vec::new();
+            pointers(&whole.value, String::new(), &mut all);
+            for pointer in &all {
+                assert_eq!(
+                    two.positions.get(pointer),
+                    whole.positions.get(pointer),
+                    "{} {pointer}",
+                    path.display()
+                );
+                assert_eq!(
+                    two.positions.nearest(pointer),
+                    whole.positions.nearest(pointer),
+                    "{} {pointer}",
+                    path.display()
+                );
+            }
+        }
+        assert!(
+            split > 10,
+            "only {split} of {} documents split",
+            files.len()
+        );
     }
 }
