@@ -11,6 +11,7 @@ pub mod docs;
 pub mod error;
 pub mod generate;
 pub mod ir;
+mod keywords;
 pub mod load;
 pub mod rustgen;
 pub mod typegen;

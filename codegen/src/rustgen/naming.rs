@@ -5,67 +5,13 @@
 use proc_macro2::{Ident, Span};
 use rustc_hash::FxHashSet;
 
-use crate::case;
+use crate::{case, keywords};
 
-/// Words that cannot be plain identifiers (strict and reserved keywords of edition 2021,
-/// plus `self`-like path keywords which cannot even be raw identifiers).
+/// Words these identifiers avoid: strict and reserved keywords of edition 2021, the
+/// `self`-like path keywords (which cannot even be raw identifiers) and the contextual
+/// `union` (escaped from the start, so generated names stay as they were).
 fn is_keyword(name: &str) -> bool {
-    matches!(
-        name,
-        "abstract"
-            | "as"
-            | "async"
-            | "await"
-            | "become"
-            | "box"
-            | "break"
-            | "const"
-            | "continue"
-            | "crate"
-            | "do"
-            | "dyn"
-            | "else"
-            | "enum"
-            | "extern"
-            | "false"
-            | "final"
-            | "fn"
-            | "for"
-            | "gen"
-            | "if"
-            | "impl"
-            | "in"
-            | "let"
-            | "loop"
-            | "macro"
-            | "match"
-            | "mod"
-            | "move"
-            | "mut"
-            | "override"
-            | "priv"
-            | "pub"
-            | "ref"
-            | "return"
-            | "self"
-            | "Self"
-            | "static"
-            | "struct"
-            | "super"
-            | "trait"
-            | "true"
-            | "try"
-            | "type"
-            | "typeof"
-            | "union"
-            | "unsafe"
-            | "unsized"
-            | "use"
-            | "virtual"
-            | "where"
-            | "while"
-            | "yield"
-    )
+    keywords::is_keyword(name) || (name != "_" && keywords::cannot_be_raw(name)) || name == "union"
 }
 
 /// Makes `raw` (already cased) a valid identifier: non-alphanumeric characters become

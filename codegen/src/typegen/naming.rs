@@ -4,66 +4,7 @@
 use rustc_hash::FxHashSet;
 
 use crate::case;
-
-/// Strict and reserved keywords (2021 edition), which need `r#` as identifiers.
-fn is_keyword(name: &str) -> bool {
-    matches!(
-        name,
-        "abstract"
-            | "as"
-            | "async"
-            | "await"
-            | "become"
-            | "box"
-            | "break"
-            | "const"
-            | "continue"
-            | "do"
-            | "dyn"
-            | "else"
-            | "enum"
-            | "extern"
-            | "false"
-            | "final"
-            | "fn"
-            | "for"
-            | "gen"
-            | "if"
-            | "impl"
-            | "in"
-            | "let"
-            | "loop"
-            | "macro"
-            | "match"
-            | "mod"
-            | "move"
-            | "mut"
-            | "override"
-            | "priv"
-            | "pub"
-            | "ref"
-            | "return"
-            | "static"
-            | "struct"
-            | "trait"
-            | "true"
-            | "try"
-            | "type"
-            | "typeof"
-            | "unsafe"
-            | "unsized"
-            | "use"
-            | "virtual"
-            | "where"
-            | "while"
-            | "yield"
-    )
-}
-
-/// Keywords that cannot be raw identifiers.
-fn is_not_raw(name: &str) -> bool {
-    matches!(name, "self" | "Self" | "super" | "crate" | "_")
-}
+use crate::keywords::{cannot_be_raw as is_not_raw, is_keyword};
 
 /// `system status` / `system-status` / `systemStatus` → `SystemStatus`, always a valid
 /// type identifier.
