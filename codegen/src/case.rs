@@ -26,16 +26,7 @@ pub(crate) fn snake(s: &str) -> String {
     if !s.is_ascii() {
         return s.to_snake_case();
     }
-    let mut out = String::with_capacity(s.len() + 4);
-    words(s, |word| {
-        if !out.is_empty() {
-            out.push('_');
-        }
-        let start = out.len();
-        out.push_str(word);
-        out[start..].make_ascii_lowercase();
-    });
-    out
+    underscored(s, str::make_ascii_lowercase)
 }
 
 /// `heck`'s `to_shouty_snake_case`.
@@ -43,6 +34,11 @@ pub(crate) fn shouty_snake(s: &str) -> String {
     if !s.is_ascii() {
         return s.to_shouty_snake_case();
     }
+    underscored(s, str::make_ascii_uppercase)
+}
+
+/// The words of the ASCII string `s`, each cased by `case`, joined by `_`.
+fn underscored(s: &str, case: fn(&mut str)) -> String {
     let mut out = String::with_capacity(s.len() + 4);
     words(s, |word| {
         if !out.is_empty() {
@@ -50,7 +46,7 @@ pub(crate) fn shouty_snake(s: &str) -> String {
         }
         let start = out.len();
         out.push_str(word);
-        out[start..].make_ascii_uppercase();
+        case(&mut out[start..]);
     });
     out
 }
