@@ -24,25 +24,35 @@ use proc_macro2::TokenStream;
 use crate::ir::{Diagnostic, MessageId, Spec};
 use crate::Result;
 
-/// The generated modules of one spec, as token streams.
-pub struct RustCode {
-    pub types: TokenStream,
-    pub service: TokenStream,
-    pub operations: TokenStream,
-    pub client: TokenStream,
-    pub worker: TokenStream,
+/// The generated modules of one spec (`T`: their token streams or their formatted text)
+/// and what they hold.
+pub struct Modules<T> {
+    pub types: T,
+    pub service: T,
+    pub operations: T,
+    pub client: T,
+    pub worker: T,
     pub info: CodeInfo,
 }
 
-/// The generated modules of one spec, formatted (what [`pipeline::generate_formatted`]
-/// makes): each module's text without header or module docs.
-pub struct FormattedCode {
-    pub types: String,
-    pub service: String,
-    pub operations: String,
-    pub client: String,
-    pub worker: String,
-    pub info: CodeInfo,
+/// The modules as token streams ([`generate`]).
+pub type RustCode = Modules<TokenStream>;
+
+/// The modules formatted, each without header or module docs
+/// ([`pipeline::generate_formatted`]).
+pub type FormattedCode = Modules<String>;
+
+impl<T> Modules<T> {
+    /// Each module with its name, in a fixed order.
+    pub fn named(&self) -> [(&'static str, &T); 5] {
+        [
+            ("types", &self.types),
+            ("service", &self.service),
+            ("operations", &self.operations),
+            ("client", &self.client),
+            ("worker", &self.worker),
+        ]
+    }
 }
 
 /// What the generated code holds, besides the code: for the crate docs, build scripts

@@ -176,15 +176,11 @@ mod tests {
     use super::*;
 
     /// The modules as one token stream each, formatted on this thread.
-    fn formatted_on_one_thread(spec: &Spec) -> [String; 5] {
+    fn formatted_on_one_thread(spec: &Spec) -> Vec<String> {
         let code = crate::rustgen::generate(spec).unwrap();
-        [
-            format(code.types, "types").unwrap(),
-            format(code.service, "service").unwrap(),
-            format(code.operations, "operations").unwrap(),
-            format(code.client, "client").unwrap(),
-            format(code.worker, "worker").unwrap(),
-        ]
+        code.named()
+            .map(|(name, tokens)| format(tokens.clone(), name).unwrap())
+            .into()
     }
 
     #[test]
@@ -203,13 +199,7 @@ mod tests {
             assert!(!expected[0].is_empty() || path.ends_with("empty.yaml"));
             for (threads, per_chunk) in [(1, 32), (2, 1), (2, 3), (3, 2), (2, ENTRIES_PER_CHUNK)] {
                 let code = formatted_modules(&spec, threads, per_chunk).unwrap();
-                let got = [
-                    code.types,
-                    code.service,
-                    code.operations,
-                    code.client,
-                    code.worker,
-                ];
+                let got: Vec<String> = code.named().map(|(_, text)| text.clone()).into();
                 assert_eq!(
                     got,
                     expected,
