@@ -31,8 +31,8 @@
 //! ## Balance
 //!
 //! Live workers = this worker, the holders of leases that are not expired, and the
-//! registry's entries (`ServiceSpec::registry`) refreshed within the registry's ttl —
-//! except workers found *gone*: a worker all of whose leases expired is gone, and stays
+//! registry's entries (`ServiceSpec::registry`) refreshed within the lease ttl (or three
+//! heartbeats, if longer; at most the registry's ttl) — except workers found *gone*: a worker all of whose leases expired is gone, and stays
 //! gone (also once its leases were taken over) until the registry shows a heartbeat of
 //! it newer than the one seen then. So a crashed worker stops counting when its leases
 //! expire, not only when its registry entry does. Fair share =
@@ -79,7 +79,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::partition::{fnv1a32, partition_durables};
-use crate::spec::{ConsumerSpec, ServiceSpec};
+use crate::spec::{ConsumerSpec, RegistrySpec, ServiceSpec};
 use crate::worker::{Binding, Loops, WorkerError};
 
 /// The value of a lease in the lease bucket.
@@ -166,7 +166,7 @@ impl Leases {
             kv,
             js: js.clone(),
             registry_bucket: service.registry.bucket,
-            registry_ttl: service.registry.ttl,
+            registry_quiet: registry_quiet(&service.registry, ttl),
             partitions,
             worker_id: worker_id.to_string(),
             ttl,
@@ -274,11 +274,22 @@ struct Seen {
     at: Instant,
 }
 
+/// How long a worker's registry entry counts as live after its last new revision: the
+/// registry's ttl, but no longer than the lease ttl (or three heartbeats, if longer). A
+/// worker that has not refreshed its entry for that long has crashed or is cut off, and
+/// could not renew a lease either. Without this bound a crashed worker whose leases were
+/// all taken over by others before this worker saw them expire (so this worker never
+/// found it gone) would count until its entry expired, holding this worker's share down.
+fn registry_quiet(registry: &RegistrySpec, lease_ttl: Duration) -> Duration {
+    registry.ttl.min(lease_ttl.max(registry.heartbeat * 3))
+}
+
 struct Manager {
     kv: kv::Store,
     js: jetstream::Context,
     registry_bucket: &'static str,
-    registry_ttl: Duration,
+    /// How long a registry entry counts without a new revision: see [`registry_quiet`].
+    registry_quiet: Duration,
     partitions: Vec<(String, &'static ConsumerSpec)>,
     worker_id: String,
     ttl: Duration,
@@ -467,7 +478,7 @@ impl Manager {
             .workers
             .iter()
             .filter(|(id, (_, at))| {
-                at.elapsed() < self.registry_ttl && !self.gone.contains_key(*id)
+                at.elapsed() < self.registry_quiet && !self.gone.contains_key(*id)
             })
             .map(|(id, _)| id.as_str())
             .collect();
@@ -728,6 +739,32 @@ mod tests {
         assert_eq!(
             check_interval(Duration::from_millis(30)),
             Duration::from_millis(10)
+        );
+    }
+
+    #[test]
+    fn a_registry_entry_counts_for_the_lease_ttl_or_three_heartbeats() {
+        let registry = |heartbeat_ms, ttl_ms| RegistrySpec {
+            bucket: "W",
+            heartbeat: Duration::from_millis(heartbeat_ms),
+            ttl: Duration::from_millis(ttl_ms),
+            replicas: 1,
+        };
+        let lease_ttl = Duration::from_secs(1);
+        // Heartbeats well inside the lease ttl: the lease ttl.
+        assert_eq!(
+            registry_quiet(&registry(200, 5_000), lease_ttl),
+            Duration::from_secs(1)
+        );
+        // Slow heartbeats: three of them, so a live worker never drops out between two.
+        assert_eq!(
+            registry_quiet(&registry(2_000, 10_000), lease_ttl),
+            Duration::from_secs(6)
+        );
+        // Never longer than the entry itself lives.
+        assert_eq!(
+            registry_quiet(&registry(2_000, 4_000), lease_ttl),
+            Duration::from_secs(4)
         );
     }
 

@@ -41,6 +41,10 @@ fn num(x: f64) -> String {
 
 /// `minLength`: `s` has at least `min` characters (Unicode scalar values).
 pub fn min_length(at: Loc<'_>, s: &str, min: usize, out: &mut Vec<Violation>) {
+    // A character is at most 4 bytes: a long enough string needs no counting.
+    if s.len() >= min.saturating_mul(4) {
+        return;
+    }
     let n = s.chars().count();
     if n < min {
         let what = plural(min, "character", "characters");
@@ -54,6 +58,10 @@ pub fn min_length(at: Loc<'_>, s: &str, min: usize, out: &mut Vec<Violation>) {
 
 /// `maxLength`: `s` has at most `max` characters (Unicode scalar values).
 pub fn max_length(at: Loc<'_>, s: &str, max: usize, out: &mut Vec<Violation>) {
+    // A character is at least 1 byte: a short enough string needs no counting.
+    if s.len() <= max {
+        return;
+    }
     let n = s.chars().count();
     if n > max {
         let what = plural(max, "character", "characters");
@@ -497,6 +505,17 @@ mod tests {
         assert_eq!(run(|at, out| max_length(at, "ééé", 3, out)), vec![]);
         assert_eq!(
             run(|at, out| max_length(at, "ab", 1, out)),
+            one("/a", "must be at most 1 character long (is 2)")
+        );
+        // Around the byte-length shortcuts: four-byte characters.
+        assert_eq!(run(|at, out| min_length(at, "😀😀", 2, out)), vec![]);
+        assert_eq!(
+            run(|at, out| min_length(at, "😀😀", 3, out)),
+            one("/a", "must be at least 3 characters long (is 2)")
+        );
+        assert_eq!(run(|at, out| max_length(at, "😀😀", 2, out)), vec![]);
+        assert_eq!(
+            run(|at, out| max_length(at, "😀😀", 1, out)),
             one("/a", "must be at most 1 character long (is 2)")
         );
     }
